@@ -1,0 +1,142 @@
+"""The realtime events a user receives, as frozen dataclasses with the proto's field names.
+
+Every id is an exact decimal ``str`` (Mezon ids exceed 2**53); ``received_at`` is the UTC time
+the client decoded the frame. ``event_from_envelope`` maps an Envelope to one of these, or
+``None`` for members that are not user events.
+
+>>> from mezon_nb.protocol import codec
+>>> env = codec.decode_envelope(bytes.fromhex("aa030b08012203626f6228023803"))
+>>> ev = event_from_envelope(env)
+>>> (ev.event_name, ev.participant, ev.user_id, ev.streaming_channel_id)
+('streaming_joined', 'bob', '2', '3')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timezone
+from typing import ClassVar, Union
+
+from mezon_nb.protocol import codec, realtime_pb2
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamingJoined:
+    """A user joined a streaming channel (Envelope member 53, ``streaming_joined_event``).
+
+    >>> StreamingJoined(clan_id="1", clan_name="c", id="9", participant="ann", user_id="5",
+    ...                 streaming_channel_label="Live", streaming_channel_id="6").event_name
+    'streaming_joined'
+    """
+
+    event_name: ClassVar[str] = "streaming_joined"
+    clan_id: str
+    clan_name: str
+    id: str
+    participant: str
+    user_id: str
+    streaming_channel_label: str
+    streaming_channel_id: str
+    received_at: datetime = dataclasses.field(default_factory=_now, compare=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamingLeaved:
+    """A user left a streaming channel (member 54, ``streaming_leaved_event``).
+
+    >>> StreamingLeaved(id="9", clan_id="1", streaming_channel_id="6",
+    ...                 streaming_user_id="5").streaming_user_id
+    '5'
+    """
+
+    event_name: ClassVar[str] = "streaming_leaved"
+    id: str
+    clan_id: str
+    streaming_channel_id: str
+    streaming_user_id: str
+    received_at: datetime = dataclasses.field(default_factory=_now, compare=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamingStarted:
+    """A stream went live (member 55, ``streaming_started_event``).
+
+    >>> StreamingStarted(clan_id="1", channel_id="6", streaming_url="", is_streaming=True).channel_id
+    '6'
+    """
+
+    event_name: ClassVar[str] = "streaming_started"
+    clan_id: str
+    channel_id: str
+    streaming_url: str
+    is_streaming: bool
+    received_at: datetime = dataclasses.field(default_factory=_now, compare=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamingEnded:
+    """A stream ended (member 56, ``streaming_ended_event``).
+
+    >>> StreamingEnded(clan_id="1", channel_id="6").event_name
+    'streaming_ended'
+    """
+
+    event_name: ClassVar[str] = "streaming_ended"
+    clan_id: str
+    channel_id: str
+    received_at: datetime = dataclasses.field(default_factory=_now, compare=False)
+
+
+StreamingEvent = Union[StreamingJoined, StreamingLeaved, StreamingStarted, StreamingEnded]
+
+#: Event names a user can pass to ``client.on(name, fn)``.
+EVENT_NAMES = ("streaming_joined", "streaming_leaved", "streaming_started", "streaming_ended")
+
+
+def event_from_envelope(envelope: realtime_pb2.Envelope,
+                        received_at: datetime | None = None) -> StreamingEvent | None:
+    """The user event an Envelope carries, or ``None`` if its member is not one.
+
+    >>> event_from_envelope(realtime_pb2.Envelope(cid=1, ping=realtime_pb2.Ping())) is None
+    True
+    """
+    at = received_at or _now()
+    member = envelope.WhichOneof("message")
+    if member == "streaming_joined_event":
+        m = envelope.streaming_joined_event
+        return StreamingJoined(
+            clan_id=codec.id_str(m.clan_id), clan_name=m.clan_name, id=codec.id_str(m.id),
+            participant=m.participant, user_id=codec.id_str(m.user_id),
+            streaming_channel_label=m.streaming_channel_label,
+            streaming_channel_id=codec.id_str(m.streaming_channel_id), received_at=at)
+    if member == "streaming_leaved_event":
+        m = envelope.streaming_leaved_event
+        return StreamingLeaved(
+            id=codec.id_str(m.id), clan_id=codec.id_str(m.clan_id),
+            streaming_channel_id=m.streaming_channel_id, streaming_user_id=m.streaming_user_id,
+            received_at=at)
+    if member == "streaming_started_event":
+        m = envelope.streaming_started_event
+        return StreamingStarted(
+            clan_id=codec.id_str(m.clan_id), channel_id=codec.id_str(m.channel_id),
+            streaming_url=m.streaming_url, is_streaming=m.is_streaming, received_at=at)
+    if member == "streaming_ended_event":
+        m = envelope.streaming_ended_event
+        return StreamingEnded(clan_id=codec.id_str(m.clan_id),
+                              channel_id=codec.id_str(m.channel_id), received_at=at)
+    return None
+
+
+__all__ = [
+    "EVENT_NAMES",
+    "StreamingEnded",
+    "StreamingEvent",
+    "StreamingJoined",
+    "StreamingLeaved",
+    "StreamingStarted",
+    "event_from_envelope",
+]
