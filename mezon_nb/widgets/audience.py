@@ -1,0 +1,151 @@
+"""Who is watching now, folded from participant-log rows (shared by the viewer and the panel).
+
+An :class:`Audience` reads a ``ParticipantLog``'s existing ``events`` table, then follows
+``log.on_event`` so each new row updates it; ``listeners`` hear about every applied change as a
+small delta dict (what the panel sends to the browser). Thread-safe: rows arrive on the
+library's loop thread while the notebook reads counts on the main thread.
+
+>>> audience = Audience()
+>>> delta = audience.apply({"time": 10.0, "kind": "joined", "channel_id": "7",
+...                         "channel_label": "demo", "user_id": "u1", "participant": "ann"})
+>>> audience.count("7"), delta["count"], delta["total"]
+(1, 1, 1)
+>>> audience.watchers("7")
+[{'user_id': 'u1', 'participant': 'ann', 'since': 10.0}]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+_KINDS = ("joined", "left", "started", "ended")
+
+
+def epoch_seconds(value: Any) -> float:
+    """A row's ``time`` (pandas Timestamp, datetime or number) as float epoch seconds.
+
+    >>> epoch_seconds(dt.datetime(1970, 1, 1, 0, 1, tzinfo=dt.timezone.utc))
+    60.0
+    """
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return float(value.timestamp())
+
+
+class Audience:
+    """Current viewers per channel, a viewer-count history, and the latest joins and leaves.
+
+    ``channel_id`` limits everything to one channel; ``history`` bounds the kept count changes
+    and ``ticker`` the kept events.
+
+    >>> Audience(channel_id="7").apply({"time": 1.0, "kind": "joined", "channel_id": "8",
+    ...                                 "user_id": "u1", "participant": "bo"}) is None
+    True
+    """
+
+    def __init__(self, channel_id: str | None = None, history: int = 2000,
+                 ticker: int = 20) -> None:
+        self.channel_id = channel_id
+        self.listeners: list[Callable[[dict], Any]] = []
+        self._lock = threading.Lock()
+        self._watching: dict[str, dict[str, dict]] = {}
+        self._labels: dict[str, str] = {}
+        self._series: deque = deque(maxlen=history)   # (time, total viewers)
+        self._ticker: deque = deque(maxlen=ticker)
+        self._seq = 0
+        self._unsubscribe: Callable[[], Any] | None = None
+
+    @classmethod
+    def follow(cls, log: Any, channel_id: str | None = None, **options: Any) -> Audience:
+        """Fold ``log.events`` and subscribe to ``log.on_event`` (call :meth:`close` to stop).
+
+        >>> import pandas as pd
+        >>> class Log:
+        ...     events = pd.DataFrame([{"time": pd.Timestamp(5, unit="s", tz="UTC"),
+        ...         "kind": "joined", "channel_id": "7", "user_id": "u", "participant": "p"}])
+        ...     def on_event(self, fn): return lambda: None
+        >>> Audience.follow(Log()).count("7")
+        1
+        """
+        audience = cls(channel_id, **options)
+        audience._unsubscribe = log.on_event(audience.apply)
+        for row in log.events.to_dict("records"):
+            audience.apply(row, notify=False)
+        return audience
+
+    def close(self) -> None:
+        """Stop following the log (idempotent)."""
+        unsubscribe, self._unsubscribe = self._unsubscribe, None
+        if unsubscribe is not None:
+            unsubscribe()
+
+    def apply(self, row: dict, notify: bool = True) -> dict | None:
+        """Apply one log row; returns the delta sent to listeners (None if it changes nothing)."""
+        channel = str(row.get("channel_id") or "")
+        kind = str(row.get("kind"))
+        if kind not in _KINDS or (self.channel_id is not None and channel != self.channel_id):
+            return None
+        when = epoch_seconds(row["time"])
+        with self._lock:
+            watchers = self._watching.setdefault(channel, {})
+            if row.get("channel_label"):
+                self._labels[channel] = str(row["channel_label"])
+            user = str(row.get("user_id") or "")
+            if kind == "joined":
+                watchers.setdefault(user, {"user_id": user,
+                                           "participant": str(row.get("participant") or user),
+                                           "since": when})
+            elif kind == "left":
+                watchers.pop(user, None)
+            elif kind == "ended":
+                watchers.clear()
+            total = sum(len(w) for w in self._watching.values())
+            if not self._series or self._series[-1][1] != total:
+                self._series.append((when, total))
+            event = {"time": when, "kind": kind, "channel_id": channel,
+                     "channel_label": self._labels.get(channel, channel), "user_id": user,
+                     "participant": str(row.get("participant") or user)}
+            self._ticker.append(event)
+            self._seq += 1
+            delta = {"seq": self._seq, "event": event, "count": len(watchers), "total": total}
+        if notify:
+            for listener in list(self.listeners):
+                listener(delta)
+        return delta
+
+    def count(self, channel_id: str | None = None) -> int:
+        """Viewers watching ``channel_id`` now (all followed channels with None)."""
+        with self._lock:
+            if channel_id is None:
+                return sum(len(w) for w in self._watching.values())
+            return len(self._watching.get(channel_id, {}))
+
+    def watchers(self, channel_id: str) -> list[dict]:
+        """Who watches ``channel_id`` now: ``user_id``, ``participant``, ``since`` (epoch s)."""
+        with self._lock:
+            return sorted(self._watching.get(channel_id, {}).values(), key=lambda w: w["since"])
+
+    def snapshot(self) -> dict:
+        """The whole state as one JSON-ready dict (a frontend's first paint or a resync).
+
+        >>> Audience().snapshot()["seq"]
+        0
+        """
+        with self._lock:
+            channels = {
+                channel: {"label": self._labels.get(channel, channel),
+                          "watchers": sorted(w.values(), key=lambda x: x["since"])}
+                for channel, w in self._watching.items()
+            }
+            return {"seq": self._seq, "channels": channels,
+                    "series": [list(point) for point in self._series],
+                    "ticker": list(self._ticker)}
+
+
+__all__ = ["Audience", "epoch_seconds"]

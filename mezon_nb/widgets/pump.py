@@ -1,0 +1,233 @@
+"""The frame pump: moves frames from a stream to a widget on the library's loop thread.
+
+A :class:`FramePump` subscribes to a frame source (anything with ``on_frame(fn) ->
+unsubscribe`` and ``latest_frame()``, such as a ``StreamSession``), keeps a
+:class:`~mezon_nb.widgets.transport.FlowControl`, encodes in a small shared thread pool
+(simplejpeg releases the GIL) and calls ``send(content, buffers)``.
+
+Why sending from the loop thread is safe: since ipykernel 4.3 a comm message is serialised and
+signed in the calling thread and handed to the IOPub thread, which owns the socket; ipykernel
+7.0.0 broke this (ipykernel#1450) and 7.1 fixed it, so ipykernel 7.0.x is the one version to
+avoid. Routing sends through the kernel's own loop (``call_soon_threadsafe``) would keep every
+send on the main thread, but that loop is blocked while a cell runs, and the picture must keep
+moving then. Acks come the other way (shell channel, main thread, or a subshell in
+JupyterLab >= 4.4) and are handed to the loop thread with ``call_soon_threadsafe``.
+
+>>> import types, numpy as np
+>>> sent = []
+>>> pump = FramePump(lambda content, buffers: sent.append(content))
+>>> pump.offer(types.SimpleNamespace(array=np.zeros((4, 4, 3), np.uint8)))
+>>> pump.set_visible("view-1", True)
+>>> pump.wait_until(lambda: sent, timeout=5)
+True
+>>> sent[0]["type"], sent[0]["id"], sent[0]["mime"]
+('frame', 1, 'image/jpeg')
+>>> pump.close()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import concurrent.futures
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from mezon_nb.client.runner import LoopThread
+from mezon_nb.widgets.jpeg import encode
+from mezon_nb.widgets.transport import FlowControl, Job
+
+log = logging.getLogger(__name__)
+
+_ENCODERS = concurrent.futures.ThreadPoolExecutor(max_workers=2,
+                                                  thread_name_prefix="mezon_nb-encode")
+
+
+def kernel_busy() -> bool:
+    """True while an IPython cell is executing in this process (False outside IPython).
+
+    >>> kernel_busy()
+    False
+    """
+    return _CellWatch.busy
+
+
+class _CellWatch:
+    """Follows IPython's pre/post_execute events once per process."""
+
+    busy = False
+    installed = False
+
+    @classmethod
+    def install(cls) -> None:
+        if cls.installed:
+            return
+        cls.installed = True
+        try:
+            from IPython import get_ipython
+        except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+            return
+        shell = get_ipython()
+        if shell is not None:
+            shell.events.register("pre_execute", lambda: setattr(cls, "busy", True))
+            shell.events.register("post_execute", lambda: setattr(cls, "busy", False))
+
+
+class FramePump:
+    """Sends a source's newest frames through ``send(content, buffers)`` under flow control.
+
+    ``on_painted(job, painted_at)`` is called on the loop thread for each acknowledged frame.
+    Call :meth:`set_source`, :meth:`set_visible` and :meth:`ack` from any thread.
+
+    >>> FramePump(lambda content, buffers: None).close()
+    """
+
+    def __init__(self, send: Callable[[dict, list], Any], *, flow: FlowControl | None = None,
+                 quality: int = 80, on_painted: Callable[[Job, float | None], Any] | None = None,
+                 runner: LoopThread | None = None) -> None:
+        _CellWatch.install()
+        self.flow = flow or FlowControl()
+        self.quality = quality
+        self.base64 = False
+        self._send = send
+        self._on_painted = on_painted
+        self._runner = runner or LoopThread.shared()
+        self._loop = self._runner.loop
+        self._views: set[str] = set()
+        self._unsubscribe: Callable[[], Any] | None = None
+        self._source: Any = None
+        self._wake = asyncio.Event()
+        self.glass_to_glass_ms: deque = deque(maxlen=60)
+        if self.flow.budget is not None:
+            self.flow.budget.listeners.append(self._wake_soon)
+        self._task = self._runner.run(self._start(), timeout=5)
+
+    async def _start(self) -> asyncio.Task:
+        return asyncio.get_running_loop().create_task(self._run(), name="mezon_nb-frame-pump")
+
+    # -- inputs (any thread) ------------------------------------------------------------------
+
+    def set_source(self, source: Any) -> None:
+        """Follow ``source`` (or nothing, with None); frames of the previous source are dropped."""
+        unsubscribe = self._unsubscribe
+        self._unsubscribe, self._source = None, source
+        if unsubscribe is not None:
+            unsubscribe()
+        self._call(self.flow.clear)
+        if source is not None:
+            self._unsubscribe = source.on_frame(self.offer)
+            latest = source.latest_frame()
+            if latest is not None:
+                self.offer(latest)
+
+    def offer(self, frame: Any) -> None:
+        """Hand a frame to the pump (newest wins)."""
+        self._call(self.flow.offer, frame)
+
+    def set_visible(self, view: str, visible: bool) -> None:
+        """Record whether frontend view ``view`` is on screen."""
+        self._call(self._set_visible, view, visible)
+
+    def ack(self, frame_id: int, painted_at: float | None = None) -> None:
+        """The frontend painted ``frame_id`` at ``painted_at`` (epoch milliseconds, browser clock)."""
+        self._call(self._ack, frame_id, painted_at)
+
+    def close(self) -> None:
+        """Stop the task and unsubscribe; safe to call twice."""
+        self.set_source(None)
+        if self.flow.budget is not None:
+            self._call(self.flow.budget.withdraw, self.flow)
+            if self._wake_soon in self.flow.budget.listeners:
+                self.flow.budget.listeners.remove(self._wake_soon)
+        if not self._task.done() and self._runner.is_running():
+            self._loop.call_soon_threadsafe(self._task.cancel)
+            self.wait_until(self._task.done, timeout=5)
+
+    @property
+    def closed(self) -> bool:
+        """Whether the pump's task has ended."""
+        return self._task.done()
+
+    def wait_until(self, condition: Callable[[], Any], timeout: float = 5.0) -> bool:
+        """Let the loop thread work until ``condition()`` is true (tests, benchmarks)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if not self._runner.in_loop_thread() and self._runner.is_running():
+                self._runner.run(asyncio.sleep(0), timeout=timeout)  # drain posted calls
+            if condition():
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.002)
+
+    # -- on the loop thread -----------------------------------------------------------------
+
+    def _call(self, fn: Callable, *args: Any) -> None:
+        def run() -> None:
+            fn(*args)
+            self._wake.set()
+        if self._runner.in_loop_thread():
+            run()
+        elif self._runner.is_running():
+            self._loop.call_soon_threadsafe(run)
+
+    def _wake_soon(self) -> None:
+        self._wake.set()
+
+    def _set_visible(self, view: str, visible: bool) -> None:
+        (self._views.add if visible else self._views.discard)(view)
+        self.flow.set_visible(bool(self._views))
+
+    def _ack(self, frame_id: int, painted_at: float | None) -> None:
+        job = self.flow.acked(frame_id, time.monotonic())
+        if job is None:
+            return
+        captured = getattr(job.payload, "captured_at", None)
+        if painted_at is not None and captured is not None and job.payload is not None:
+            self.glass_to_glass_ms.append(painted_at - captured * 1000.0)
+        if self._on_painted is not None:
+            self._on_painted(job, painted_at)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            now = time.monotonic()
+            job = self.flow.take(now, kernel_busy())
+            if job is None:
+                self._wake.clear()
+                delay = self.flow.next_wakeup(now, kernel_busy())
+                try:
+                    await asyncio.wait_for(self._wake.wait(), delay)
+                except asyncio.TimeoutError:
+                    pass
+                continue
+            try:
+                await self._transmit(loop, job)
+            except Exception:  # a frame that cannot be encoded or sent must not stop the pump
+                log.exception("could not send frame %d", job.frame_id)
+
+    async def _transmit(self, loop: asyncio.AbstractEventLoop, job: Job) -> None:
+        frame = job.payload
+        started = time.perf_counter()
+        data = await loop.run_in_executor(_ENCODERS, encode, frame.array, job.mime,
+                                          self.quality)
+        encode_s = time.perf_counter() - started
+        content = {
+            "type": "frame", "id": job.frame_id, "mime": job.mime,
+            "width": int(frame.array.shape[1]), "height": int(frame.array.shape[0]),
+            "captured_at": getattr(frame, "captured_at", None),
+            "sent_at": time.time() * 1000.0,
+        }
+        if self.base64:
+            content["data"] = base64.b64encode(data).decode("ascii")
+            self._send(content, [])
+        else:
+            self._send(content, [data])
+        self.flow.transmitted(job.frame_id, time.monotonic(), len(data), encode_s)
+
+
+__all__ = ["FramePump", "kernel_busy"]

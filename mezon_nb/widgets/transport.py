@@ -1,0 +1,272 @@
+"""Frame flow control for the video widgets: pure decisions, no I/O, no threads, no clock.
+
+:class:`FlowControl` decides *what* to send *when*; the caller (:mod:`mezon_nb.widgets.pump`)
+passes the time in, encodes, and moves bytes. The rule (jupyter_rfb's, with two additions):
+
+* a frame is sent only while fewer than ``max_in_flight`` (2) frames are unacknowledged, and it
+  is always the newest one: frames that arrive meanwhile overwrite a one-slot buffer;
+* an unacknowledged frame stops counting after ``ack_timeout`` (1 s), or ``busy_ack_timeout``
+  (0.2 s) while a cell keeps the kernel busy, because comm acks cannot reach a busy kernel
+  unless the frontend sends them on a subshell; so the window fails open instead of freezing;
+* ``lossless_delay`` (0.3 s) after the last JPEG with no newer frame, that frame is re-sent once
+  as PNG; nothing is sent while no view is visible.
+
+Several widgets may share one :class:`SharedBudget` of in-flight frames (``StreamGrid``).
+
+>>> flow = FlowControl()
+>>> flow.set_visible(True)
+>>> flow.offer("frame-a")
+>>> job = flow.take(now=0.0)
+>>> (job.frame_id, job.payload, job.mime)
+(1, 'frame-a', 'image/jpeg')
+>>> flow.acked(1, now=0.02).payload
+'frame-a'
+>>> flow.take(now=0.1) is None      # nothing new, PNG not due yet
+True
+>>> flow.take(now=0.4).mime         # the pause: the same frame, lossless
+'image/png'
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from mezon_nb.widgets.jpeg import JPEG, PNG
+
+_RECENT = 32  # sent frames remembered so that late acks still resolve (snapshot, stats)
+
+
+@dataclass
+class Job:
+    """One frame the caller should encode and send now (already counted as in flight).
+
+    >>> Job(frame_id=3, payload=None, mime="image/png", sent_at=1.5).frame_id
+    3
+    """
+
+    frame_id: int
+    payload: Any
+    mime: str
+    sent_at: float
+    nbytes: int = 0
+    encode_s: float = 0.0
+
+
+class SharedBudget:
+    """A cap on frames in flight across several widgets, granted in turn.
+
+    A widget that could send but finds the budget spent queues up; freed slots go to the queue
+    in order, so one fast stream cannot starve the others. ``listeners`` are called (no
+    arguments) whenever a slot is freed, to wake the waiting senders.
+
+    >>> budget = SharedBudget(1)
+    >>> budget.try_take("a"), budget.try_take("b")
+    (True, False)
+    >>> budget.release(); budget.try_take("a"), budget.try_take("b")
+    (False, True)
+    """
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError(f"a budget needs at least 1 frame in flight, got {limit}")
+        self.limit = limit
+        self.in_flight = 0
+        self.listeners: list = []
+        self._queue: list[object] = []
+
+    def try_take(self, owner: object) -> bool:
+        """Take a slot for ``owner`` if one is free and nobody queued earlier is waiting."""
+        ahead = self._queue.index(owner) if owner in self._queue else len(self._queue)
+        if self.limit - self.in_flight > ahead:
+            self.withdraw(owner)
+            self.in_flight += 1
+            return True
+        if owner not in self._queue:
+            self._queue.append(owner)
+        return False
+
+    def withdraw(self, owner: object) -> None:
+        """Leave the queue (the owner has nothing to send, is hidden or closed)."""
+        if owner in self._queue:
+            self._queue.remove(owner)
+
+    def release(self) -> None:
+        """Give a slot back and wake the waiting senders."""
+        self.in_flight = max(0, self.in_flight - 1)
+        for listener in list(self.listeners):
+            listener()
+
+
+@dataclass
+class FlowStats:
+    """Counters and recent samples kept by :class:`FlowControl` (times in seconds).
+
+    >>> FlowStats().sent
+    0
+    """
+
+    sent: int = 0
+    acked: int = 0
+    expired: int = 0
+    superseded: int = 0
+    lossless: int = 0
+    bytes_sent: int = 0
+    roundtrips: deque = field(default_factory=lambda: deque(maxlen=60))
+    encodes: deque = field(default_factory=lambda: deque(maxlen=60))
+    ack_times: deque = field(default_factory=lambda: deque(maxlen=240))
+
+
+class FlowControl:
+    """The in-flight window, the one-slot frame buffer, the PNG-on-pause timer and visibility.
+
+    All methods take the current time (``time.monotonic()`` seconds) and must be called from one
+    thread (the library's loop thread). ``busy`` tells whether a cell is running.
+
+    >>> flow = FlowControl(max_in_flight=1)
+    >>> flow.set_visible(True); flow.offer(1); flow.take(now=0.0).frame_id
+    1
+    >>> flow.offer(2); flow.take(now=0.1) is None      # window full
+    True
+    >>> flow.take(now=1.1).payload                       # frame 1 expired after ack_timeout
+    2
+    """
+
+    def __init__(self, max_in_flight: int = 2, ack_timeout: float = 1.0,
+                 busy_ack_timeout: float = 0.2, lossless_delay: float | None = 0.3,
+                 budget: SharedBudget | None = None) -> None:
+        if max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
+        self.max_in_flight = max_in_flight
+        self.ack_timeout = ack_timeout
+        self.busy_ack_timeout = busy_ack_timeout
+        self.lossless_delay = lossless_delay
+        self.budget = budget
+        self.visible = False
+        self.stats = FlowStats()
+        self._next_id = 1
+        self._pending: Any = None
+        self._has_pending = False
+        self._last: Any = None              # newest payload sent (re-sent on show / pause)
+        self._lossless_at = math.inf
+        self._in_flight: dict[int, float] = {}   # frame_id -> sent_at, counted in the window
+        self._recent: OrderedDict[int, Job] = OrderedDict()
+
+    # -- inputs -----------------------------------------------------------------------------
+
+    def offer(self, payload: Any) -> None:
+        """A new frame: it replaces any frame still waiting to be sent."""
+        if self._has_pending:
+            self.stats.superseded += 1
+        self._pending, self._has_pending = payload, True
+
+    def set_visible(self, visible: bool) -> None:
+        """Whether any view is on screen; becoming visible re-sends the last frame."""
+        if visible and not self.visible and not self._has_pending and self._last is not None:
+            self._pending, self._has_pending = self._last, True
+        self.visible = visible
+        if not visible and self.budget is not None:
+            self.budget.withdraw(self)
+
+    def acked(self, frame_id: int, now: float) -> Job | None:
+        """The frontend painted ``frame_id``; returns its job (None if unknown or too old)."""
+        if frame_id in self._in_flight:
+            self._free(frame_id)
+        job = self._recent.get(frame_id)
+        if job is not None:
+            self.stats.acked += 1
+            self.stats.roundtrips.append(now - job.sent_at)
+            self.stats.ack_times.append(now)
+        return job
+
+    def transmitted(self, frame_id: int, now: float, nbytes: int, encode_s: float) -> None:
+        """The caller finished encoding and sending ``frame_id`` (roundtrips count from here)."""
+        job = self._recent.get(frame_id)
+        if job is not None:
+            job.sent_at, job.nbytes, job.encode_s = now, nbytes, encode_s
+            if frame_id in self._in_flight:
+                self._in_flight[frame_id] = now
+        self.stats.bytes_sent += nbytes
+        self.stats.encodes.append(encode_s)
+
+    def clear(self) -> None:
+        """Forget the frames (a new stream): in-flight slots are released, nothing is re-sent."""
+        for frame_id in list(self._in_flight):
+            self._free(frame_id)
+        self._pending, self._has_pending, self._last = None, False, None
+        self._lossless_at = math.inf
+
+    # -- decisions --------------------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> int:
+        """Frames sent and neither acknowledged nor expired."""
+        return len(self._in_flight)
+
+    def take(self, now: float, busy: bool = False) -> Job | None:
+        """The frame to send now, counted as in flight, or None (then wait for a wake-up)."""
+        self._expire(now, busy)
+        if not self.visible:
+            return None
+        if self._has_pending:
+            payload, mime = self._pending, JPEG
+        elif now >= self._lossless_at:
+            payload, mime = self._last, PNG
+        else:
+            if self.budget is not None:
+                self.budget.withdraw(self)
+            return None
+        if len(self._in_flight) >= self.max_in_flight:
+            return None
+        if self.budget is not None and not self.budget.try_take(self):
+            return None
+        job = Job(self._next_id, payload, mime, now)
+        self._next_id += 1
+        self._in_flight[job.frame_id] = now
+        self._recent[job.frame_id] = job
+        while len(self._recent) > _RECENT:
+            self._recent.popitem(last=False)
+        self._pending, self._has_pending, self._last = None, False, payload
+        if mime == PNG:
+            self.stats.lossless += 1
+        delay = self.lossless_delay
+        self._lossless_at = now + delay if mime == JPEG and delay is not None else math.inf
+        self.stats.sent += 1
+        return job
+
+    def next_wakeup(self, now: float, busy: bool = False) -> float | None:
+        """Seconds until a decision may change without any input (expiry, PNG due), or None."""
+        times = [self._lossless_at] if self.visible else []
+        timeout = self.busy_ack_timeout if busy else self.ack_timeout
+        times += [sent_at + timeout for sent_at in self._in_flight.values()]
+        soonest = min(times, default=math.inf)
+        return None if soonest == math.inf else max(0.0, soonest - now)
+
+    def fps(self, now: float, window: float = 2.0) -> float:
+        """Acknowledged (painted) frames per second over the last ``window`` seconds.
+
+        >>> FlowControl().fps(now=10.0)
+        0.0
+        """
+        recent = [t for t in self.stats.ack_times if now - t <= window]
+        if len(recent) < 2:
+            return 0.0
+        span = max(recent[-1] - recent[0], 1e-9)
+        return (len(recent) - 1) / span
+
+    def _expire(self, now: float, busy: bool) -> None:
+        timeout = self.busy_ack_timeout if busy else self.ack_timeout
+        for frame_id, sent_at in list(self._in_flight.items()):
+            if now - sent_at >= timeout:
+                self.stats.expired += 1
+                self._free(frame_id)
+
+    def _free(self, frame_id: int) -> None:
+        del self._in_flight[frame_id]
+        if self.budget is not None:
+            self.budget.release()
+
+
+__all__ = ["FlowControl", "FlowStats", "Job", "SharedBudget"]
