@@ -1,0 +1,260 @@
+"""Fan-out of streaming events to callbacks, event streams and sinks (the participant log).
+
+Everything here runs on the client's event loop, except reading an :class:`EventStream`
+synchronously, which any thread may do.
+
+* ``on(name, fn)``: ``fn(event)`` is called for each event of that name. Plain functions run
+  inline on the loop (keep them short); coroutine functions run as tasks. An exception in a
+  callback is logged (``mezon_nb.client.dispatch``, ERROR) and never reaches the socket.
+* ``stream(maxsize)``: an :class:`EventStream`, iterable with ``async for`` or ``for``. It buffers
+  at most ``maxsize`` events; **on overflow the oldest event is dropped**, ``dropped`` counts
+  them and one WARNING is logged, so a slow reader never stalls the socket or other readers.
+* sinks: called first, for every event (the participant log records each one).
+
+>>> from mezon_nb.client.events import StreamingEnded
+>>> d = Dispatcher()
+>>> seen = []
+>>> handle = d.on("streaming_ended_event", seen.append)
+>>> d.emit(StreamingEnded(clan_id="1", channel_id="6"))
+>>> seen[0].channel_id
+'6'
+>>> handle.cancel()
+>>> d.emit(StreamingEnded(clan_id="1", channel_id="7"))
+>>> len(seen)
+1
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import inspect
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+from mezon_nb.client.events import EVENT_NAMES, StreamingEvent
+
+log = logging.getLogger(__name__)
+
+Callback = Callable[[StreamingEvent], Any]
+
+
+def event_name(name: str) -> str:
+    """The short event name for ``name``; the proto's ``..._event`` spelling is accepted too.
+
+    >>> event_name("streaming_joined_event")
+    'streaming_joined'
+    >>> event_name("joined")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown event 'joined'; choose one of streaming_joined, streaming_leaved, \
+streaming_started, streaming_ended
+    """
+    short = name.removesuffix("_event")
+    if short not in EVENT_NAMES:
+        raise ValueError(f"unknown event {name!r}; choose one of {', '.join(EVENT_NAMES)}")
+    return short
+
+
+class Handle:
+    """Returned by ``client.on(...)``; ``cancel()`` unsubscribes (also as a context manager).
+
+    >>> d = Dispatcher()
+    >>> with d.on("streaming_joined", print) as h:
+    ...     h.name
+    'streaming_joined'
+    >>> d.callback_count("streaming_joined")
+    0
+    """
+
+    def __init__(self, dispatcher: Dispatcher, name: str, fn: Callback) -> None:
+        self._dispatcher = dispatcher
+        self.name = name
+        self.fn = fn
+
+    def cancel(self) -> None:
+        """Stop calling ``fn`` (idempotent)."""
+        self._dispatcher._remove(self)
+
+    def __enter__(self) -> Handle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cancel()
+
+    def __repr__(self) -> str:
+        return f"<Handle {self.name} -> {getattr(self.fn, '__qualname__', self.fn)!r}>"
+
+
+class EventStream:
+    """A bounded, drop-oldest buffer of events, read with ``async for`` or ``for``.
+
+    Iteration ends once the stream is closed (the client closed, or ``close()``) and drained.
+
+    >>> from mezon_nb.client.events import StreamingEnded
+    >>> s = EventStream(maxsize=2)
+    >>> for n in "123":
+    ...     s.put(StreamingEnded(clan_id="1", channel_id=n))
+    >>> s.close()
+    >>> [ev.channel_id for ev in s], s.dropped
+    (['2', '3'], 1)
+    """
+
+    def __init__(self, maxsize: int = 1000, on_close: Callable[[EventStream], None] | None = None):
+        if maxsize < 1:
+            raise ValueError("maxsize must be at least 1")
+        self.maxsize = maxsize
+        self.dropped = 0
+        self._items: collections.deque[StreamingEvent] = collections.deque()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._wakeup: asyncio.Event | None = None
+        self._on_close = on_close
+
+    def put(self, event: StreamingEvent) -> None:
+        """Append one event, dropping the oldest when full (called on the loop)."""
+        with self._cond:
+            if len(self._items) >= self.maxsize:
+                self._items.popleft()
+                self.dropped += 1
+                if self.dropped == 1:
+                    log.warning("event stream full (%d): dropping the oldest events; read "
+                                "faster or pass a larger maxsize", self.maxsize)
+            self._items.append(event)
+            self._cond.notify_all()
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    def close(self) -> None:
+        """End iteration once the buffered events are read (idempotent)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        if self._wakeup is not None:
+            self._wakeup.set()
+        if self._on_close is not None:
+            self._on_close(self)
+
+    def get(self, timeout: float | None = None) -> StreamingEvent | None:
+        """The next event, blocking this thread; ``None`` on timeout or once closed and empty."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._items or self._closed, timeout)
+            return self._items.popleft() if self._items else None
+
+    def __aiter__(self) -> AsyncIterator[StreamingEvent]:
+        return self._aiter()
+
+    async def _aiter(self) -> AsyncIterator[StreamingEvent]:
+        self._wakeup = asyncio.Event()
+        while True:
+            with self._cond:
+                item = self._items.popleft() if self._items else None
+                done = item is None and self._closed
+            if item is not None:
+                yield item
+            elif done:
+                return
+            else:
+                await self._wakeup.wait()
+                self._wakeup.clear()
+
+    def __iter__(self) -> Iterator[StreamingEvent]:
+        return self.iterate()
+
+    def iterate(self, timeout: float | None = None) -> Iterator[StreamingEvent]:
+        """Yield events for at most ``timeout`` seconds in total (``None``: until closed).
+
+        >>> list(EventStream().iterate(timeout=0.01))
+        []
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return
+            item = self.get(left)
+            if item is None:  # timed out, or closed and drained
+                return
+            yield item
+
+
+class Dispatcher:
+    """Routes each event to the sinks, the callbacks registered for its name, and every stream."""
+
+    def __init__(self) -> None:
+        self._callbacks: dict[str, tuple[Handle, ...]] = {name: () for name in EVENT_NAMES}
+        self._streams: tuple[EventStream, ...] = ()
+        self._sinks: tuple[Callback, ...] = ()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def on(self, name: str, fn: Callback) -> Handle:
+        """Call ``fn(event)`` for every event named ``name`` (see the module docstring)."""
+        if not callable(fn):
+            raise TypeError(f"on({name!r}, fn): fn must be callable, got {type(fn).__name__}")
+        handle = Handle(self, event_name(name), fn)
+        self._callbacks[handle.name] += (handle,)  # copy-on-write: safe from any thread
+        return handle
+
+    def _remove(self, handle: Handle) -> None:
+        self._callbacks[handle.name] = tuple(h for h in self._callbacks[handle.name]
+                                             if h is not handle)
+
+    def callback_count(self, name: str) -> int:
+        """How many callbacks listen to ``name`` (example in :class:`Handle`)."""
+        return len(self._callbacks[event_name(name)])
+
+    def stream(self, maxsize: int = 1000) -> EventStream:
+        """A new :class:`EventStream` that receives every event from now on.
+
+        >>> Dispatcher().stream(maxsize=5).maxsize
+        5
+        """
+        stream = EventStream(maxsize, on_close=self._drop_stream)
+        self._streams += (stream,)
+        return stream
+
+    def _drop_stream(self, stream: EventStream) -> None:
+        self._streams = tuple(s for s in self._streams if s is not stream)
+
+    def add_sink(self, fn: Callback) -> None:
+        """Call ``fn(event)`` for every event, before callbacks and streams."""
+        self._sinks += (fn,)
+
+    def emit(self, event: StreamingEvent) -> None:
+        """Deliver one event (on the loop thread)."""
+        for sink in self._sinks:
+            self._call(sink, event)
+        for handle in self._callbacks[event.event_name]:
+            self._call(handle.fn, event)
+        for stream in self._streams:
+            stream.put(event)
+
+    def _call(self, fn: Callback, event: StreamingEvent) -> None:
+        try:
+            result = fn(event)
+            if inspect.isawaitable(result):
+                task = asyncio.ensure_future(result)
+                self._tasks.add(task)
+                task.add_done_callback(self._task_done)
+        except Exception:
+            log.exception("callback %r failed on %s", fn, event.event_name)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("async callback failed", exc_info=task.exception())
+
+    async def aclose(self) -> None:
+        """Close every stream and cancel running async callbacks."""
+        for stream in self._streams:
+            stream.close()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+__all__ = ["Dispatcher", "EventStream", "Handle", "event_name"]

@@ -1,0 +1,326 @@
+"""The realtime socket: binary protobuf ``Envelope`` frames with ``int32 cid`` correlation.
+
+One :class:`RealtimeSocket` keeps one WebSocket open for as long as the client lives:
+
+* requests get a fresh cid from a counter (1 .. 2**31-1, then wraps) and wait for the reply with
+  the same cid (``request_timeout``, default 10 s); an ``error`` reply raises ``ServerError``;
+* a ``ping`` goes out every ``ping_interval`` (10 s); no ``pong`` within ``ping_timeout`` (10 s)
+  closes the socket, which then reconnects;
+* a lost socket reconnects with exponential backoff and full jitter, delays between
+  ``reconnect_delay[0]`` and ``reconnect_delay[1]`` seconds, forever, until ``close()``;
+* after each (re)connect ``on_connect()`` runs (the client joins its clans there);
+* frames with cid 0 go to ``on_event(envelope)``. Envelope members this library does not define
+  are skipped with a DEBUG line; frames that are not Envelopes give a WARNING (a ``ProtocolError``)
+  and the socket carries on.
+
+>>> socket_url(Session(token="a.b.c", user_id="1", api_url="https://gw.mezon.ai",
+...                    ws_url="sock.mezon.ai", expires_at=None))
+'wss://sock.mezon.ai/ws?lang=en&status=true&token=a.b.c&format=protobuf'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import random
+import re
+from collections.abc import Awaitable, Callable, Iterator
+from urllib.parse import quote, urlsplit
+
+from google.protobuf import unknown_fields
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
+
+from mezon_nb.client.auth import SessionKeeper
+from mezon_nb.client.models import Session
+from mezon_nb.client.transport_errors import map_transport_errors
+from mezon_nb.errors import (
+    AuthenticationError,
+    ClientClosedError,
+    ConnectionClosedError,
+    MezonError,
+    MezonTimeoutError,
+    ProtocolError,
+    ServerError,
+)
+from mezon_nb.protocol import codec, realtime_pb2
+
+log = logging.getLogger(__name__)
+
+_CID_MAX = 2**31 - 1
+
+
+class _RedactToken(logging.Filter):
+    """Hide ``token=...`` in websockets' own debug lines (its handshake logs the URL)."""
+
+    _pattern = re.compile(r"token=[^&\s]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self._pattern.sub("token=***", record.getMessage())
+        record.args = None
+        return True
+
+
+_ws_log = logging.getLogger(__name__ + ".websockets")
+_ws_log.addFilter(_RedactToken())
+
+
+def socket_url(session: Session) -> str:
+    """The socket URL for a session. ``ws_url`` is ``host[:port]`` (scheme from ``api_url``)
+    or carries its own ``ws://``/``wss://`` (``http(s)://`` also works); empty means the
+    ``api_url`` host.
+
+    >>> s = Session(token="t", user_id="1", api_url="http://127.0.0.1:9", ws_url="ws://h:8/",
+    ...             expires_at=None)
+    >>> socket_url(s).split("?")[0]
+    'ws://h:8/ws'
+    """
+    target = session.ws_url or urlsplit(session.api_url).netloc
+    if "://" in target:
+        scheme, _, rest = target.partition("://")
+        scheme = {"https": "wss", "http": "ws"}.get(scheme, scheme)
+    else:
+        scheme = "wss" if session.api_url.startswith("https") else "ws"
+        rest = target
+    base = f"{scheme}://{rest.rstrip('/')}"
+    return f"{base}/ws?lang=en&status=true&token={quote(session.token, safe='')}&format=protobuf"
+
+
+def backoff_delays(first: float, cap: float) -> itertools.chain[float]:
+    """Endless reconnect delays: exponential from ``first``, capped at ``cap``, full jitter.
+
+    >>> delays = backoff_delays(0.5, 4.0)
+    >>> all(0 <= next(delays) <= 4.0 for _ in range(20))
+    True
+    """
+    return itertools.chain.from_iterable(
+        [random.uniform(first / 2, min(cap, first * 2**n))] for n in itertools.count())
+
+
+def _unknown_members(envelope: realtime_pb2.Envelope) -> list[int]:
+    return [field.field_number for field in unknown_fields.UnknownFieldSet(envelope)
+            if field.field_number != 1]
+
+
+class RealtimeSocket:
+    """The supervised socket (see the module docstring). ``start()`` connects once in the
+    foreground so a bad URL or token fails the caller; later reconnects run in the background.
+
+    >>> sock = RealtimeSocket(keeper=None, on_event=print)
+    >>> sock.state
+    'idle'
+    """
+
+    def __init__(self, keeper: SessionKeeper | None,
+                 on_event: Callable[[realtime_pb2.Envelope], None], *,
+                 on_connect: Callable[[], Awaitable[None]] | None = None,
+                 request_timeout: float = 10.0, ping_interval: float = 10.0,
+                 ping_timeout: float = 10.0, reconnect_delay: tuple[float, float] = (0.5, 30.0),
+                 open_timeout: float = 30.0) -> None:
+        self._keeper = keeper
+        self._on_event = on_event
+        self._on_connect = on_connect
+        self.request_timeout = request_timeout
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.reconnect_delay = reconnect_delay
+        self.open_timeout = open_timeout
+        self.connections = 0  #: how many times the socket has connected
+        self._cids = itertools.cycle(range(1, _CID_MAX + 1))
+        self._pending: dict[int, asyncio.Future[realtime_pb2.Envelope]] = {}
+        self._ws: ClientConnection | None = None
+        self._open = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    @property
+    def state(self) -> str:
+        """``idle`` (never started), ``connected``, ``reconnecting`` or ``closed``."""
+        if self._closed:
+            return "closed"
+        if self._task is None:
+            return "idle"
+        return "connected" if self._open.is_set() else "reconnecting"
+
+    async def start(self) -> None:
+        """Connect, run ``on_connect``, then keep the socket alive in a background task."""
+        if self._task is not None:
+            return
+        ws = await self._connect()
+        ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._task = asyncio.create_task(self._supervise(ws, ready), name="mezon_nb-realtime")
+        try:
+            await ready
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _connect(self) -> ClientConnection:
+        """Open one WebSocket; a refused token logs in again once and retries."""
+        assert self._keeper is not None
+        for attempt in range(2):
+            session = await self._keeper.session()
+            try:
+                with map_transport_errors("realtime socket"):
+                    return await ws_connect(socket_url(session), open_timeout=self.open_timeout,
+                                            ping_interval=None, close_timeout=2,
+                                            max_size=16 * 2**20, logger=_ws_log)
+            except AuthenticationError:
+                if attempt:
+                    raise
+                await self._keeper.login(stale=session)
+        raise AssertionError("unreachable")
+
+    async def _supervise(self, ws: ClientConnection, ready: asyncio.Future[None]) -> None:
+        delays = backoff_delays(*self.reconnect_delay)
+        while True:
+            if await self._serve(ws, ready):
+                delays = backoff_delays(*self.reconnect_delay)  # a good connection resets it
+            elif ready.exception() is not None and self.connections == 1:
+                return  # the first setup failed: start() reports it
+            ws = await self._reconnect(delays)
+
+    async def _reconnect(self, delays: Iterator[float]) -> ClientConnection:
+        while True:
+            delay = next(delays)
+            log.info("realtime socket lost; reconnecting in %.2f s", delay)
+            await asyncio.sleep(delay)
+            try:
+                return await self._connect()
+            except MezonError as exc:
+                log.warning("realtime reconnect failed: %s", exc)
+
+    async def _serve(self, ws: ClientConnection, ready: asyncio.Future[None]) -> bool:
+        """Run one connection until it is lost; True if ``on_connect`` succeeded on it."""
+        self._ws = ws
+        self.connections += 1
+        self._open.set()
+        reader = asyncio.create_task(self._read(ws))
+        pinger = asyncio.create_task(self._heartbeat())
+        try:
+            if self._on_connect is not None:
+                await self._on_connect()
+            if not ready.done():
+                ready.set_result(None)
+            await asyncio.wait({reader, pinger}, return_when=asyncio.FIRST_COMPLETED)
+            return True
+        except MezonError as exc:
+            if not ready.done():
+                ready.set_exception(exc)
+            log.warning("realtime setup after connect failed: %s", exc)
+            return False
+        finally:
+            self._open.clear()
+            self._ws = None
+            reader.cancel()
+            pinger.cancel()
+            await asyncio.gather(reader, pinger, return_exceptions=True)
+            await ws.close()
+            self._fail_pending(ws)
+
+    def _fail_pending(self, ws: ClientConnection) -> None:
+        code = ws.close_code if ws.close_code is not None else 1006
+        for cid, future in list(self._pending.items()):
+            if not future.done():
+                future.set_exception(ConnectionClosedError(
+                    f"realtime socket closed (code {code}) before the reply to cid {cid}"))
+        self._pending.clear()
+
+    async def _read(self, ws: ClientConnection) -> None:
+        try:
+            async for frame in ws:
+                self._on_frame(frame)
+        except Exception as exc:  # noqa: BLE001 - any read failure means: reconnect
+            log.info("realtime socket read ended: %s", type(exc).__name__)
+
+    def _on_frame(self, frame: str | bytes) -> None:
+        if isinstance(frame, str):
+            log.warning("%s", ProtocolError(f"text frame on a protobuf socket ({len(frame)} "
+                                            "chars) ignored"))
+            return
+        try:
+            envelope = codec.decode_envelope(frame)
+        except ValueError as exc:
+            log.warning("%s", ProtocolError(f"{exc}; frame ignored"))
+            return
+        if envelope.cid:
+            future = self._pending.pop(envelope.cid, None)
+            if future is None:
+                log.debug("reply for unknown cid %d ignored", envelope.cid)
+            elif not future.done():
+                future.set_result(envelope)
+            return
+        if codec.envelope_member(envelope) is None:
+            log.debug("skipped envelope with unknown member(s) %s", _unknown_members(envelope))
+            return
+        self._on_event(envelope)
+
+    async def _heartbeat(self) -> None:
+        """Ping every ``ping_interval``; return (so the socket reconnects) when a pong is late."""
+        while True:
+            await asyncio.sleep(self.ping_interval)
+            try:
+                await self.request(realtime_pb2.Envelope(ping=realtime_pb2.Ping()),
+                                   timeout=self.ping_timeout)
+            except MezonTimeoutError:
+                log.warning("no pong within %.1f s; reconnecting", self.ping_timeout)
+                return
+
+    async def request(self, envelope: realtime_pb2.Envelope,
+                      timeout: float | None = None) -> realtime_pb2.Envelope:
+        """Send ``envelope`` with a fresh cid and return the reply with the same cid.
+
+        Waits for a reconnect in progress (within the timeout). Raises ``ServerError`` for an
+        ``error`` reply, ``MezonTimeoutError`` when none comes, ``ConnectionClosedError`` if the
+        socket drops first, ``ClientClosedError`` after ``close()``.
+        """
+        timeout = self.request_timeout if timeout is None else timeout
+        member = codec.envelope_member(envelope)
+        try:
+            reply = await asyncio.wait_for(self._exchange(envelope), timeout)
+        except asyncio.TimeoutError:
+            raise MezonTimeoutError(f"no reply to {member} within {timeout:g} s") from None
+        if reply.WhichOneof("message") == "error":
+            raise ServerError(f"{member} failed: {reply.error.message} (code {reply.error.code})",
+                              code=reply.error.code, cid=reply.cid)
+        return reply
+
+    async def _exchange(self, envelope: realtime_pb2.Envelope) -> realtime_pb2.Envelope:
+        if self._closed:
+            raise ClientClosedError("the client is closed; open a new one")
+        await self._open.wait()
+        ws = self._ws
+        assert ws is not None
+        cid = next(self._cids)
+        envelope.cid = cid
+        future: asyncio.Future[realtime_pb2.Envelope] = asyncio.get_running_loop().create_future()
+        self._pending[cid] = future
+        try:
+            with map_transport_errors(codec.envelope_member(envelope) or "request"):
+                await ws.send(codec.encode_envelope(envelope))
+            return await future
+        finally:
+            self._pending.pop(cid, None)
+
+    async def ping(self) -> float:
+        """Send one ``ping`` and return the round trip in seconds."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await self.request(realtime_pb2.Envelope(ping=realtime_pb2.Ping()))
+        return loop.time() - start
+
+    async def close(self) -> None:
+        """Close the socket for good and fail waiting requests (idempotent)."""
+        self._closed = True
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(ClientClosedError("the client was closed"))
+        self._pending.clear()
+
+
+__all__ = ["RealtimeSocket", "backoff_delays", "socket_url"]
