@@ -1,1 +1,23 @@
-"""(being built)"""
+"""Participant analytics: who watched which stream, how long, how many at once.
+
+:class:`ParticipantLog` collects the streaming join/leave/start/end events (live from a client,
+from ``extend(events)``, or from reconnect snapshots) into a columnar table, optionally durable
+in SQLite, and answers with tidy pandas frames.
+
+>>> from mezon_nb.analytics import ParticipantLog, demo_events
+>>> log = ParticipantLog(); log.extend(demo_events(as_events=True))
+>>> log.sessions()["duration"].sum()
+Timedelta('0 days 01:40:00')
+
+Modules: ``schema`` (columns, dtypes, version), ``store`` (columnar memory), ``durable``
+(SQLite), ``reconcile`` (ingest rules), ``sessions``, ``concurrency``, ``retention``,
+``summary``, ``plot``, ``parquet``, ``log`` (the facade), ``demo`` (a fixed example log).
+"""
+
+from __future__ import annotations
+
+from mezon_nb.analytics.demo import demo_events
+from mezon_nb.analytics.log import ParticipantLog
+from mezon_nb.analytics.schema import LogSchemaError
+
+__all__ = ["LogSchemaError", "ParticipantLog", "demo_events"]

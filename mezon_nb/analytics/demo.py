@@ -1,0 +1,61 @@
+"""A tiny, fixed participant log for examples and doctests.
+
+Clan ``1``; channels ``6`` ("Live") and ``8`` ("Q&A"); ann (user ``5``) and bob (user ``7``):
+
+====== ======================================================================
+10:00  ann joins Live (the stream started at 09:55)
+10:10  bob joins Live
+10:30  ann leaves Live (the leave carries no name; the log fills it in)
+10:40  ann joins Live again
+11:00  ann joins Q&A, which implies she left Live (one stream per user)
+====== ======================================================================
+
+>>> demo_events()["kind"].value_counts()["joined"]
+np.int64(4)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+
+from mezon_nb.client.events import StreamingJoined, StreamingLeaved, StreamingStarted
+
+_T0 = datetime(2026, 1, 1, 10, tzinfo=timezone.utc)
+
+
+def demo_events(as_events: bool = False) -> pd.DataFrame | list:
+    """The demo log's event table, or (``as_events=True``) the client events that make it.
+
+    >>> len(demo_events(as_events=True)), len(demo_events())
+    (6, 7)
+    """
+    def at(minutes: int) -> datetime:
+        return _T0 + timedelta(minutes=minutes)
+
+    def join(minute: int, user: str, name: str, channel: str, label: str) -> StreamingJoined:
+        return StreamingJoined(clan_id="1", clan_name="Demo", id="0", participant=name,
+                               user_id=user, streaming_channel_label=label,
+                               streaming_channel_id=channel, received_at=at(minute))
+
+    events = [
+        StreamingStarted(clan_id="1", channel_id="6", streaming_url="", is_streaming=True,
+                         received_at=at(-5)),
+        join(0, "5", "ann", "6", "Live"),
+        join(10, "7", "bob", "6", "Live"),
+        StreamingLeaved(id="0", clan_id="1", streaming_channel_id="6", streaming_user_id="5",
+                        received_at=at(30)),
+        join(40, "5", "ann", "6", "Live"),
+        join(60, "5", "ann", "8", "Q&A"),
+    ]
+    if as_events:
+        return events
+    from mezon_nb.analytics.log import ParticipantLog
+
+    log = ParticipantLog()
+    log.extend(events)
+    return log.events
+
+
+__all__ = ["demo_events"]

@@ -1,0 +1,345 @@
+"""``ParticipantLog``: every join and leave of a streaming channel, in memory or durable on disk.
+
+>>> from mezon_nb.analytics import ParticipantLog, demo_events
+>>> with ParticipantLog() as log:
+...     log.extend(demo_events(as_events=True))
+...     log.summary()[["channel_label", "unique_viewers", "peak_viewers"]].to_string(index=False)
+'channel_label  unique_viewers  peak_viewers\\n         Live               2             2\\n          Q&A               1             1'
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mezon_nb.analytics import parquet, schema
+from mezon_nb.analytics.concurrency import concurrency
+from mezon_nb.analytics.durable import SqliteSink
+from mezon_nb.analytics.plot import LogPlot
+from mezon_nb.analytics.reconcile import SessionTracker
+from mezon_nb.analytics.retention import retention
+from mezon_nb.analytics.sessions import sessions
+from mezon_nb.analytics.store import ColumnStore, Row
+from mezon_nb.analytics.summary import summary, users
+
+logger = logging.getLogger(__name__)
+
+Listener = Callable[[dict], Any]
+
+
+class ParticipantLog:
+    """Who watched which stream, when: a tidy event log plus the analytics over it.
+
+    ``log_path=None`` keeps the log in memory. With a path, the log is also an SQLite file (WAL
+    mode) that is reloaded when opened again, e.g. after a kernel restart.
+
+    **Durability.** :meth:`record`, :meth:`extend` and :meth:`reconcile` never touch the disk:
+    rows are queued and a background thread commits them in one transaction every
+    ``flush_interval`` seconds (0.2 s by default) or as soon as 50 000 rows wait. A row is
+    *acknowledged* once :meth:`flush` (or :meth:`close`, or leaving the ``with`` block) has
+    returned after it was recorded; an acknowledged row survives the process being killed
+    (SIGKILL, kernel restart, crash). Unacknowledged rows are normally on disk within
+    ``flush_interval`` too, but only the ``flush()`` return is a promise. An OS crash or power
+    cut may lose the last commits (SQLite ``synchronous=NORMAL``).
+
+    The ingest rules (one stream per user, a leave fills its name from the open session, a
+    stream end closes its sessions, snapshots are diffed) are in
+    :mod:`mezon_nb.analytics.reconcile`; session rules in :mod:`mezon_nb.analytics.sessions`.
+    All methods are thread-safe.
+
+    >>> log = ParticipantLog()
+    >>> log.describe_channels({"6": ("1", "Live")})
+    >>> from mezon_nb.client.events import StreamingJoined
+    >>> log.record(StreamingJoined(clan_id="1", clan_name="c", id="0", participant="ann",
+    ...                            user_id="5", streaming_channel_label="",
+    ...                            streaming_channel_id="6"))
+    >>> log.events[["kind", "channel_label", "participant", "source"]].values.tolist()
+    [['joined', 'Live', 'ann', 'live']]
+    """
+
+    def __init__(self, log_path: str | Path | None = None, *, flush_interval: float = 0.2):
+        self._lock = threading.RLock()
+        self._store = ColumnStore()
+        self._tracker = SessionTracker()
+        self._channels: dict[str, tuple[str | None, str]] = {}
+        self._listeners: list[Listener] = []
+        self._sink: SqliteSink | None = None
+        self._closed = False
+        if log_path is not None:
+            self._sink = SqliteSink(log_path, interval=flush_interval)
+            self._finalizer = weakref.finalize(self, self._sink.close)
+            self._load(*self._sink.load())
+
+    # -- ingest ---------------------------------------------------------------------------
+
+    def record(self, event: Any) -> None:
+        """Record one ``StreamingJoined``/``Leaved``/``Started``/``Ended`` (cheap, no disk I/O).
+
+        >>> from mezon_nb.client.events import StreamingEnded
+        >>> log = ParticipantLog(); log.record(StreamingEnded(clan_id="1", channel_id="6"))
+        >>> len(log)
+        1
+        """
+        self.extend((event,))
+
+    def extend(self, events: Iterable[Any]) -> None:
+        """Record many events, in order (their ``received_at`` is the row time).
+
+        >>> from mezon_nb.analytics import demo_events
+        >>> log = ParticipantLog(); log.extend(demo_events(as_events=True)); len(log)
+        7
+        """
+        rows: list[Row] = []
+        with self._lock:
+            self._check_open()
+            ingest, labels = self._tracker.ingest, self._channels
+            try:
+                for event in events:
+                    rows += ingest(event)
+                    label = getattr(event, "streaming_channel_label", "")
+                    if label and labels.get(event.streaming_channel_id, (0, 0))[1] != label:
+                        self._set_label(event.streaming_channel_id, event.clan_id, label)
+            finally:
+                self._append(rows)
+        self._notify(rows)
+
+    def reconcile(self, snapshot: Iterable[Any], *, clan_id: str,
+                  at: datetime | None = None) -> None:
+        """Record what a (re)connect snapshot of ``clan_id`` shows was missed while offline.
+
+        ``snapshot`` is the ``ListStreamingChannelUsers`` result: rows with ``.channel_id``,
+        ``.user_id`` and ``.participant``. ``at`` (default: now) is the time given to the rows.
+
+        >>> from types import SimpleNamespace as Row
+        >>> log = ParticipantLog()
+        >>> log.reconcile([Row(channel_id="6", user_id="5", participant="ann")], clan_id="1")
+        >>> log.events[["kind", "user_id", "source"]].values.tolist()
+        [['joined', '5', 'snapshot']]
+        """
+        with self._lock:
+            self._check_open()
+            rows = self._tracker.reconcile(snapshot, str(clan_id),
+                                           at or datetime.now(timezone.utc))
+            self._append(rows)
+        self._notify(rows)
+
+    def describe_channels(self, mapping: dict[str, tuple[str, str]]) -> None:
+        """Name channels: ``{channel_id: (clan_id, label)}``; every row of them gets the label.
+
+        >>> log = ParticipantLog(); log.describe_channels({"6": ("1", "Live")})
+        >>> log.channel_labels
+        {'6': 'Live'}
+        """
+        with self._lock:
+            for channel_id, (clan_id, label) in mapping.items():
+                self._set_label(str(channel_id), clan_id, label)
+
+    @property
+    def channel_labels(self) -> dict[str, str]:
+        """``{channel_id: label}`` for every named channel."""
+        with self._lock:
+            return {c: label for c, (_, label) in self._channels.items()}
+
+    def on_event(self, fn: Listener) -> Callable[[], None]:
+        """Call ``fn(row)`` with each new row as a dict; returns the unsubscribe function.
+
+        Exceptions raised by ``fn`` are logged, never raised into the recording thread.
+
+        >>> log = ParticipantLog(); seen = []
+        >>> stop = log.on_event(seen.append)
+        >>> log.reconcile([], clan_id="1"); stop(); seen
+        []
+        """
+        with self._lock:
+            self._listeners.append(fn)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if fn in self._listeners:
+                    self._listeners.remove(fn)
+        return unsubscribe
+
+    # -- the table and the analytics ------------------------------------------------------
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """The tidy event table (:data:`~mezon_nb.analytics.schema.EVENT_COLUMNS`), a copy.
+
+        >>> ParticipantLog().events.columns.tolist()[:3]
+        ['time', 'kind', 'clan_id']
+        """
+        with self._lock:
+            return self._store.frame()
+
+    def sessions(self, until: pd.Timestamp | None = None) -> pd.DataFrame:
+        """One row per watch session; see :func:`mezon_nb.analytics.sessions.sessions`.
+
+        >>> ParticipantLog().sessions().shape
+        (0, 11)
+        """
+        return sessions(self.events, until)
+
+    def concurrency(self, freq: str | None = "1min", channel_id: str | None = None,
+                    until: pd.Timestamp | None = None) -> pd.DataFrame:
+        """Viewers over time per channel; see :func:`mezon_nb.analytics.concurrency.concurrency`.
+
+        >>> ParticipantLog().concurrency().columns.tolist()
+        ['channel_id', 'time', 'viewers']
+        """
+        return concurrency(self.sessions(until), freq=freq, channel_id=channel_id, until=until)
+
+    def summary(self, until: pd.Timestamp | None = None) -> pd.DataFrame:
+        """Per channel totals; see :func:`mezon_nb.analytics.summary.summary`.
+
+        >>> len(ParticipantLog().summary())
+        0
+        """
+        return summary(self.sessions(until))
+
+    def users(self, until: pd.Timestamp | None = None) -> pd.DataFrame:
+        """Per user totals; see :func:`mezon_nb.analytics.summary.users`.
+
+        >>> ParticipantLog().users().columns.tolist()[:2]
+        ['user_id', 'participant']
+        """
+        return users(self.sessions(until))
+
+    def retention(self, channel_id: str | None = None,
+                  until: pd.Timestamp | None = None) -> pd.DataFrame:
+        """Share of sessions still watching after t; see :mod:`mezon_nb.analytics.retention`.
+
+        >>> ParticipantLog().retention().empty
+        True
+        """
+        return retention(self.sessions(until), channel_id=channel_id)
+
+    @property
+    def plot(self) -> LogPlot:
+        """Matplotlib plots: ``.concurrency()``, ``.sessions_hist()``, ``.retention()``.
+
+        >>> type(ParticipantLog().plot).__name__
+        'LogPlot'
+        """
+        return LogPlot(self)
+
+    # -- files ----------------------------------------------------------------------------
+
+    def to_parquet(self, path: str | Path) -> None:
+        """Write the event table to Parquet; see :mod:`mezon_nb.analytics.parquet`.
+
+        >>> import tempfile, os
+        >>> ParticipantLog().to_parquet(os.path.join(tempfile.mkdtemp(), "e.parquet"))
+        """
+        parquet.write_events(self.events, path)
+
+    @classmethod
+    def read_parquet(cls, paths: str | Path | Iterable[str | Path]) -> ParticipantLog:
+        """An in-memory log of the events in one or many Parquet files (e.g. bots × days).
+
+        >>> import tempfile, os
+        >>> from mezon_nb.analytics import demo_events
+        >>> path = os.path.join(tempfile.mkdtemp(), "e.parquet")
+        >>> src = ParticipantLog(); src.extend(demo_events(as_events=True)); src.to_parquet(path)
+        >>> len(ParticipantLog.read_parquet([path, path]))
+        14
+        """
+        log = cls()
+        frame = parquet.read_events(paths)
+        log._load(parquet.columns(frame), parquet.labels(frame))
+        return log
+
+    def flush(self) -> None:
+        """Commit every recorded row to disk (no-op in memory); they are then acknowledged.
+
+        >>> ParticipantLog().flush()
+        """
+        if self._sink is not None:
+            self._sink.flush()
+
+    def close(self) -> None:
+        """Flush and close the file; later records raise ``RuntimeError``. Idempotent.
+
+        >>> log = ParticipantLog(); log.close(); log.close()
+        """
+        with self._lock:
+            self._closed = True
+        if self._sink is not None:
+            self._finalizer()
+
+    def __enter__(self) -> ParticipantLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def __repr__(self) -> str:
+        where = f"log_path={str(self._sink.path)!r}" if self._sink else "in memory"
+        return f"<ParticipantLog {len(self)} events, {where}{', closed' if self._closed else ''}>"
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this ParticipantLog is closed; open it again with "
+                               "ParticipantLog(log_path) to keep recording")
+
+    def _set_label(self, channel_id: str, clan_id: str | None, label: str) -> None:
+        self._channels[channel_id] = (clan_id, label)
+        self._store.set_label(channel_id, label)
+        if self._sink is not None:
+            self._sink.set_label(channel_id, clan_id, label)
+
+    def _append(self, rows: list[Row]) -> None:
+        self._store.extend(rows)
+        if self._sink is not None and rows:
+            self._sink.add(rows)
+
+    def _notify(self, rows: list[Row]) -> None:
+        listeners = list(self._listeners)
+        if not listeners:
+            return
+        for t, kind, source, clan, channel, user, participant in rows:
+            row = {"time": pd.Timestamp(t, tz="UTC"), "kind": kind, "clan_id": clan,
+                   "channel_id": channel, "channel_label": self._store.label(channel),
+                   "user_id": user, "participant": participant, "source": source}
+            for fn in listeners:
+                try:
+                    fn(row)
+                except Exception:
+                    logger.exception("participant log: on_event listener %r failed", fn)
+
+    def _load(self, columns: dict, labels: dict[str, tuple[str | None, str]]) -> None:
+        """Append reloaded rows (SQLite, Parquet) and rebuild the live state from them."""
+        with self._lock:
+            self._store.extend_columns(columns["time_ns"], columns["kind"], columns["source"],
+                                       columns)
+            for channel_id, (clan_id, label) in labels.items():
+                self._channels[channel_id] = (clan_id, label)
+                self._store.set_label(channel_id, label)
+            frame = self._store.frame()
+            still = sessions(frame).query("open")
+            names = frame.dropna(subset=["user_id", "participant"])
+            names = names.drop_duplicates("user_id", keep="last")
+            self._tracker.restore(
+                zip(*(_objects(still[c]) for c in ("user_id", "channel_id", "clan_id",
+                                                   "participant"))),
+                dict(zip(_objects(names["user_id"]), _objects(names["participant"]))),
+                self._store.tables["clan_id"].values)
+
+
+def _objects(column: pd.Series) -> list:
+    """Python values of a column, missing as ``None``."""
+    return column.astype(object).where(column.notna(), None).tolist()
+
+
+__all__ = ["ParticipantLog"]

@@ -1,0 +1,150 @@
+"""Ingest rules: turn client events and snapshots into event rows, keeping who is watching what.
+
+The rules (the only place they live):
+
+* A user watches one stream at a time (the Mezon web app keeps one per user): a join to a
+  second channel first records a ``left`` of the first, ``source="reconciled"``.
+* A ``StreamingLeaved`` carries no participant name or label: the name is filled from the open
+  session (or the last name seen for that user); labels are a per-channel dimension.
+* A ``StreamingEnded`` closes every open session of that channel with a reconciled ``left``.
+* :meth:`SessionTracker.reconcile` diffs a snapshot (``ListStreamingChannelUsers`` after a
+  (re)connect) against the open sessions of that clan: viewers gone are recorded as ``left``,
+  new viewers as ``joined``, both at the snapshot time. Rows are ``source="snapshot"`` the first
+  time the log sees the clan (nothing could have been missed) and ``"reconciled"`` afterwards.
+* A leave with no open session is recorded as is; the session analysis gives it an unknown start.
+
+>>> from datetime import datetime, timezone
+>>> from mezon_nb.client.events import StreamingJoined
+>>> t = SessionTracker()
+>>> at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+>>> j = lambda ch: StreamingJoined(clan_id="1", clan_name="c", id="0", participant="ann",
+...                                user_id="5", streaming_channel_label="", streaming_channel_id=ch,
+...                                received_at=at)
+>>> [(r[1], r[2], r[4]) for r in t.ingest(j("6")) + t.ingest(j("7"))]
+[('joined', 'live', '6'), ('left', 'reconciled', '6'), ('joined', 'live', '7')]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+from mezon_nb.analytics.store import Row
+from mezon_nb.client.events import (
+    StreamingEnded,
+    StreamingJoined,
+    StreamingLeaved,
+    StreamingStarted,
+)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def time_ns(at: datetime) -> int:
+    """Exact integer nanoseconds since the epoch; naive datetimes are taken as UTC.
+
+    >>> time_ns(datetime(1970, 1, 1, 0, 0, 1, 5, tzinfo=timezone.utc))
+    1000005000
+    """
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    d = at - _EPOCH
+    return (d.days * 86_400 + d.seconds) * 1_000_000_000 + d.microseconds * 1_000
+
+
+class SessionTracker:
+    """Who is watching which channel right now, and the rows each event implies.
+
+    ``open`` maps user_id -> (channel_id, clan_id, participant). Not thread-safe by itself.
+
+    >>> SessionTracker().open
+    {}
+    """
+
+    def __init__(self) -> None:
+        self.open: dict[str, tuple[str, str | None, str | None]] = {}
+        self.names: dict[str, str] = {}  # user_id -> last participant name seen
+        self.clans: set[str] = set()  # clans seen (first snapshot of a clan is "snapshot")
+
+    def ingest(self, event: Any) -> list[Row]:
+        """The rows one client event implies, in order; updates the state.
+
+        Raises ``TypeError`` for anything that is not one of the four streaming events.
+        """
+        kind = type(event)
+        if kind is StreamingJoined:
+            return self._join(time_ns(event.received_at), "live", event.clan_id,
+                              event.streaming_channel_id, event.user_id, event.participant)
+        if kind is StreamingLeaved:
+            return self._leave(time_ns(event.received_at), "live", event.clan_id,
+                               event.streaming_channel_id, event.streaming_user_id)
+        if kind is StreamingStarted:
+            self.clans.add(event.clan_id)
+            return [(time_ns(event.received_at), "started", "live", event.clan_id,
+                     event.channel_id, None, None)]
+        if kind is StreamingEnded:
+            return self._end(time_ns(event.received_at), event.clan_id, event.channel_id)
+        raise TypeError(f"ParticipantLog records StreamingJoined/Leaved/Started/Ended events, "
+                        f"not {kind.__name__}")
+
+    def reconcile(self, snapshot: Iterable[Any], clan_id: str, at: datetime) -> list[Row]:
+        """Rows that bring the open sessions of ``clan_id`` in line with ``snapshot``.
+
+        ``snapshot`` rows need ``.channel_id``, ``.user_id`` and ``.participant``; ids may be
+        ``str`` or ``int`` (never float).
+        """
+        t = time_ns(at)
+        source = "reconciled" if clan_id in self.clans else "snapshot"
+        present = [(str(r.channel_id), str(r.user_id), r.participant) for r in snapshot]
+        pairs = {(c, u) for c, u, _ in present}
+        rows: list[Row] = []
+        for user, (channel, clan, _) in list(self.open.items()):
+            if clan == clan_id and (channel, user) not in pairs:
+                rows += self._leave(t, "reconciled", clan, channel, user)
+        for channel, user, participant in present:
+            if self.open.get(user, (None,))[0] != channel:
+                rows += self._join(t, source, clan_id, channel, user, participant)
+        self.clans.add(clan_id)
+        return rows
+
+    def _join(self, t: int, source: str, clan: str, channel: str, user: str,
+              participant: str) -> list[Row]:
+        self.clans.add(clan)
+        current = self.open.get(user)
+        rows = []
+        if current is not None and current[0] != channel:
+            rows = self._leave(t, "reconciled", current[1], current[0], user)
+        participant = participant or self.names.get(user)
+        if participant:
+            self.names[user] = participant
+        self.open[user] = (channel, clan, participant)
+        rows.append((t, "joined", source, clan, channel, user, participant))
+        return rows
+
+    def _leave(self, t: int, source: str, clan: str | None, channel: str, user: str) -> list[Row]:
+        current = self.open.get(user)
+        if current is not None and current[0] == channel:
+            del self.open[user]
+            participant = current[2]
+        else:
+            participant = self.names.get(user)
+        return [(t, "left", source, clan, channel, user, participant)]
+
+    def _end(self, t: int, clan: str, channel: str) -> list[Row]:
+        self.clans.add(clan)
+        rows = [(t, "ended", "live", clan, channel, None, None)]
+        for user, (ch, ch_clan, _) in list(self.open.items()):
+            if ch == channel:
+                rows += self._leave(t, "reconciled", ch_clan, ch, user)
+        return rows
+
+    def restore(self, open_sessions: Iterable[tuple], names: dict[str, str],
+                clans: Iterable[str]) -> None:
+        """Reset the state from a reloaded log: ``(user, channel, clan, participant)`` tuples."""
+        self.open = {u: (ch, clan, p) for u, ch, clan, p in open_sessions}
+        self.names = dict(names)
+        self.clans = set(clans)
+
+
+__all__ = ["SessionTracker", "time_ns"]

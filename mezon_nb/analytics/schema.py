@@ -1,0 +1,112 @@
+"""The participant log's table schemas, declared once: column names, dtypes, categories, version.
+
+Every frame the analytics return is built from these constants, so two frames from two logs
+(two bots, two days) always have the same columns and the same ``kind``/``source`` categories.
+Ids (clan, channel, user) are exact decimal strings stored as categoricals whose categories are
+``str``: Mezon ids are int64 snowflakes above 2**53 and must never pass through a float.
+
+>>> list(empty_events().dtypes.astype(str))[:3]
+['datetime64[ns, UTC]', 'category', 'category']
+>>> list(KIND.categories)
+['joined', 'left', 'started', 'ended', 'message']
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from mezon_nb.errors import MezonError
+
+#: Version of the on-disk layout (SQLite ``user_version``, Parquet metadata). Bump on change.
+SCHEMA_VERSION = 1
+
+#: Parquet key-value metadata key holding :data:`SCHEMA_VERSION`.
+PARQUET_VERSION_KEY = b"mezon_nb.participant_log.schema_version"
+
+#: What happened: a viewer joined or left, a stream started or ended (``message``: reserved).
+KINDS = ("joined", "left", "started", "ended", "message")
+KIND = pd.CategoricalDtype(KINDS, ordered=False)
+
+#: Where a row came from: a live event, the first snapshot of a clan, or inferred by the log
+#: (a diff after a reconnect, the leave implied by joining another stream or by a stream end).
+SOURCES = ("live", "snapshot", "reconciled")
+SOURCE = pd.CategoricalDtype(SOURCES, ordered=False)
+
+TIME = pd.DatetimeTZDtype("ns", "UTC")
+DURATION = "timedelta64[ns]"
+
+#: Id and name columns: categoricals of ``str`` (categories differ per frame, values are exact).
+ID_COLUMNS = ("clan_id", "channel_id", "channel_label", "user_id", "participant")
+#: The columns of the tidy event table, in order: one row per event.
+EVENT_COLUMNS = ("time", "kind", "clan_id", "channel_id", "channel_label", "user_id",
+                 "participant", "source")
+
+#: One row per watch session (see :func:`mezon_nb.analytics.sessions.sessions`).
+SESSION_COLUMNS = ("clan_id", "channel_id", "channel_label", "user_id", "participant",
+                   "joined_at", "left_at", "duration", "open", "start_unknown", "reconciled")
+#: Per-channel summary (see :func:`mezon_nb.analytics.summary.summary`).
+SUMMARY_COLUMNS = ("clan_id", "channel_id", "channel_label", "unique_viewers", "sessions",
+                   "peak_viewers", "peak_at", "total_watch", "median_watch", "returning_viewers")
+#: Per-user summary (see :func:`mezon_nb.analytics.summary.users`).
+USER_COLUMNS = ("user_id", "participant", "sessions", "total_watch", "first_seen", "last_seen",
+                "channels")
+#: Viewers over time, long format (see :func:`mezon_nb.analytics.concurrency.concurrency`).
+CONCURRENCY_COLUMNS = ("channel_id", "time", "viewers")
+#: Survival curve (see :func:`mezon_nb.analytics.retention.retention`).
+RETENTION_COLUMNS = ("duration", "at_risk", "left", "censored", "retained")
+
+
+class LogSchemaError(MezonError, ValueError):
+    """A log file written by a newer (or foreign) schema than this mezon_nb understands.
+
+    >>> str(LogSchemaError("log.sqlite has schema version 9; this mezon_nb reads up to 1"))
+    'log.sqlite has schema version 9; this mezon_nb reads up to 1'
+    """
+
+
+def id_categorical(values, categories=None) -> pd.Categorical:
+    """A categorical of exact id strings; ``values`` may be codes (with ``categories``) or strings.
+
+    >>> id_categorical([0, 1, 0, -1], ["123456789012345678901", "7"]).tolist()
+    ['123456789012345678901', '7', '123456789012345678901', nan]
+    """
+    if categories is None:
+        return pd.Categorical(pd.array(values, dtype="str"))
+    cats = pd.Index(list(categories), dtype="str")
+    return pd.Categorical.from_codes(values, dtype=pd.CategoricalDtype(cats))
+
+
+def empty_events() -> pd.DataFrame:
+    """An event table with no rows and the declared columns and dtypes.
+
+    >>> empty_events().shape
+    (0, 8)
+    """
+    return events_frame(pd.DatetimeIndex([], dtype=TIME), pd.Categorical([], dtype=KIND),
+                        {c: id_categorical([], []) for c in ID_COLUMNS},
+                        pd.Categorical([], dtype=SOURCE))
+
+
+def events_frame(time, kind, ids: dict, source) -> pd.DataFrame:
+    """Assemble an event table from its parts in the declared column order.
+
+    >>> t = pd.DatetimeIndex(["2026-01-01T00:00Z"])
+    >>> ids = {c: id_categorical(["9"]) for c in ID_COLUMNS}
+    >>> f = events_frame(t, pd.Categorical(["joined"], dtype=KIND), ids,
+    ...                  pd.Categorical(["live"], dtype=SOURCE))
+    >>> f.loc[0, "user_id"], str(f["time"].dtype)
+    ('9', 'datetime64[ns, UTC]')
+    """
+    cols = {"time": pd.DatetimeIndex(time).tz_convert("UTC").as_unit("ns"), "kind": kind,
+            **{c: ids[c] for c in ID_COLUMNS}, "source": source}
+    frame = pd.DataFrame({c: cols[c] for c in EVENT_COLUMNS})
+    frame["time"] = frame["time"].astype(TIME)
+    return frame
+
+
+__all__ = [
+    "CONCURRENCY_COLUMNS", "DURATION", "EVENT_COLUMNS", "ID_COLUMNS", "KIND", "KINDS",
+    "LogSchemaError", "PARQUET_VERSION_KEY", "RETENTION_COLUMNS", "SCHEMA_VERSION",
+    "SESSION_COLUMNS", "SOURCE", "SOURCES", "SUMMARY_COLUMNS", "TIME", "USER_COLUMNS",
+    "empty_events", "events_frame", "id_categorical",
+]

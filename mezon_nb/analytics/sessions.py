@@ -1,0 +1,134 @@
+"""Sessionisation: the event table becomes one row per watch session, vectorised in numpy.
+
+Rows are grouped by (channel, user) and read in time order (ties: table order). A ``joined``
+opens a session unless one is already open (a repeated join continues it); the next ``left``
+closes it. A ``left`` with nothing open starts a session of unknown start (``joined_at`` NaT,
+``start_unknown``), unless it repeats a ``left`` (then it confirms the session already closed).
+A session still open at the end has ``left_at`` NaT and ``open``; its ``duration`` runs to
+``until`` (default: the time of the table's last event, so results never depend on the clock;
+pass ``until=pd.Timestamp.now("UTC")`` for a live view). ``duration`` is NaT when the start is
+unknown. ``reconciled`` marks a session with a boundary that was inferred (a snapshot, a diff
+after a reconnect, another stream joined, the stream ended) rather than reported live.
+
+>>> import pandas as pd
+>>> from mezon_nb.analytics import demo_events
+>>> s = sessions(demo_events())
+>>> s[["user_id", "joined_at", "duration", "open"]].head(2).to_string(index=False)
+'user_id                 joined_at        duration  open\\n      5 2026-01-01 10:00:00+00:00 0 days 00:30:00 False\\n      7 2026-01-01 10:10:00+00:00 0 days 00:50:00  True'
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from mezon_nb.analytics import schema
+
+_JOINED, _LEFT = schema.KINDS.index("joined"), schema.KINDS.index("left")
+_LIVE = schema.SOURCES.index("live")
+_NAT = np.iinfo(np.int64).min
+
+
+def time_ns(column: pd.Series) -> np.ndarray:
+    """A UTC datetime column as int64 nanoseconds (NaT becomes ``int64.min``).
+
+    >>> time_ns(pd.Series(pd.to_datetime(["1970-01-01T00:00:01Z"]))).tolist()
+    [1000000000]
+    """
+    return np.asarray(column.dt.tz_convert("UTC").dt.as_unit("ns").array.asi8)
+
+
+def to_time(ns: np.ndarray) -> pd.DatetimeIndex:
+    """int64 nanoseconds (``int64.min`` for NaT) as a UTC DatetimeIndex.
+
+    >>> to_time(np.array([0])).tolist()
+    [Timestamp('1970-01-01 00:00:00+0000', tz='UTC')]
+    """
+    return pd.DatetimeIndex(np.asarray(ns, np.int64).view("M8[ns]")).tz_localize("UTC")
+
+
+def codes(column: pd.Series) -> np.ndarray:
+    """Integer codes of a categorical (or any) column; missing is -1.
+
+    >>> codes(pd.Series(["b", "a", "b"], dtype="category")).tolist()
+    [1, 0, 1]
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return np.asarray(column.cat.codes, dtype=np.int64)
+    return pd.factorize(column)[0].astype(np.int64)
+
+
+def last_time(events: pd.DataFrame) -> int | None:
+    """The newest event time in ns, or ``None`` for an empty table."""
+    return int(time_ns(events["time"]).max()) if len(events) else None
+
+
+def _group_order(key: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Positions sorted by key, then time, then table order (stable)."""
+    by_time = np.arange(len(t)) if np.all(t[1:] >= t[:-1]) else np.argsort(t, kind="stable")
+    return by_time[np.argsort(key[by_time], kind="stable")]
+
+
+def sessions(events: pd.DataFrame, until: pd.Timestamp | None = None) -> pd.DataFrame:
+    """One row per watch session, ordered by start (or end when the start is unknown).
+
+    Columns are :data:`~mezon_nb.analytics.schema.SESSION_COLUMNS`; see the module docstring
+    for the rules. An empty table gives an empty frame with the same columns.
+
+    >>> from mezon_nb.analytics import demo_events
+    >>> sessions(demo_events()).shape
+    (4, 11)
+    """
+    kind = codes(events["kind"].astype(schema.KIND))
+    rows = np.flatnonzero(((kind == _JOINED) | (kind == _LEFT)) & (codes(events["user_id"]) >= 0))
+    t = time_ns(events["time"])[rows]
+    k = kind[rows]
+    user = codes(events["user_id"])[rows]
+    key = codes(events["channel_id"])[rows] * (int(user.max(initial=0)) + 1) + user
+    order = _group_order(key, t)
+    rows, t, k, key = rows[order], t[order], k[order], key[order]
+    n = len(rows)
+    first = np.ones(n, bool)
+    first[1:] = key[1:] != key[:-1]
+    prev = np.empty(n, np.int64)
+    prev[0:1] = -1
+    prev[1:] = k[:-1]
+    prev[first] = -1
+    pos = np.arange(n)
+    opens = (k == _JOINED) & (prev != _JOINED)
+    start_of = np.maximum.accumulate(np.where(opens, pos, 0)) if n else pos
+    closes = (k == _LEFT) & (prev == _JOINED)
+    orphans = (k == _LEFT) & (prev == -1)
+    last = np.ones(n, bool)
+    last[:-1] = first[1:]
+    still_open = (k == _JOINED) & last
+    start = np.concatenate([start_of[closes], np.full(orphans.sum(), -1), start_of[still_open]])
+    end = np.concatenate([pos[closes], pos[orphans], np.full(still_open.sum(), -1)])
+    return _frame(events, rows, t, start, end, until)
+
+
+def _frame(events: pd.DataFrame, rows: np.ndarray, t: np.ndarray, start: np.ndarray,
+           end: np.ndarray, until: pd.Timestamp | None) -> pd.DataFrame:
+    """Assemble the session frame from start/end positions into the sorted joined/left rows."""
+    joined = np.where(start >= 0, t[start], _NAT) if len(t) else np.full(len(start), _NAT)
+    left = np.where(end >= 0, t[end], _NAT) if len(t) else np.full(len(end), _NAT)
+    order = np.argsort(np.where(start >= 0, joined, left), kind="stable")
+    start, end, joined, left = start[order], end[order], joined[order], left[order]
+    ref = rows[np.where(start >= 0, start, end)]
+    stop = pd.Timestamp(until).value if until is not None else last_time(events)
+    is_open, unknown = end < 0, start < 0
+    duration = np.where(is_open, stop if stop is not None else _NAT, left) - joined
+    duration = np.where(unknown, _NAT, np.maximum(duration, 0))
+    source = codes(events["source"].astype(schema.SOURCE))
+    inferred = np.zeros(len(start), bool)
+    for bound in (start, end):
+        has = bound >= 0
+        inferred[has] |= source[rows[bound[has]]] != _LIVE
+    out = {c: events[c].iloc[ref].reset_index(drop=True) for c in schema.ID_COLUMNS}
+    out.update(joined_at=to_time(joined), left_at=to_time(left),
+               duration=pd.to_timedelta(duration.view("m8[ns]")), open=is_open,
+               start_unknown=unknown, reconciled=inferred)
+    return pd.DataFrame({c: out[c] for c in schema.SESSION_COLUMNS})
+
+
+__all__ = ["codes", "last_time", "sessions", "time_ns", "to_time"]

@@ -1,0 +1,157 @@
+"""Columnar in-memory event storage: int64 times and integer codes into interned string tables.
+
+One event costs 26 bytes of columns (``time`` int64, ``kind`` and ``source`` int8, four int32
+codes: clan, channel, user, participant) plus its share of the string tables, which grow with the
+number of distinct ids, not events. Channel labels are a per-channel dimension (``label_of``),
+not a per-row column. Columns are ``array.array`` (amortised O(1) append, no per-row objects);
+:meth:`ColumnStore.frame` copies them into numpy once per call.
+
+>>> s = ColumnStore()
+>>> s.append((1_700_000_000_000_000_000, "joined", "live", "1", "6", "5", "ann"))
+>>> s.set_label("6", "Live")
+True
+>>> s.frame()[["kind", "channel_label", "user_id"]].values.tolist()
+[['joined', 'Live', '5']]
+"""
+
+from __future__ import annotations
+
+import array
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from mezon_nb.analytics import schema
+
+#: An event row as the ingest rules produce it: (time_ns, kind, source, clan_id, channel_id,
+#: user_id, participant); ids and names are ``str`` or ``None``.
+Row = tuple
+
+_KIND_CODE = {k: i for i, k in enumerate(schema.KINDS)}
+_SOURCE_CODE = {s: i for i, s in enumerate(schema.SOURCES)}
+
+
+class Interner(dict):
+    """``str -> int`` codes assigned on first sight; ``None`` is code -1; ``values[code]`` back.
+
+    >>> t = Interner()
+    >>> [t["a"], t["b"], t["a"], t[None]], t.values
+    ([0, 1, 0, -1], ['a', 'b'])
+    """
+
+    def __init__(self) -> None:
+        super().__init__({None: -1})
+        self.values: list[str] = []
+
+    def __missing__(self, key: str) -> int:
+        code = len(self.values)
+        self.values.append(key)
+        self[key] = code
+        return code
+
+    def codes(self, column: Sequence) -> np.ndarray:
+        """Intern a whole column at once (one dict lookup per distinct value).
+
+        >>> Interner().codes(["x", None, "y", "x"]).tolist()
+        [0, -1, 1, 0]
+        """
+        codes, uniques = pd.factorize(pd.Series(column, dtype=object), use_na_sentinel=True)
+        lut = np.array([self[u] for u in uniques] + [-1], dtype=np.int32)
+        return lut[codes]
+
+
+class ColumnStore:
+    """Append-only event columns; not thread-safe on its own (the log holds a lock).
+
+    >>> ColumnStore().frame().shape
+    (0, 8)
+    """
+
+    _ID_TABLES = ("clan_id", "channel_id", "user_id", "participant")
+
+    def __init__(self) -> None:
+        self.time = array.array("q")
+        self.kind = array.array("b")
+        self.source = array.array("b")
+        self.codes = {c: array.array("i") for c in self._ID_TABLES}
+        self.tables = {c: Interner() for c in self._ID_TABLES}
+        self.labels = Interner()
+        self.label_of = array.array("i")  # channel code -> label code (-1: unknown)
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    def append(self, row: Row) -> None:
+        """Append one row (see :data:`Row`)."""
+        t, kind, source, clan, channel, user, participant = row
+        self.time.append(t)
+        self.kind.append(_KIND_CODE[kind])
+        self.source.append(_SOURCE_CODE[source])
+        codes, tables = self.codes, self.tables
+        codes["clan_id"].append(tables["clan_id"][clan])
+        codes["channel_id"].append(tables["channel_id"][channel])
+        codes["user_id"].append(tables["user_id"][user])
+        codes["participant"].append(tables["participant"][participant])
+
+    def extend(self, rows: Iterable[Row]) -> None:
+        """Append many rows."""
+        for row in rows:
+            self.append(row)
+
+    def extend_columns(self, time: np.ndarray, kind: Sequence, source: Sequence,
+                       ids: dict[str, Sequence]) -> None:
+        """Bulk-append whole columns of strings (the reload path: SQLite, Parquet)."""
+        self.time.frombytes(np.asarray(time, dtype=np.int64).tobytes())
+        for col, lut, values in ((self.kind, _KIND_CODE, kind), (self.source, _SOURCE_CODE, source)):
+            cats = pd.Categorical(values)
+            lut_codes = np.array([lut[c] for c in cats.categories], dtype=np.int8)
+            col.frombytes(lut_codes[cats.codes].tobytes())
+        for name in self._ID_TABLES:
+            self.codes[name].frombytes(self.tables[name].codes(ids[name]).tobytes())
+
+    def set_label(self, channel_id: str, label: str) -> bool:
+        """Name a channel; True if that changed anything."""
+        code = self.tables["channel_id"][channel_id]
+        missing = code + 1 - len(self.label_of)
+        if missing > 0:
+            self.label_of.extend([-1] * missing)
+        new = self.labels[label]
+        changed = self.label_of[code] != new
+        self.label_of[code] = new
+        return changed
+
+    def label(self, channel_id: str) -> str | None:
+        """The channel's label, or ``None``."""
+        code = self.tables["channel_id"].get(channel_id, -1)
+        if 0 <= code < len(self.label_of) and self.label_of[code] >= 0:
+            return self.labels.values[self.label_of[code]]
+        return None
+
+    def frame(self) -> pd.DataFrame:
+        """The tidy event table (see :data:`schema.EVENT_COLUMNS`), a copy."""
+        n = len(self.time)
+        time = pd.DatetimeIndex(np.frombuffer(self.time, np.int64, n).view("M8[ns]"), copy=True)
+        ids = {c: schema.id_categorical(np.frombuffer(self.codes[c], np.int32, n).copy(),
+                                        self.tables[c].values) for c in self._ID_TABLES}
+        channels = np.frombuffer(self.codes["channel_id"], np.int32, n)
+        label_of = np.append(np.frombuffer(self.label_of, np.int32), np.full(
+            len(self.tables["channel_id"].values) - len(self.label_of) + 1, -1, np.int32))
+        ids["channel_label"] = schema.id_categorical(label_of[channels], self.labels.values)
+        kind = pd.Categorical.from_codes(np.frombuffer(self.kind, np.int8, n).copy(),
+                                         dtype=schema.KIND)
+        source = pd.Categorical.from_codes(np.frombuffer(self.source, np.int8, n).copy(),
+                                           dtype=schema.SOURCE)
+        return schema.events_frame(time.tz_localize("UTC"), kind, ids, source)
+
+    def nbytes(self) -> int:
+        """Bytes held by the columns (not the string tables).
+
+        >>> ColumnStore().nbytes()
+        0
+        """
+        cols = [self.time, self.kind, self.source, self.label_of, *self.codes.values()]
+        return sum(c.buffer_info()[1] * c.itemsize for c in cols)
+
+
+__all__ = ["ColumnStore", "Interner", "Row"]

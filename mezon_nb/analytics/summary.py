@@ -1,0 +1,76 @@
+"""Per-channel and per-user summaries of the session table.
+
+A *returning viewer* of a channel is a user with more than one session on it. Watch times sum
+the sessions' ``duration`` (open sessions measured to ``until``, unknown starts skipped). The
+peak is the exact maximum of :func:`~mezon_nb.analytics.concurrency.concurrency` and the first
+instant it was reached.
+
+>>> from mezon_nb.analytics import demo_events
+>>> from mezon_nb.analytics.sessions import sessions
+>>> summary(sessions(demo_events()))[["channel_id", "sessions", "returning_viewers"]].values.tolist()
+[['6', 3, 1], ['8', 1, 0]]
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from mezon_nb.analytics import schema
+from mezon_nb.analytics.concurrency import concurrency
+
+
+def summary(sessions: pd.DataFrame) -> pd.DataFrame:
+    """One row per channel: :data:`~mezon_nb.analytics.schema.SUMMARY_COLUMNS`.
+
+    >>> from mezon_nb.analytics.sessions import sessions
+    >>> from mezon_nb.analytics import demo_events
+    >>> summary(sessions(demo_events()))["total_watch"].tolist()
+    [Timedelta('0 days 01:40:00'), Timedelta('0 days 00:00:00')]
+    """
+    by = sessions.groupby("channel_id", observed=True, sort=True)
+    per_user = sessions.groupby(["channel_id", "user_id"], observed=True).size()
+    returning = (per_user > 1).groupby(level="channel_id", observed=True).sum()
+    out = by.agg(clan_id=("clan_id", "first"), channel_label=("channel_label", "first"),
+                 unique_viewers=("user_id", "nunique"), sessions=("user_id", "size"),
+                 total_watch=("duration", "sum"), median_watch=("duration", "median"))
+    steps = concurrency(sessions, freq=None)
+    peaks = steps.loc[steps.groupby("channel_id", observed=True)["viewers"].idxmax()]
+    peaks = peaks.set_index("channel_id")
+    out["peak_viewers"] = peaks["viewers"].reindex(out.index).fillna(0).astype("int64")
+    out["peak_at"] = peaks["time"].reindex(out.index)
+    out["returning_viewers"] = returning.reindex(out.index).fillna(0).astype("int64")
+    out = out.reset_index()
+    out["peak_at"] = out["peak_at"].astype(schema.TIME)
+    return _like(out, sessions, schema.SUMMARY_COLUMNS)
+
+
+def users(sessions: pd.DataFrame) -> pd.DataFrame:
+    """One row per user: :data:`~mezon_nb.analytics.schema.USER_COLUMNS`.
+
+    ``participant`` is the last name seen; ``first_seen``/``last_seen`` the first and last
+    join or leave of any of their sessions; ``channels`` how many channels they watched.
+
+    >>> from mezon_nb.analytics.sessions import sessions
+    >>> from mezon_nb.analytics import demo_events
+    >>> users(sessions(demo_events()))[["user_id", "sessions", "channels"]].values.tolist()
+    [['5', 3, 2], ['7', 1, 1]]
+    """
+    s = sessions.assign(
+        first=sessions["joined_at"].fillna(sessions["left_at"]),
+        last=pd.concat([sessions["joined_at"], sessions["left_at"]], axis=1).max(axis=1))
+    out = s.groupby("user_id", observed=True, sort=True).agg(
+        participant=("participant", "last"), sessions=("channel_id", "size"),
+        total_watch=("duration", "sum"), first_seen=("first", "min"), last_seen=("last", "max"),
+        channels=("channel_id", "nunique"))
+    return _like(out.reset_index(), sessions, schema.USER_COLUMNS)
+
+
+def _like(out: pd.DataFrame, sessions: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Restore the sessions' categorical id dtypes and the declared column order."""
+    for c in schema.ID_COLUMNS:
+        if c in out:
+            out[c] = out[c].astype(sessions[c].dtype)
+    return out[list(columns)].reset_index(drop=True)
+
+
+__all__ = ["summary", "users"]
