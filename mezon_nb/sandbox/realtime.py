@@ -1,0 +1,222 @@
+"""``GET /ws``: the realtime socket, binary protobuf ``Envelope`` frames with an int32 cid.
+
+Query: ``token`` (session JWT or session id) is required; ``lang``, ``status``, ``format``,
+``platform`` and anything else are ignored. A bad token is refused before the upgrade (HTTP
+403). The optional ``protobuf`` sub-protocol is accepted.
+
+=====================  ==========================================================
+request                reply (same cid)
+=====================  ==========================================================
+ping                   pong
+clan_join              clan_join echoed; the socket now gets that clan's events
+channel_join           channel (id, presences, self, chanel_label)
+channel_leave          channel_leave echoed
+channel_message_send   channel_message_ack, and channel_message (cid 0) to the
+                       other sockets in the channel; error 3 without a join
+garbage / no member    error 1 (unrecognised) or 2 (missing), socket stays open
+=====================  ==========================================================
+
+>>> from mezon_nb.sandbox.config import SandboxConfig
+>>> from mezon_nb.sandbox.world import World
+>>> from mezon_nb.protocol import realtime_pb2
+>>> conn = Connection(user_id=1, abort=lambda: None)
+>>> reply = answer(World(SandboxConfig()), conn, bytes.fromhex("0803b20100"))
+>>> reply.cid, reply.WhichOneof("message")
+(3, 'pong')
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+from starlette.routing import WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from mezon_nb.protocol import realtime_pb2
+from mezon_nb.protocol.codec import decode_envelope, encode_envelope, envelope_member
+from mezon_nb.protocol.enums import ErrorCode
+from mezon_nb.sandbox.hub import Connection
+from mezon_nb.sandbox.world import World
+
+#: Scope key under which :class:`TransportCapture` leaves the socket's asyncio transport.
+TRANSPORT_KEY = "mezon_nb.sandbox.transport"
+
+MUST_JOIN = "Must join channel before sending messages"
+
+
+class TransportCapture:
+    """ASGI middleware: remember each WebSocket's transport so it can be aborted later.
+
+    uvicorn passes its protocol's bound ``send``; its ``transport`` lets fault injection cut
+    the TCP connection without a close frame, as a network failure would.
+
+    >>> TransportCapture(app=None).app is None
+    True
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            protocol = getattr(send, "__self__", None)
+            scope[TRANSPORT_KEY] = getattr(protocol, "transport", None)
+        await self.app(scope, receive, send)
+
+
+def _error(cid: int, code: ErrorCode, message: str) -> realtime_pb2.Envelope:
+    return realtime_pb2.Envelope(cid=cid, error=realtime_pb2.Error(code=code, message=message))
+
+
+def salvage_cid(data: bytes) -> int:
+    """The cid at the start of a frame that does not parse, or 0.
+
+    >>> salvage_cid(bytes.fromhex("0807ffff"))
+    7
+    >>> salvage_cid(b"garbage")
+    0
+    """
+    if not data or data[0] != 0x08:
+        return 0
+    value, shift = 0, 0
+    for byte in data[1:6]:
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value - (1 << 32) if value >= 1 << 31 else value
+    return 0
+
+
+def _presence(world: World, conn: Connection) -> realtime_pb2.UserPresence:
+    user = world.user(conn.user_id)
+    return realtime_pb2.UserPresence(
+        user_id=conn.user_id,
+        session_id=conn.session_number,
+        username=user.username if user else f"user-{conn.user_id}",
+        user_status="online",
+    )
+
+
+def _handle(
+    world: World, conn: Connection, envelope: realtime_pb2.Envelope, member: str
+) -> realtime_pb2.Envelope:
+    """The reply to one decoded request envelope."""
+    cid = envelope.cid
+    if member == "ping":
+        return realtime_pb2.Envelope(cid=cid, pong=realtime_pb2.Pong())
+    if member == "clan_join":
+        clan_id = envelope.clan_join.clan_id
+        if clan_id and world.directory.clan(clan_id) is None:
+            return _error(cid, ErrorCode.BAD_INPUT, f"clan {clan_id} not found")
+        conn.clans.add(clan_id)
+        return envelope
+    if member == "channel_join":
+        channel = world.channel(envelope.channel_join.channel_id)
+        if channel is None:
+            return _error(cid, ErrorCode.BAD_INPUT, "channel not found")
+        others = [_presence(world, other) for other in world.hub.in_channel(channel.channel_id)]
+        conn.channels.add(channel.channel_id)
+        return realtime_pb2.Envelope(cid=cid, channel=realtime_pb2.Channel(
+            id=channel.channel_id,
+            presences=others,
+            self=_presence(world, conn),
+            chanel_label=channel.label,
+            category_name=channel.category_name,
+        ))
+    if member == "channel_leave":
+        conn.channels.discard(envelope.channel_leave.channel_id)
+        return envelope
+    if member == "channel_message_send":
+        send = envelope.channel_message_send
+        if send.channel_id not in conn.channels:
+            return _error(cid, ErrorCode.BAD_INPUT, MUST_JOIN)
+        message = world.post_message(send.channel_id, conn.user_id, send.content, exclude=conn)
+        return realtime_pb2.Envelope(cid=cid, channel_message_ack=realtime_pb2.ChannelMessageAck(
+            channel_id=send.channel_id,
+            message_id=message.message_id,
+            username=message.username,
+            create_time_seconds=message.create_time_seconds,
+            category_name=message.category_name,
+        ))
+    return _error(cid, ErrorCode.UNRECOGNIZED_PAYLOAD, f"{member} is not a request")
+
+
+def answer(world: World, conn: Connection, data: bytes) -> realtime_pb2.Envelope:
+    """The reply envelope (same cid) to one binary frame from ``conn``.
+
+    >>> from mezon_nb.sandbox.config import SandboxConfig
+    >>> answer(World(SandboxConfig()), Connection(1, lambda: None), b"junk").error.code
+    1
+    """
+    try:
+        envelope = decode_envelope(data)
+    except ValueError:
+        return _error(salvage_cid(data), ErrorCode.UNRECOGNIZED_PAYLOAD, "not a realtime Envelope")
+    member = envelope_member(envelope)
+    if member is not None:
+        return _handle(world, conn, envelope, member)
+    bare = realtime_pb2.Envelope(cid=envelope.cid)
+    if envelope.ByteSize() > bare.ByteSize():  # only unknown fields can make the difference
+        return _error(envelope.cid, ErrorCode.UNRECOGNIZED_PAYLOAD, "unknown envelope member")
+    return _error(envelope.cid, ErrorCode.MISSING_PAYLOAD, "envelope has no message")
+
+
+def _aborter(websocket: WebSocket) -> Callable[[], None]:
+    transport = websocket.scope.get(TRANSPORT_KEY)
+
+    def abort() -> None:
+        if transport is not None:
+            transport.abort()
+        else:
+            asyncio.ensure_future(websocket.close(code=1012))
+
+    return abort
+
+
+async def _drain(websocket: WebSocket, conn: Connection) -> None:
+    while True:
+        frame = await conn.outbox.get()
+        await websocket.send_bytes(frame)
+
+
+def realtime_routes(world: World) -> list[WebSocketRoute]:
+    """The ``/ws`` route, bound to ``world``.
+
+    >>> [route.path for route in realtime_routes(None)]
+    ['/ws']
+    """
+
+    async def realtime(websocket: WebSocket) -> None:
+        token = websocket.query_params.get("token", "")
+        user_id = world.authenticate_session(token) if token else None
+        if user_id is None:
+            await websocket.close(code=1008)  # before accept: the upgrade is refused (403)
+            return
+        wants_protobuf = "protobuf" in websocket.scope.get("subprotocols", [])
+        await websocket.accept(subprotocol="protobuf" if wants_protobuf else None)
+        conn = Connection(user_id, abort=_aborter(websocket))
+        world.hub.register(conn)
+        writer = asyncio.create_task(_drain(websocket, conn))
+        try:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                if message.get("bytes") is not None:
+                    reply = answer(world, conn, message["bytes"])
+                else:
+                    reply = _error(0, ErrorCode.UNRECOGNIZED_PAYLOAD,
+                                   "only binary protobuf Envelope frames are supported")
+                conn.push(encode_envelope(reply))
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            world.hub.unregister(conn)
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writer
+
+    return [WebSocketRoute("/ws", realtime)]
