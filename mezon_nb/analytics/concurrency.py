@@ -62,7 +62,8 @@ def _steps(t: np.ndarray, c: np.ndarray, delta: np.ndarray):
     new[1:] = (c[1:] != c[:-1]) | (t[1:] != t[:-1])
     starts = np.flatnonzero(new)
     total = np.add.reduceat(delta, starts) if len(starts) else delta
-    t, c = t[starts], c[starts]
+    changed = total != 0
+    t, c, total = t[starts][changed], c[starts][changed], total[changed]
     running = np.cumsum(total)
     first = np.ones(len(c), bool)
     first[1:] = c[1:] != c[:-1]

@@ -20,7 +20,7 @@ from mezon_nb.analytics.concurrency import concurrency
 
 
 def summary(sessions: pd.DataFrame) -> pd.DataFrame:
-    """One row per channel: :data:`~mezon_nb.analytics.schema.SUMMARY_COLUMNS`.
+    """One row per channel, in order of first appearance: :data:`schema.SUMMARY_COLUMNS`.
 
     >>> from mezon_nb.analytics.sessions import sessions
     >>> from mezon_nb.analytics import demo_events
@@ -47,7 +47,7 @@ def summary(sessions: pd.DataFrame) -> pd.DataFrame:
 def users(sessions: pd.DataFrame) -> pd.DataFrame:
     """One row per user: :data:`~mezon_nb.analytics.schema.USER_COLUMNS`.
 
-    ``participant`` is the last name seen; ``first_seen``/``last_seen`` the first and last
+    Rows are ordered by ``first_seen``. ``participant`` is the last name seen; ``first_seen``/``last_seen`` the first and last
     join or leave of any of their sessions; ``channels`` how many channels they watched.
 
     >>> from mezon_nb.analytics.sessions import sessions
@@ -62,7 +62,8 @@ def users(sessions: pd.DataFrame) -> pd.DataFrame:
         participant=("participant", "last"), sessions=("channel_id", "size"),
         total_watch=("duration", "sum"), first_seen=("first", "min"), last_seen=("last", "max"),
         channels=("channel_id", "nunique"))
-    return _like(out.reset_index(), sessions, schema.USER_COLUMNS)
+    out = out.reset_index().sort_values(["first_seen", "user_id"], kind="stable")
+    return _like(out, sessions, schema.USER_COLUMNS)
 
 
 def _like(out: pd.DataFrame, sessions: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:

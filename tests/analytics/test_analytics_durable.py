@@ -1,0 +1,149 @@
+"""The SQLite log: reopen after close, schema version checks, and SIGKILL mid-ingest.
+
+The kill tests run a child process that records events into a durable log and prints
+``ack N`` after each ``flush()`` returns; the parent kills it with SIGKILL while it is still
+writing, reopens the file and checks that every acknowledged row is there, exactly.
+Not covered: OS crashes and power loss (the docstring says what ``synchronous=NORMAL`` risks).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from analytics_helpers import BIG_USER, at, join, leave, snapshot
+
+from mezon_nb.analytics import LogSchemaError, ParticipantLog
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CHILD = r"""
+import sys, time
+sys.path[:0] = [sys.argv[3], sys.argv[4]]
+from analytics_helpers import workload
+from mezon_nb.analytics import ParticipantLog
+log = ParticipantLog(sys.argv[1], flush_interval=float(sys.argv[2]))
+events = workload(200_000)
+mode = sys.argv[5]
+for i, event in enumerate(events):
+    log.record(event)
+    if mode == "flush" and i % 500 == 499:
+        log.flush()
+        print("ack", len(log), flush=True)
+    if mode == "sleep" and i == 999:
+        time.sleep(1.0)
+        print("ack", len(log), flush=True)
+print("done", flush=True)
+"""
+
+
+def run_and_kill(path: Path, mode: str, acks_wanted: int) -> int:
+    """Start the writer, wait for ``acks_wanted`` acks, SIGKILL it; return the last ack."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(path), "0.1", str(ROOT), str(Path(__file__).parent),
+         mode], stdout=subprocess.PIPE, text=True)
+    acked, deadline = 0, time.monotonic() + 60
+    try:
+        for _ in range(10_000):  # bounded: the child prints at most 401 lines
+            line = proc.stdout.readline()
+            if not line or line.startswith("done") or time.monotonic() > deadline:
+                break
+            acked = int(line.split()[1])
+            acks_wanted -= 1
+            if acks_wanted == 0:
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+        proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL, "the child finished before it was killed"
+    return acked
+
+
+def expected_rows(n: int) -> pd.DataFrame:
+    from analytics_helpers import workload
+
+    log = ParticipantLog()
+    log.extend(workload(n + 10))
+    return log.events.iloc[:n]
+
+
+def same_rows(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    for c in got.columns:
+        assert got[c].astype(object).tolist() == want[c].astype(object).tolist(), c
+
+
+@pytest.mark.parametrize("mode, acks", [("flush", 5), ("sleep", 1)])
+def test_sigkill_keeps_every_acknowledged_row(tmp_path, mode, acks):
+    path = tmp_path / "log.sqlite"
+    acked = run_and_kill(path, mode, acks)
+    assert acked >= 1000
+    with ParticipantLog(path) as log:
+        events = log.events
+    assert len(events) >= acked
+    same_rows(events.iloc[:acked], expected_rows(acked))
+
+
+def test_reopen_restores_rows_labels_and_who_is_watching(tmp_path):
+    path = tmp_path / "log.sqlite"
+    with ParticipantLog(path) as log:
+        log.describe_channels({"6": ("1", "Live")})
+        log.extend([join(0, BIG_USER, name="ann"), join(1, "7", name="bob")])
+        before = log.events
+    with ParticipantLog(path) as log:
+        pd.testing.assert_frame_equal(log.events, before)
+        log.record(leave(5, BIG_USER))  # the name comes from the session opened before
+        log.reconcile(snapshot(), clan_id="1", at=at(6))  # "reconciled": the clan is known
+        tail = log.events.iloc[2:][["kind", "user_id", "participant", "source"]]
+    assert tail.astype(object).values.tolist() == [["left", BIG_USER, "ann", "live"],
+                                                   ["left", "7", "bob", "reconciled"]]
+    with ParticipantLog(path) as log:
+        assert len(log) == 4 and log.channel_labels == {"6": "Live"}
+
+
+def test_unflushed_rows_are_committed_by_the_background_writer(tmp_path):
+    path = tmp_path / "log.sqlite"
+    log = ParticipantLog(path, flush_interval=0.05)
+    log.record(join(0, "5"))
+    for _ in range(100):  # bounded wait, up to 5 s
+        with sqlite3.connect(path) as conn:
+            if conn.execute("select count(*) from events").fetchone()[0] == 1:
+                break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the row was not committed within 5 s")
+    log.close()
+
+
+def test_a_newer_schema_version_is_refused(tmp_path):
+    path = tmp_path / "log.sqlite"
+    ParticipantLog(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    with pytest.raises(LogSchemaError, match="schema version 99; this mezon_nb reads up to 1"):
+        ParticipantLog(path)
+
+
+def test_a_foreign_sqlite_file_is_refused(tmp_path):
+    path = tmp_path / "other.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute("create table notes (x)")
+    with pytest.raises(LogSchemaError, match="not a participant log"):
+        ParticipantLog(path)
+
+
+def test_ids_are_text_in_the_file(tmp_path):
+    path = tmp_path / "log.sqlite"
+    with ParticipantLog(path) as log:
+        log.record(join(0, BIG_USER))
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("select user_id, typeof(user_id) from events").fetchall() == [
+            (BIG_USER, "text")]
