@@ -1,1 +1,24 @@
-"""(being built)"""
+"""Live streams: watch a Mezon streaming channel from Python, or publish into one.
+
+``join_stream`` returns a :class:`StreamSession` (numpy frames, audio, stats, recording);
+``publish_file`` and ``publish`` return a :class:`Publisher`. All of them are normally reached
+through the client (``client.join_stream(channel_id)``). ``read_stamp`` decodes the frame
+counter and capture time the sandbox's test pattern draws in every frame:
+
+>>> import numpy as np
+>>> from mezon_nb.media import read_stamp, write_stamp
+>>> img = np.zeros((240, 320, 3), np.uint8)
+>>> write_stamp(img, 12, captured_at=1000.0)
+>>> read_stamp(img, now=1000.1).index
+12
+"""
+
+from __future__ import annotations
+
+from mezon_nb.media.frames import AudioChunk, Frame, FrameStream
+from mezon_nb.media.session import StreamSession, StreamStats
+from mezon_nb.media.viewer import join_stream
+from mezon_nb.protocol.stamp import Stamp, read_stamp, write_stamp
+
+__all__ = ["AudioChunk", "Frame", "FrameStream", "Stamp", "StreamSession", "StreamStats",
+           "join_stream", "read_stamp", "write_stamp"]

@@ -1,23 +1,18 @@
-"""The sandbox's stream server (STN stand-in). Interface placeholder, being built (issue 3).
+"""The sandbox's stream server: a loopback STN stand-in (streaming spec §8).
 
-``StreamServer(world)`` exposes ``routes`` (Starlette routes mounted under ``/stn``) and the
-``start()`` / ``stop()`` coroutines the sandbox app runs in its lifespan.
+``StreamServer(world)`` exposes ``routes`` (mounted under ``/stn``) and the ``start()`` /
+``stop()`` coroutines the sandbox app runs in its lifespan. Modules: ``server`` (route, auth,
+live channels, presence), ``connection`` (one socket's signalling), ``sources`` (test pattern,
+file, WebRTC publisher), ``fanout`` (encode once, relay to every viewer), ``pattern`` (the
+stamped test pattern and tone).
+
+>>> from mezon_nb.sandbox.stn import StreamServer
+>>> StreamServer.__name__
+'StreamServer'
 """
 
 from __future__ import annotations
 
-from typing import Any
+from mezon_nb.sandbox.stn.server import StreamServer
 
-
-class StreamServer:
-    """Placeholder with the final interface; replaced by the real stream server."""
-
-    def __init__(self, world: Any) -> None:
-        self.world = world
-        self.routes: list[Any] = []
-
-    async def start(self) -> None:
-        """Start built-in publishers (none yet)."""
-
-    async def stop(self) -> None:
-        """Stop every publisher and close every viewer (none yet)."""
+__all__ = ["StreamServer"]

@@ -1,0 +1,244 @@
+"""``StreamSession``: one joined stream as the notebook sees it — frames, audio, state, stats.
+
+The session lives on the library's loop thread (``LoopThread.shared()``), so frames keep
+arriving while a cell blocks. Every public method can be called from any thread. Video frames
+are decoded by aiortc; the rgb24 conversion happens only when a consumer reads ``.array``.
+
+States: ``connecting`` → ``waiting`` (channel not live yet) → ``live`` (first frame) →
+``ended`` (publisher stopped) / ``error`` (see ``session.error``) / ``closed`` (``leave()``).
+:meth:`StreamSession.on_state` callbacks run on the loop thread on each change.
+
+>>> s = StreamSession("6")
+>>> (s.state, s.stats.frames_received, s.latest_frame())
+('connecting', 0, None)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import statistics
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import av
+import numpy as np
+
+from mezon_nb.media.frames import AudioChunk, Frame, FrameHub, FrameStream
+from mezon_nb.protocol.stamp import read_stamp
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+logger = logging.getLogger(__name__)
+TERMINAL = ("ended", "error", "closed")
+
+
+@dataclass(frozen=True)
+class StreamStats:
+    """A snapshot of a session's numbers (``latency_ms`` needs stamped frames).
+
+    ``bitrate_kbps`` counts everything received (audio, video, RTCP) over the last second.
+
+    >>> StreamStats("live", 30.0, 640, 480, "VP8", 800.0, 90, 0, 42.0).fps
+    30.0
+    """
+
+    state: str
+    fps: float
+    width: int
+    height: int
+    codec: str | None
+    bitrate_kbps: float
+    frames_received: int
+    frames_dropped: int
+    latency_ms: float | None
+    audio_frames_received: int = 0
+
+
+def stamp_of(frame: av.VideoFrame) -> float | None:
+    """The capture time stamped in a decoded frame, read from its luma plane (no rgb copy)."""
+    if frame.format.name.startswith("yuv"):
+        plane = frame.planes[0]
+        luma = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+        stamp = read_stamp(luma[:frame.height, :frame.width])
+    else:
+        stamp = read_stamp(frame.to_ndarray(format="rgb24"))
+    return None if stamp is None else stamp.captured_at
+
+
+class StreamSession:
+    """A joined stream. Get one from ``client.join_stream(channel_id)``; see the module doc."""
+
+    def __init__(self, channel_id: str, *, buffer: int = 4):
+        self.channel_id = str(channel_id)
+        self.error: BaseException | None = None
+        self.codec: str | None = None
+        self.bitrate_kbps = 0.0
+        self._state = "connecting"
+        self._video: FrameHub[Frame] = FrameHub(buffer)
+        self._audio: FrameHub[AudioChunk] = FrameHub(max(buffer, 16))
+        self._state_callbacks: list[Callable[[str], Any]] = []
+        self._arrivals: deque[float] = deque(maxlen=120)
+        self._latencies: deque[float] = deque(maxlen=30)
+        self._size = (0, 0)
+        self._recorder: Any = None
+        self._close: Callable[[], Awaitable[None]] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._expects_video = True
+
+    def __repr__(self) -> str:
+        return f"<StreamSession channel={self.channel_id} state={self.state}>"
+
+    # -- state -------------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        """One of connecting, waiting, live, ended, error, closed."""
+        return self._state
+
+    def _set_state(self, state: str, error: BaseException | None = None) -> None:
+        if state == self._state or self._state == "closed":
+            return
+        logger.info("stream %s: %s -> %s", self.channel_id, self._state, state)
+        self._state = state
+        if error is not None:
+            self.error = error
+        if state in TERMINAL:
+            self._video.close()
+            self._audio.close()
+        for fn in list(self._state_callbacks):
+            try:
+                fn(state)
+            except Exception:
+                logger.exception("on_state callback failed")
+
+    def on_state(self, fn: Callable[[str], Any]) -> Callable[[], None]:
+        """Call ``fn(state)`` on every state change; returns an unsubscribe function."""
+        self._state_callbacks.append(fn)
+        return lambda: fn in self._state_callbacks and self._state_callbacks.remove(fn)
+
+    # -- receive path (loop thread) ----------------------------------------------------
+
+    def _on_video(self, frame: av.VideoFrame) -> None:
+        now = time.time()
+        captured = stamp_of(frame)
+        item = Frame(self._video.count, frame.pts, frame.width, frame.height, now, captured,
+                     _source=frame)
+        self._arrivals.append(now)
+        self._size = (frame.width, frame.height)
+        if captured is not None:
+            self._latencies.append(item.latency_ms or 0.0)
+        if self._recorder is not None:
+            self._recorder.write(frame, now)
+        self._video.publish(item)
+        if self._state in ("connecting", "waiting"):
+            self._set_state("live")
+
+    def _on_audio(self, frame: av.AudioFrame) -> None:
+        chunk = AudioChunk(self._audio.count, frame.pts, frame.sample_rate, frame.samples,
+                           len(frame.layout.channels), time.time(), _source=frame)
+        self._audio.publish(chunk)
+        if self._state in ("connecting", "waiting") and not self._expects_video:
+            self._set_state("live")
+
+    # -- consumers (any thread) --------------------------------------------------------
+
+    def latest_frame(self, timeout: float | None = None) -> Frame | None:
+        """The newest video frame; waits up to ``timeout`` s when none has arrived yet."""
+        return self._video.latest(timeout)
+
+    def frames(self, buffer: int | None = None) -> FrameStream[Frame]:
+        """Iterate (``for`` or ``async for``) over frames; keeps the newest ``buffer`` only."""
+        return self._video.stream(buffer)
+
+    def on_frame(self, fn: Callable[[Frame], Any]) -> Callable[[], None]:
+        """Call ``fn(frame)`` on a worker thread per frame (drop-oldest); returns unsubscribe."""
+        return self._video.subscribe(fn, "frame")
+
+    def latest_audio(self, timeout: float | None = None) -> AudioChunk | None:
+        """The newest audio chunk (20 ms of 48 kHz sound)."""
+        return self._audio.latest(timeout)
+
+    def audio_frames(self, buffer: int | None = None) -> FrameStream[AudioChunk]:
+        """Iterate over audio chunks, drop-oldest like :meth:`frames`."""
+        return self._audio.stream(buffer)
+
+    @property
+    def stats(self) -> StreamStats:
+        """Current numbers: fps over the last 2 s, size, codec, bitrate, counts, latency."""
+        now = time.time()
+        recent = [t for t in list(self._arrivals) if now - t <= 2.0]
+        fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 2 and \
+            recent[-1] > recent[0] else 0.0
+        lat = list(self._latencies)
+        return StreamStats(self._state, round(fps, 1), *self._size, self.codec,
+                           round(self.bitrate_kbps, 1), self._video.count, self._video.dropped,
+                           round(statistics.median(lat), 1) if lat else None, self._audio.count)
+
+    # -- recording ---------------------------------------------------------------------
+
+    def record(self, path: str | Path, **options: Any) -> Path:
+        """Start writing received video to ``path`` (``.mp4`` H.264 or ``.webm`` VP8)."""
+        from mezon_nb.media.recording import Recorder
+
+        if self._recorder is not None:
+            raise RuntimeError("already recording; call stop_recording() first")
+        self._recorder = Recorder(path, **options)
+        return self._recorder.path
+
+    def stop_recording(self, timeout: float = 30.0) -> Path | None:
+        """Finish the file and return its path (``None`` when not recording)."""
+        recorder, self._recorder = self._recorder, None
+        return None if recorder is None else recorder.close(timeout)
+
+    # -- leaving -----------------------------------------------------------------------
+
+    async def aleave(self) -> None:
+        """Leave the stream (State 5, close); idempotent."""
+        if self._loop is not None and asyncio.get_running_loop() is not self._loop:
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._leave(),
+                                                                       self._loop))
+        else:
+            await self._leave()
+
+    async def _leave(self) -> None:
+        if self._recorder is not None:
+            await asyncio.to_thread(self.stop_recording)
+        close, self._close = self._close, None
+        if close is not None:
+            await close()
+        self._set_state("closed")
+
+    def leave(self, timeout: float = 10.0) -> None:
+        """Leave the stream from synchronous code (any thread but the loop's); idempotent."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            self._set_state("closed")
+            return
+        try:
+            if asyncio.get_running_loop() is loop:
+                loop.create_task(self._leave())
+                return
+        except RuntimeError:
+            pass
+        asyncio.run_coroutine_threadsafe(self._leave(), loop).result(timeout)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.leave()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aleave()
+
+
+__all__ = ["StreamSession", "StreamStats", "stamp_of"]

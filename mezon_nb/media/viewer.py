@@ -1,0 +1,266 @@
+"""The viewer: STN's newest viewer exchange on an aiortc peer connection, and ``join_stream``.
+
+1. Poll ``get_channels`` until the channel is listed (state ``waiting`` meanwhile).
+2. Offer audio + video ``recvonly`` (H.264 first, VP8 too), all ICE candidates in the SDP;
+   send ``session_subscriber``.
+3. On ``session_received``: ``connect_subscriber {ChannelId}`` and ``session_state_changed``
+   State 3. Apply ``sd_answer`` (a string or ``{sdp}``); add trickled ``ice_candidate``s.
+4. ``error`` / ``channel_closed`` / ``stream_publisher_ended`` end the session with a typed error.
+5. Leaving sends State 5 and closes. No STUN or TURN server is ever contacted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from aiortc import (
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.sdp import SessionDescription, candidate_from_sdp
+
+from mezon_nb.client.runner import LoopThread
+from mezon_nb.errors import (
+    ConnectionClosedError,
+    MediaError,
+    MezonError,
+    StreamEndedError,
+    StreamNotLiveError,
+)
+from mezon_nb.media.session import StreamSession
+from mezon_nb.media.signaling import StnSignaling, error_for
+from mezon_nb.protocol import stn
+
+logger = logging.getLogger(__name__)
+_ENDED_KEYS = ("channel_closed", "stream_publisher_ended", "stream_track_ended")
+
+
+def receive_codecs() -> list[Any]:
+    """Video codecs the viewer offers, H.264 first then VP8 (and their RTX).
+
+    >>> [c.mimeType for c in receive_codecs()][:2]
+    ['video/H264', 'video/H264']
+    """
+    caps = RTCRtpReceiver.getCapabilities("video").codecs
+    order = ("video/h264", "video/vp8", "video/rtx")
+    return sorted((c for c in caps if c.mimeType.lower() in order),
+                  key=lambda c: order.index(c.mimeType.lower()))
+
+
+class StnViewer:
+    """Drives one :class:`StreamSession` over STN signalling and an RTCPeerConnection."""
+
+    def __init__(self, session: StreamSession, signaling: StnSignaling, *, wait_live: bool):
+        self.session, self.sig, self.wait_live = session, signaling, wait_live
+        self.pc: RTCPeerConnection | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._receiver: asyncio.Task[None] | None = None
+        self._pending: list[Any] = []
+        self._answered = False
+        self._closed = False
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def start(self, timeout: float) -> None:
+        """Connect and return once the first frame arrived; on failure clean up and raise."""
+        session = self.session
+        session._loop = asyncio.get_running_loop()
+        session._close = self.close
+        try:
+            await asyncio.wait_for(self._open(), timeout)
+        except asyncio.TimeoutError:
+            err: MezonError = (StreamNotLiveError if session.state == "waiting"
+                               else MediaError)(
+                f"stream {session.channel_id} did not start within {timeout} s")
+            await self._fail(err)
+            raise err from None
+        except MezonError as exc:
+            await self._fail(exc)
+            raise
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _open(self) -> None:
+        await self.sig.connect()
+        has_video = await self._wait_live()
+        self.session._expects_video = has_video
+        pc = self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc.on("track", lambda track: self._spawn(self._consume(track)))
+        pc.on("connectionstatechange", self._on_connection_state)
+        pc.addTransceiver("audio", direction="recvonly")
+        if has_video:
+            pc.addTransceiver("video", direction="recvonly").setCodecPreferences(
+                receive_codecs())
+        await pc.setLocalDescription(await pc.createOffer())
+        await self.sig.send("session_subscriber", {"type": "offer",
+                                                   "sdp": pc.localDescription.sdp})
+        self._receiver = self._spawn(self._receive())
+        settled = asyncio.Event()
+        remove = self.session.on_state(lambda state: state != "waiting" and settled.set())
+        try:
+            await settled.wait()
+        finally:
+            remove()
+        if self.session.state != "live":
+            raise self.session.error or StreamEndedError("stream ended before it started")
+
+    async def _wait_live(self) -> bool:
+        cid = self.session.channel_id
+        while True:
+            await self.sig.send("get_channels", {})
+            live = await self._channels_reply()
+            if cid in live:
+                return live[cid]
+            if not self.wait_live:
+                raise StreamNotLiveError(f"channel {cid} is not live (no publisher)")
+            self.session._set_state("waiting")
+            await asyncio.sleep(1.0)
+
+    async def _channels_reply(self) -> dict[str, bool]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 1.2
+        while (left := deadline - loop.time()) > 0:
+            try:
+                msg = await asyncio.wait_for(self.sig.receive(), left)
+            except asyncio.TimeoutError:
+                break
+            if msg.key == "channels":
+                return stn.channel_ids(msg.value)
+            if msg.key == "error":
+                raise error_for(stn.error_text(msg.value))
+        return {}
+
+    async def _receive(self) -> None:
+        try:
+            while True:
+                await self._handle(await self.sig.receive())
+        except MezonError as exc:
+            await self._fail(exc)
+
+    async def _handle(self, msg: stn.StnMessage) -> None:
+        assert self.pc is not None
+        if msg.key == "session_received":
+            await self.sig.send("connect_subscriber", {"ChannelId": self.session.channel_id})
+            await self.sig.send("session_state_changed", {}, State=stn.STATE_CONNECTED)
+        elif msg.key == "sd_answer":
+            sdp = stn.answer_sdp(msg.value)
+            if sdp is None:
+                raise MediaError("sd_answer without an SDP")
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
+            self.session.codec = _video_codec(sdp)
+            self._answered = True
+            for candidate in self._pending:
+                await self.pc.addIceCandidate(candidate)
+            self._pending.clear()
+            self._spawn(self._poll_bitrate())
+        elif msg.key == "ice_candidate":
+            fields = stn.candidate_fields(msg.value)
+            if fields is not None:
+                candidate = candidate_from_sdp(fields[0])
+                candidate.sdpMid, candidate.sdpMLineIndex = fields[1], fields[2]
+                if self._answered:
+                    await self.pc.addIceCandidate(candidate)
+                else:
+                    self._pending.append(candidate)
+        elif msg.key == "error":
+            raise error_for(stn.error_text(msg.value))
+        elif msg.key in _ENDED_KEYS or (msg.key == "info" and msg.value in _ENDED_KEYS):
+            raise StreamEndedError(f"stream {self.session.channel_id} ended ({msg.key})")
+
+    async def _on_connection_state(self) -> None:
+        if self.pc is not None and self.pc.connectionState == "failed":
+            await self._fail(MediaError("WebRTC connection failed (ICE/DTLS)"))
+
+    async def _consume(self, track: MediaStreamTrack) -> None:
+        handler = self.session._on_video if track.kind == "video" else self.session._on_audio
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            handler(frame)
+
+    async def _poll_bitrate(self) -> None:
+        last: tuple[float, int] | None = None
+        loop = asyncio.get_running_loop()
+        while self.pc is not None:
+            stats = (await self.pc.getStats()).values()
+            total = sum(s.bytesReceived for s in stats if s.type == "transport")
+            now = loop.time()
+            if last is not None and now > last[0]:
+                self.session.bitrate_kbps = (total - last[1]) * 8 / 1000 / (now - last[0])
+            last = (now, total)
+            await asyncio.sleep(1.0)
+
+    async def _fail(self, exc: BaseException) -> None:
+        ended = isinstance(exc, StreamEndedError) or (
+            isinstance(exc, ConnectionClosedError) and self.session.state == "live")
+        await self.close(send_leave=not ended)
+        self.session._set_state("ended" if ended else "error", exc)
+
+    async def close(self, send_leave: bool = True) -> None:
+        """Send State 5 (unless the stream ended), close the peer connection and the socket."""
+        if self._closed:
+            return
+        self._closed = True
+        if send_leave:
+            with contextlib.suppress(MezonError):
+                await self.sig.send("session_state_changed", {}, State=stn.STATE_DISCONNECTED)
+        current = asyncio.current_task()
+        for task in list(self._tasks):
+            if task is not current:
+                task.cancel()
+        await asyncio.gather(*(t for t in self._tasks if t is not current),
+                             return_exceptions=True)
+        if self.pc is not None:
+            await self.pc.close()
+        await self.sig.close()
+
+
+def _video_codec(sdp: str) -> str | None:
+    for media in SessionDescription.parse(sdp).media:
+        if media.kind == "video" and media.rtp.codecs:
+            return media.rtp.codecs[0].mimeType.split("/", 1)[1]
+    return None
+
+
+async def join_stream(client: Any, channel_id: int | str, *, timeout: float = 20.0,
+                      wait_live: bool = True, buffer: int = 4) -> StreamSession:
+    """Join a streaming channel and return its live :class:`StreamSession`.
+
+    Waits (up to ``timeout`` s) for the first frame; with ``wait_live=False`` a channel with
+    no publisher raises :class:`~mezon_nb.errors.StreamNotLiveError` at once. ``buffer`` is
+    how many frames each consumer may fall behind before the oldest are dropped.
+    Usually called as ``client.join_stream(channel_id)``::
+
+        session = client.join_stream(channel_id)
+        frame = session.latest_frame(timeout=5)
+        session.leave()
+    """
+    cid = str(channel_id)
+    auth = await client.session()
+    channel = await client.channel(cid)
+    signaling = StnSignaling(client.stream_url, auth.token, clan_id=str(channel.clan_id),
+                             channel_id=cid, user_id=str(auth.user_id))
+    session = StreamSession(cid, buffer=buffer)
+    viewer = StnViewer(session, signaling, wait_live=wait_live)
+    runner = LoopThread.shared()
+    if runner.in_loop_thread():
+        await viewer.start(timeout)
+    else:
+        await asyncio.wrap_future(runner.submit(viewer.start(timeout)))
+    return session
+
+
+__all__ = ["StnViewer", "join_stream", "receive_codecs"]

@@ -1,0 +1,236 @@
+"""One STN socket on the sandbox side: a viewer or a publisher, one RTCPeerConnection.
+
+Messages are handled in order, one at a time (as babelcast does). A handler that fails sends
+``{"Key": "error", "Value": "<text>"}`` and closes the socket. Viewers: ``session_subscriber``
+→ ``session_received``; ``connect_subscriber`` → ``sd_answer`` (the SDP as a string);
+``session_state_changed`` 3/5 and the ICE state drive presence. Publishers: ``connect_publisher``
+with a ``FileUrl`` (a local file), or ``session_publisher`` → ``sd_answer`` then
+``connect_publisher``; ``stop_publisher`` from any socket.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aiortc import (
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamTrack
+from aiortc.sdp import candidate_from_sdp
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from mezon_nb.protocol import stn
+from mezon_nb.sandbox.stn.sources import FileSource, TrackSource, local_path
+
+if TYPE_CHECKING:
+    from mezon_nb.sandbox.stn.server import StreamServer
+
+logger = logging.getLogger(__name__)
+
+
+class Refused(Exception):
+    """A request the server refuses: its text goes out as ``error`` and the socket closes."""
+
+
+def _vp8_only() -> list[Any]:
+    return [c for c in RTCRtpSender.getCapabilities("video").codecs
+            if c.mimeType.lower() == "video/vp8"]
+
+
+class Connection:
+    """State of one socket: its peer connection, what it watches or publishes, its presence."""
+
+    def __init__(self, server: StreamServer, websocket: WebSocket, user_id: int):
+        self.server, self.websocket, self.user_id = server, websocket, user_id
+        self.pc: RTCPeerConnection | None = None
+        self.tracks: list[MediaStreamTrack] = []
+        self.watching: str | None = None
+        self.joined = False
+        self._closed = False
+
+    async def run(self) -> None:
+        """Handle messages until the socket closes, then clean up."""
+        try:
+            while True:
+                msg = stn.decode(await self.websocket.receive_text())
+                if msg is None:
+                    continue
+                handler = getattr(self, "on_" + msg.key, None)
+                if handler is None:
+                    continue
+                try:
+                    await handler(msg)
+                except Refused as exc:
+                    await self.send("error", str(exc))
+                    break
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            await self.close()
+
+    async def send(self, key: str, value: Any = None) -> None:
+        """Send one envelope; a closed socket is ignored."""
+        try:
+            await self.websocket.send_text(stn.encode(key, value))
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass
+
+    async def close(self) -> None:
+        """Leave presence, close the peer connection and the socket (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._leave()
+        if self.pc is not None:
+            await self.pc.close()
+        try:
+            await self.websocket.close()
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass
+
+    # -- presence ---------------------------------------------------------------------
+
+    def _join(self) -> None:
+        if self.watching is not None and not self.joined:
+            self.joined = True
+            self.server.presence(self.watching, self.user_id, joined=True)
+
+    def _leave(self) -> None:
+        if self.watching is not None:
+            channel = self.server.channels.get(self.watching)
+            if channel is not None:
+                channel.viewers.discard(self)
+        if self.joined and self.watching is not None:
+            self.joined = False
+            self.server.presence(self.watching, self.user_id, joined=False)
+
+    def _new_pc(self) -> RTCPeerConnection:
+        if self.pc is not None:
+            raise Refused("webrtc session already established")
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+        @pc.on("iceconnectionstatechange")
+        async def _ice() -> None:
+            if pc.iceConnectionState == "completed":
+                await self.send("info", "ice connected")
+                self._join()
+            elif pc.iceConnectionState in ("failed", "closed"):
+                self._leave()
+
+        pc.on("track", self.tracks.append)
+        self.pc = pc
+        return pc
+
+    async def _set_offer(self, msg: stn.StnMessage, *, sending: bool) -> RTCPeerConnection:
+        sdp = stn.answer_sdp(msg.value)
+        if sdp is None:
+            raise Refused("offer missing")
+        pc = self._new_pc()
+        if sending:  # codecs are settled by setRemoteDescription: prefer what fanouts carry
+            pc.addTransceiver("audio", direction="sendonly")
+            pc.addTransceiver("video", direction="sendonly").setCodecPreferences(_vp8_only())
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+        except ValueError as exc:
+            raise Refused(f"invalid offer: {exc}") from None
+        return pc
+
+    async def _answer(self) -> None:
+        assert self.pc is not None
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        await self.send("sd_answer", self.pc.localDescription.sdp)
+
+    @staticmethod
+    def _channel_of(msg: stn.StnMessage) -> str:
+        value = msg.value if isinstance(msg.value, dict) else {}
+        cid = str(value.get("ChannelId") or msg.channel_id or "")
+        if not cid:
+            raise Refused("channel cannot be empty")
+        return cid
+
+    # -- viewer -----------------------------------------------------------------------
+
+    async def on_session_subscriber(self, msg: stn.StnMessage) -> None:
+        await self._set_offer(msg, sending=True)
+        await self.send("session_received")
+
+    async def on_get_channels(self, msg: stn.StnMessage) -> None:
+        live = self.server.live_channels()
+        if self.server.config.get("stn_channel_objects"):
+            await self.send("channels", [{"ChannelId": c, "HasVideo": v} for c, v in live.items()])
+        else:
+            await self.send("channels", list(live))
+
+    async def on_connect_subscriber(self, msg: stn.StnMessage) -> None:
+        cid = self._channel_of(msg)
+        if self.pc is None:
+            raise Refused("webrtc session not established")
+        channel = self.server.channels.get(cid)
+        if channel is None:
+            raise Refused(f'channel "{cid}" not found')
+        if self.watching is not None:
+            raise Refused("already subscribed")
+        for transceiver in self.pc.getTransceivers():
+            fanout = channel.source.video if transceiver.kind == "video" else channel.source.audio
+            if transceiver.mid is not None and (transceiver.kind == "audio"
+                                                or channel.source.has_video):
+                transceiver.sender.replaceTrack(fanout.subscribe())
+        self.watching = cid
+        channel.viewers.add(self)
+        await self._answer()
+
+    async def on_session_state_changed(self, msg: stn.StnMessage) -> None:
+        if msg.state == stn.STATE_CONNECTED:
+            self._join()
+        elif msg.state in (stn.STATE_DISCONNECTED, stn.STATE_CLOSED):
+            self._leave()
+
+    async def on_ice_candidate(self, msg: stn.StnMessage) -> None:
+        fields = stn.candidate_fields(msg.value)
+        if fields is None or self.pc is None:
+            return
+        candidate = candidate_from_sdp(fields[0])
+        candidate.sdpMid, candidate.sdpMLineIndex = fields[1], fields[2]
+        await self.pc.addIceCandidate(candidate)
+
+    async def on_set_rendition(self, msg: stn.StnMessage) -> None:
+        value = msg.value if isinstance(msg.value, dict) else {}
+        await self.send("set_rendition", {"rendition": value.get("Rendition"),
+                                          "playout_delay_ms": 0})
+
+    # -- publisher --------------------------------------------------------------------
+
+    async def on_session_publisher(self, msg: stn.StnMessage) -> None:
+        await self._set_offer(msg, sending=False)
+        await self._answer()
+
+    async def on_connect_publisher(self, msg: stn.StnMessage) -> None:
+        cid = self._channel_of(msg)
+        value = msg.value if isinstance(msg.value, dict) else {}
+        if not self.server.channel_exists(cid):
+            raise Refused(f'channel "{cid}" not found')
+        if cid in self.server.channels:
+            raise Refused(f'channel "{cid}" is already in use')
+        file_url = value.get("FileUrl") or ""
+        try:
+            if file_url:
+                source = FileSource(local_path(file_url))
+            elif self.tracks:
+                source = TrackSource(self.tracks, fps=float(self.server.config.get(
+                    "stream_fps", 30)))
+            else:
+                raise Refused("webrtc session not established")
+        except (ValueError, OSError) as exc:
+            raise Refused(f"stream publish failed: {exc}") from None
+        self.server.go_live(cid, source, self.user_id, publisher=self)
+        await self.send("connect_publisher", {"ChannelId": cid})
+
+    async def on_stop_publisher(self, msg: stn.StnMessage) -> None:
+        await self.server.end(self._channel_of(msg))
+
+
+__all__ = ["Connection", "Refused"]

@@ -1,0 +1,181 @@
+"""Encode once, send to many: pre-encoded packets relayed to every viewer's RTP sender.
+
+aiortc's ``RTCRtpSender`` encodes whatever its track returns, unless the track returns an
+``av.Packet``: then it only packetizes it (``Encoder.pack``). So each viewer gets a
+:class:`PacketTrack`, and a :class:`Fanout` hands the same encoded packets to all of them. A
+publisher encodes each frame once (:class:`VideoEncoder`, :class:`OpusEncoder`) or, for files,
+not at all. A viewer that joins (or falls behind) waits for the next keyframe, and asks for one.
+
+>>> fanout = Fanout("audio")
+>>> track = fanout.subscribe()
+>>> fanout.push(av.Packet(b"x"))
+>>> track.pending
+1
+>>> fanout.close()
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from fractions import Fraction
+
+import av
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from mezon_nb.sandbox.stn.pattern import SAMPLE_RATE
+
+_QUEUE = 30  # packets a viewer may lag behind before it is resynchronised on a keyframe
+
+
+class PacketTrack(MediaStreamTrack):
+    """One viewer's track: ``recv()`` returns encoded ``av.Packet`` objects from a fanout."""
+
+    def __init__(self, kind: str, on_keyframe_needed: Callable[[], None]):
+        super().__init__()
+        self.kind = kind
+        self._queue: asyncio.Queue[av.Packet | None] = asyncio.Queue()
+        self._needs_key = kind == "video"
+        self._keyframe_needed = on_keyframe_needed
+
+    @property
+    def pending(self) -> int:
+        """Packets queued and not yet sent."""
+        return self._queue.qsize()
+
+    def offer(self, packet: av.Packet | None) -> None:
+        """Queue ``packet`` (``None`` ends the track); resync on a keyframe when too far behind."""
+        if packet is None:
+            self._queue.put_nowait(None)
+            return
+        if self._queue.qsize() >= _QUEUE:
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self._needs_key = self.kind == "video"
+            self._keyframe_needed()
+        if self._needs_key:
+            if not packet.is_keyframe:
+                return
+            self._needs_key = False
+        self._queue.put_nowait(packet)
+
+    async def recv(self) -> av.Packet:  # type: ignore[override]
+        if self.readyState != "live":
+            raise MediaStreamError
+        packet = await self._queue.get()
+        if packet is None:
+            self.stop()
+            raise MediaStreamError
+        return packet
+
+
+class Fanout:
+    """Distributes one stream of encoded packets of ``kind`` to every subscribed track."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.keyframe_requested = True
+        self._tracks: set[PacketTrack] = set()
+
+    def __len__(self) -> int:
+        return len(self._tracks)
+
+    def subscribe(self) -> PacketTrack:
+        """A new track for one viewer; it starts at the next keyframe (requested now)."""
+        track = PacketTrack(self.kind, self.request_keyframe)
+        track.on("ended", lambda: self._tracks.discard(track))
+        self._tracks.add(track)
+        self.request_keyframe()
+        return track
+
+    def request_keyframe(self) -> None:
+        """Ask the encoder (if any) to make the next frame a keyframe."""
+        self.keyframe_requested = True
+
+    def push(self, packet: av.Packet) -> None:
+        """Hand ``packet`` to every track."""
+        for track in list(self._tracks):
+            track.offer(packet)
+
+    def close(self) -> None:
+        """End every track (their senders stop)."""
+        for track in list(self._tracks):
+            track.offer(None)
+        self._tracks.clear()
+
+
+def _bitrate(width: int, height: int, fps: float) -> int:
+    return int(min(8_000_000, max(300_000, width * height * fps * 0.08)))
+
+
+class VideoEncoder:
+    """libvpx VP8 in realtime mode (aiortc's settings), a keyframe every 2 s or on demand.
+
+    >>> from mezon_nb.sandbox.stn.pattern import TestPattern
+    >>> enc = VideoEncoder(320, 240, fps=15)
+    >>> packets = enc.encode(TestPattern(320, 240, 15).video_frame(0), keyframe=True)
+    >>> packets[0].is_keyframe
+    True
+    """
+
+    def __init__(self, width: int, height: int, fps: float = 30, bitrate: int | None = None):
+        rate = bitrate or _bitrate(width, height, fps)
+        self.codec = av.CodecContext.create("libvpx", "w")
+        self.codec.width, self.codec.height = width, height
+        self.codec.pix_fmt = "yuv420p"
+        self.codec.bit_rate = rate
+        self.codec.time_base = Fraction(1, 90_000)
+        self.codec.gop_size = max(1, int(2 * fps))
+        self.codec.qmin, self.codec.qmax = 2, 56
+        self.codec.options = {
+            "bufsize": str(rate), "cpu-used": "8", "deadline": "realtime",
+            "lag-in-frames": "0", "minrate": str(rate), "maxrate": str(rate),
+            "overshoot-pct": "15", "undershoot-pct": "100", "static-thresh": "1",
+        }
+        self.codec.thread_count = 2 if width * height >= 640 * 480 else 1
+
+    def encode(self, frame: av.VideoFrame, keyframe: bool = False) -> list[av.Packet]:
+        """Encode one yuv420p frame; packets keep the frame's pts and time base."""
+        if frame.format.name != "yuv420p":
+            frame = frame.reformat(format="yuv420p")
+        frame.pict_type = av.video.frame.PictureType.I if keyframe else \
+            av.video.frame.PictureType.NONE
+        packets = self.codec.encode(frame)
+        for packet in packets:
+            packet.pts, packet.time_base = frame.pts, frame.time_base
+        return packets
+
+
+class OpusEncoder:
+    """libopus, 48 kHz stereo, 20 ms packets (pts in 1/48000).
+
+    >>> from mezon_nb.sandbox.stn.pattern import TestPattern
+    >>> enc = OpusEncoder()
+    >>> sum(len(enc.encode(TestPattern(320, 240).audio_frame(i))) for i in range(3)) >= 1
+    True
+    """
+
+    def __init__(self) -> None:
+        self.codec = av.CodecContext.create("libopus", "w")
+        self.codec.sample_rate = SAMPLE_RATE
+        self.codec.layout = "stereo"
+        self.codec.format = "s16"
+        self.codec.bit_rate = 64_000
+        self.codec.time_base = Fraction(1, SAMPLE_RATE)
+        self._resampler = av.AudioResampler(format="s16", layout="stereo", rate=SAMPLE_RATE,
+                                            frame_size=960)
+        self._next_pts = 0
+
+    def encode(self, frame: av.AudioFrame) -> list[av.Packet]:
+        """Encode any audio frame (resampled to 48 kHz stereo s16)."""
+        packets = []
+        for chunk in self._resampler.resample(frame):
+            chunk.pts, chunk.time_base = self._next_pts, Fraction(1, SAMPLE_RATE)
+            self._next_pts += chunk.samples
+            packets += self.codec.encode(chunk)
+        for packet in packets:
+            packet.time_base = Fraction(1, SAMPLE_RATE)
+        return packets
+
+
+__all__ = ["Fanout", "OpusEncoder", "PacketTrack", "VideoEncoder"]
