@@ -34,7 +34,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from mezon_nb.client.runner import LoopThread
@@ -77,6 +77,29 @@ class _CellWatch:
             shell.events.register("post_execute", lambda: setattr(cls, "busy", False))
 
 
+def start_task(runner: LoopThread, coro: Coroutine, name: str) -> asyncio.Task:
+    """Create a task on ``runner``'s loop from another thread and return it.
+
+    >>> task = start_task(LoopThread.shared(), asyncio.sleep(0), "mezon_nb-doc")
+    >>> stop_task(LoopThread.shared(), task)
+    """
+
+    async def create() -> asyncio.Task:
+        return asyncio.get_running_loop().create_task(coro, name=name)
+
+    return runner.run(create(), timeout=5)
+
+
+def stop_task(runner: LoopThread, task: asyncio.Task, timeout: float = 5.0) -> None:
+    """Cancel ``task`` (a task on ``runner``'s loop) and wait until it has finished."""
+    if task.done() or not runner.is_running():
+        return
+    runner.loop.call_soon_threadsafe(task.cancel)
+    deadline = time.monotonic() + timeout
+    while not task.done() and time.monotonic() < deadline:
+        time.sleep(0.002)
+
+
 class FramePump:
     """Sends a source's newest frames through ``send(content, buffers)`` under flow control.
 
@@ -104,10 +127,8 @@ class FramePump:
         self.glass_to_glass_ms: deque = deque(maxlen=60)
         if self.flow.budget is not None:
             self.flow.budget.listeners.append(self._wake_soon)
-        self._task = self._runner.run(self._start(), timeout=5)
-
-    async def _start(self) -> asyncio.Task:
-        return asyncio.get_running_loop().create_task(self._run(), name="mezon_nb-frame-pump")
+        self._stopped = False
+        self._task = start_task(self._runner, self._run(), "mezon_nb-frame-pump")
 
     # -- inputs (any thread) ------------------------------------------------------------------
 
@@ -120,7 +141,7 @@ class FramePump:
         self._call(self.flow.clear)
         if source is not None:
             self._unsubscribe = source.on_frame(self.offer)
-            latest = source.latest_frame()
+            latest = source.latest_frame(timeout=0)
             if latest is not None:
                 self.offer(latest)
 
@@ -143,8 +164,8 @@ class FramePump:
             self._call(self.flow.budget.withdraw, self.flow)
             if self._wake_soon in self.flow.budget.listeners:
                 self.flow.budget.listeners.remove(self._wake_soon)
-        if not self._task.done() and self._runner.is_running():
-            self._loop.call_soon_threadsafe(self._task.cancel)
+        self._call(setattr, self, "_stopped", True)
+        if self._runner.is_running() and not self._runner.in_loop_thread():
             self.wait_until(self._task.done, timeout=5)
 
     @property
@@ -194,16 +215,16 @@ class FramePump:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._stopped:
             now = time.monotonic()
             job = self.flow.take(now, kernel_busy())
             if job is None:
                 self._wake.clear()
                 delay = self.flow.next_wakeup(now, kernel_busy())
-                try:
-                    await asyncio.wait_for(self._wake.wait(), delay)
-                except asyncio.TimeoutError:
-                    pass
+                timer = None if delay is None else loop.call_later(delay, self._wake.set)
+                await self._wake.wait()
+                if timer is not None:
+                    timer.cancel()
                 continue
             try:
                 await self._transmit(loop, job)
@@ -222,6 +243,8 @@ class FramePump:
             "captured_at": getattr(frame, "captured_at", None),
             "sent_at": time.time() * 1000.0,
         }
+        if self._stopped:
+            return
         if self.base64:
             content["data"] = base64.b64encode(data).decode("ascii")
             self._send(content, [])
@@ -230,4 +253,4 @@ class FramePump:
         self.flow.transmitted(job.frame_id, time.monotonic(), len(data), encode_s)
 
 
-__all__ = ["FramePump", "kernel_busy"]
+__all__ = ["FramePump", "kernel_busy", "start_task", "stop_task"]

@@ -1,0 +1,193 @@
+// StreamViewer front end (anywidget ES module, no bundler).
+//
+// Kernel -> browser: custom message {type: "frame", id, mime, width, height, captured_at,
+// sent_at} with the image bytes as buffers[0] (or base64 in `data` after we said "nobuffers").
+// Browser -> kernel: {type: "ack", id, view, painted_at, received_at} once a frame is painted
+// (painted_at/received_at are epoch milliseconds: performance.timeOrigin + performance.now());
+// {type: "ack", id, view, skipped: true} when a newer frame overtook it before painting;
+// {type: "visibility", view, visible}; {type: "join", channel_id}; {type: "leave"};
+// {type: "refresh"}; {type: "nobuffers", view}.
+
+/**
+ * @typedef {{id: string, label: string}} Channel
+ * @typedef {{fps?: number, latency_ms?: number|null, width?: number|null,
+ *            height?: number|null, viewers?: number|null}} Overlay
+ * @typedef {{type: string, id: number, mime: string, width: number, height: number,
+ *            captured_at: number|null, sent_at: number, data?: string}} FrameMsg
+ */
+
+const STATUS = {
+  idle: "not joined",
+  connecting: "connecting…",
+  waiting: "waiting for publisher",
+  live: "live",
+  ended: "stream ended",
+  error: "error",
+  closed: "closed",
+};
+
+/** Epoch milliseconds with sub-millisecond precision. */
+const epochMs = () => performance.timeOrigin + performance.now();
+
+/** @param {FrameMsg} msg @param {DataView[]} buffers @returns {Blob|null} */
+function frameBlob(msg, buffers) {
+  if (buffers && buffers.length) return new Blob([buffers[0]], { type: msg.mime });
+  if (msg.data) {
+    const bytes = Uint8Array.from(atob(msg.data), (c) => c.charCodeAt(0));
+    return new Blob([bytes], { type: msg.mime });
+  }
+  return null;
+}
+
+/** @param {Overlay} o */
+function overlayText(o) {
+  const parts = [];
+  if (o.fps != null) parts.push(`${o.fps.toFixed(1)} fps`);
+  if (o.latency_ms != null) parts.push(`latency ${Math.round(o.latency_ms)} ms`);
+  if (o.width && o.height) parts.push(`${o.width}×${o.height}`);
+  if (o.viewers != null) parts.push(`${o.viewers} watching`);
+  return parts.join(" · ");
+}
+
+export default {
+  /** @param {{model: any, el: HTMLElement}} ctx */
+  render({ model, el }) {
+    const view = Math.random().toString(36).slice(2);
+    el.classList.add("mz-viewer");
+    el.innerHTML = `
+      <div class="mz-bar">
+        <select class="mz-pick" title="streaming channels"></select>
+        <button class="mz-refresh" title="refresh the channel list">↻</button>
+        <button class="mz-join">Join</button>
+        <button class="mz-leave">Leave</button>
+        <span class="mz-status"></span>
+      </div>
+      <div class="mz-stage">
+        <canvas class="mz-canvas" width="640" height="360"></canvas>
+        <div class="mz-overlay"></div>
+      </div>`;
+    const q = (/** @type {string} */ s) => /** @type {any} */ (el.querySelector(s));
+    const pick = q(".mz-pick"), status = q(".mz-status"), overlay = q(".mz-overlay");
+    const canvas = /** @type {HTMLCanvasElement} */ (q(".mz-canvas"));
+    const ctx = canvas.getContext("2d");
+
+    function showChannels() {
+      const current = model.get("channel_id");
+      pick.replaceChildren(...(model.get("channels") || []).map((/** @type {Channel} */ c) => {
+        const option = document.createElement("option");
+        option.value = c.id;
+        option.textContent = c.label;
+        option.selected = c.id === current;
+        return option;
+      }));
+    }
+    function showStatus() {
+      const state = model.get("status");
+      const text = model.get("status_text");
+      status.dataset.state = state;
+      status.textContent = (STATUS[state] || state) + (text ? `: ${text}` : "");
+    }
+    const showOverlay = () => { overlay.textContent = overlayText(model.get("overlay") || {}); };
+
+    // -- frames: decode off the main thread, paint on the next animation frame, then ack ----
+    let closed = false;
+    let visible = false;
+    let newest = 0;
+    let raf = 0;
+    /** @type {{id: number, bitmap: ImageBitmap, received: number}|null} */
+    let ready = null;
+    const ack = (/** @type {number} */ id, /** @type {object} */ extra) =>
+      model.send({ type: "ack", id, view, ...extra });
+
+    function paint() {
+      raf = 0;
+      if (!ready || closed) return;
+      const { id, bitmap, received } = ready;
+      ready = null;
+      if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
+        canvas.width = bitmap.width;
+        canvas.height = bitmap.height;
+      }
+      ctx.drawImage(bitmap, 0, 0);
+      bitmap.close();
+      ack(id, { painted_at: epochMs(), received_at: received });
+    }
+
+    /** @param {FrameMsg} msg @param {DataView[]} buffers */
+    async function onMessage(msg, buffers) {
+      if (msg.type !== "frame" || !visible) return;
+      const received = epochMs();
+      const blob = frameBlob(msg, buffers);
+      if (!blob) {
+        model.send({ type: "nobuffers", view });
+        return;
+      }
+      let bitmap;
+      try {
+        bitmap = await createImageBitmap(blob);
+      } catch (err) {
+        ack(msg.id, { skipped: true, error: String(err) });
+        return;
+      }
+      if (closed || msg.id < newest) {
+        bitmap.close();
+        if (!closed) ack(msg.id, { skipped: true });
+        return;
+      }
+      newest = msg.id;
+      if (ready) {
+        ready.bitmap.close();
+        ack(ready.id, { skipped: true });
+      }
+      ready = { id: msg.id, bitmap, received };
+      if (!raf) raf = requestAnimationFrame(paint);
+    }
+
+    // -- visibility: on screen (IntersectionObserver) and the tab shown -------------------
+    let intersecting = typeof IntersectionObserver === "undefined";
+    function report() {
+      const now = !closed && intersecting && document.visibilityState !== "hidden";
+      if (now === visible) return;
+      visible = now;
+      model.send({ type: "visibility", view, visible });
+    }
+    const observer = typeof IntersectionObserver === "undefined" ? null
+      : new IntersectionObserver((entries) => {
+        intersecting = entries[entries.length - 1].isIntersecting;
+        report();
+      });
+    observer?.observe(el);
+    document.addEventListener("visibilitychange", report);
+    report();
+
+    q(".mz-join").addEventListener("click", () =>
+      model.send({ type: "join", channel_id: pick.value }));
+    q(".mz-leave").addEventListener("click", () => model.send({ type: "leave" }));
+    q(".mz-refresh").addEventListener("click", () => model.send({ type: "refresh" }));
+
+    model.on("msg:custom", onMessage);
+    model.on("change:channels", showChannels);
+    model.on("change:channel_id", showChannels);
+    model.on("change:status", showStatus);
+    model.on("change:status_text", showStatus);
+    model.on("change:overlay", showOverlay);
+    showChannels();
+    showStatus();
+    showOverlay();
+
+    return () => {
+      closed = true;
+      report();
+      observer?.disconnect();
+      document.removeEventListener("visibilitychange", report);
+      if (raf) cancelAnimationFrame(raf);
+      ready?.bitmap.close();
+      model.off("msg:custom", onMessage);
+      model.off("change:channels", showChannels);
+      model.off("change:channel_id", showChannels);
+      model.off("change:status", showStatus);
+      model.off("change:status_text", showStatus);
+      model.off("change:overlay", showOverlay);
+    };
+  },
+};

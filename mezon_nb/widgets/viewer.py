@@ -1,0 +1,273 @@
+"""``StreamViewer``: a Mezon streaming channel playing live inside a notebook output.
+
+The widget (``static/viewer.js``) has a channel picker, Join and Leave buttons, a status line
+and the video with an overlay (fps, latency, resolution, viewers). Frames reach the browser as
+JPEG bytes in binary comm buffers, sent by the library's loop thread under the flow control of
+:mod:`mezon_nb.widgets.transport`, so the picture keeps moving while another cell runs.
+
+>>> from mezon_nb.widgets.viewer import StreamViewer
+>>> sorted(set(StreamViewer.class_trait_names(sync=True)) & {"overlay", "status", "channels"})
+['channels', 'overlay', 'status']
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import pathlib
+import statistics
+import time
+from typing import Any
+
+import anywidget
+import numpy as np
+import traitlets
+
+from mezon_nb.client.runner import LoopThread
+from mezon_nb.errors import MezonError
+from mezon_nb.widgets.audience import Audience
+from mezon_nb.widgets.pump import FramePump, start_task, stop_task
+from mezon_nb.widgets.transport import FlowControl, Job, SharedBudget
+
+log = logging.getLogger(__name__)
+
+_STATIC = pathlib.Path(__file__).parent / "static"
+
+
+def channel_choices(client: Any) -> list[dict]:
+    """The picker's entries: ``{"id", "label"}`` for each streaming channel (nothing else).
+
+    >>> import types
+    >>> info = types.SimpleNamespace(channel_id="7", label="demo", clan_id="1")
+    >>> channel_choices(types.SimpleNamespace(streaming_channels=lambda: [info]))
+    [{'id': '7', 'label': 'demo'}]
+    """
+    return [{"id": str(c.channel_id), "label": str(c.label or c.channel_id)}
+            for c in client.streaming_channels()]
+
+
+def _median_ms(samples: Any) -> float | None:
+    return round(statistics.median(samples) * 1000.0, 2) if samples else None
+
+
+class StreamViewer(anywidget.AnyWidget):
+    """Live video of a Mezon streaming channel, with picker, Join/Leave, status and overlay.
+
+    Flow control: the kernel sends a frame only while fewer than ``max_in_flight`` (2) frames
+    are unacknowledged, always the newest decoded frame, and an unacknowledged frame stops
+    counting after 1 s (0.2 s while a cell keeps the kernel busy and acks cannot arrive).
+    The browser acknowledges each frame once it has painted it on an animation frame, and when
+    no new frame arrives for ``lossless_delay`` (0.3 s) the last one is re-sent once as PNG.
+    Nothing is sent while no output of the widget is on screen or after :meth:`close`.
+
+    ``channel_id=None`` joins nothing: pick a channel and press Join (or call :meth:`join`).
+    Extra ``options`` go to ``client.join_stream``. ``budget`` shares an in-flight cap with
+    other viewers (see ``StreamGrid``). The widget state holds channel ids, labels, status and
+    overlay numbers, never a token or a URL.
+
+    >>> import mezon_nb
+    >>> with mezon_nb.Sandbox.start() as sandbox:                      # doctest: +SKIP
+    ...     client = mezon_nb.connect(sandbox=sandbox)
+    ...     viewer = client.viewer(sandbox.stream_channel_id)
+    ...     display(viewer)
+    """
+
+    _esm = _STATIC / "viewer.js"
+    _css = _STATIC / "widgets.css"
+
+    channel_id = traitlets.Unicode(None, allow_none=True).tag(sync=True)
+    channels = traitlets.List(traitlets.Dict()).tag(sync=True)
+    status = traitlets.Unicode("idle").tag(sync=True)
+    status_text = traitlets.Unicode("").tag(sync=True)
+    overlay = traitlets.Dict().tag(sync=True)
+
+    def __init__(self, client: Any, channel_id: str | None = None, *, max_in_flight: int = 2,
+                 quality: int = 80, lossless_delay: float | None = 0.3,
+                 budget: SharedBudget | None = None, **options: Any) -> None:
+        super().__init__()
+        self._mz_client = client
+        self._mz_options = options
+        self._mz_session: Any = None
+        self._mz_unsubscribe_state: Any = None
+        self._mz_painted: Any = None
+        self._mz_runner = LoopThread.shared()
+        participants = getattr(client, "participants", None)
+        self._mz_audience = Audience.follow(participants) if participants is not None else None
+        flow = FlowControl(max_in_flight=max_in_flight, lossless_delay=lossless_delay,
+                           budget=budget)
+        self._mz_pump = FramePump(lambda content, buffers: self.send(content, buffers),
+                                  flow=flow, quality=quality, on_painted=self._mz_on_painted,
+                                  runner=self._mz_runner)
+        self._mz_ticker = start_task(self._mz_runner, self._mz_tick(), "mezon_nb-viewer-overlay")
+        self.on_msg(self._mz_on_msg)
+        self.channels = channel_choices(client)
+        if channel_id is not None:
+            self.join(channel_id)
+        elif self.channels:
+            self.channel_id = self.channels[0]["id"]
+
+    # -- public -----------------------------------------------------------------------------
+
+    @property
+    def session(self) -> Any:
+        """The ``StreamSession`` being shown (None before :meth:`join` and after :meth:`leave`).
+
+        >>> StreamViewer.session.__doc__.startswith("The")
+        True
+        """
+        return self._mz_session
+
+    def join(self, channel_id: str | None = None) -> Any:
+        """Leave the current stream (if any) and join ``channel_id``; returns the session.
+
+        >>> StreamViewer.join.__name__
+        'join'
+        """
+        channel_id = str(channel_id or self.channel_id or "")
+        if not channel_id:
+            raise ValueError("no channel to join: pass a channel id or pick one in the widget")
+        self.leave()
+        self.channel_id = channel_id
+        self._mz_set_status("connecting")
+        try:
+            session = self._mz_client.join_stream(channel_id, **self._mz_options)
+        except MezonError as exc:
+            self._mz_set_status("error", str(exc))
+            raise
+        self._mz_session = session
+        self._mz_unsubscribe_state = session.on_state(lambda *_: self._mz_sync_status())
+        self._mz_pump.set_source(session)
+        self._mz_sync_status()
+        return session
+
+    def leave(self) -> None:
+        """Stop showing and leave the stream (idempotent); the widget stays, status ``idle``.
+
+        >>> StreamViewer.leave.__name__
+        'leave'
+        """
+        session, self._mz_session = self._mz_session, None
+        unsubscribe, self._mz_unsubscribe_state = self._mz_unsubscribe_state, None
+        self._mz_pump.set_source(None)
+        if unsubscribe is not None:
+            unsubscribe()
+        if session is not None:
+            session.leave()
+        self._mz_painted = None
+        if self.status != "closed":
+            self._mz_set_status("idle")
+
+    def snapshot(self) -> np.ndarray | None:
+        """The frame on screen: the last one the browser acknowledged as painted (RGB array).
+
+        None until a frame has been painted (no frontend, widget off-screen, nothing joined).
+
+        >>> StreamViewer.snapshot.__name__
+        'snapshot'
+        """
+        frame = self._mz_painted
+        return None if frame is None else frame.array
+
+    def get_stats(self) -> dict:
+        """Delivery numbers: frames sent/acked/expired, paint fps, roundtrip, encode, latency.
+
+        ``roundtrip_ms`` is send to paint-ack; ``latency_ms`` is publisher stamp to kernel
+        receipt (from the session); ``glass_to_glass_ms`` is publisher stamp to browser paint
+        (median of recent acks; both clocks are epoch, so it holds on one machine).
+
+        >>> StreamViewer.get_stats.__name__
+        'get_stats'
+        """
+        flow, pump = self._mz_pump.flow, self._mz_pump
+        stats = getattr(self._mz_session, "stats", None)
+        return {
+            "state": self.status, "channel_id": self.channel_id,
+            "sent": flow.stats.sent, "acked": flow.stats.acked, "expired": flow.stats.expired,
+            "superseded": flow.stats.superseded, "lossless": flow.stats.lossless,
+            "in_flight": flow.in_flight, "bytes_sent": flow.stats.bytes_sent,
+            "fps": round(flow.fps(time.monotonic()), 2),
+            "roundtrip_ms": _median_ms(flow.stats.roundtrips),
+            "encode_ms": _median_ms(flow.stats.encodes),
+            "glass_to_glass_ms": (round(statistics.median(pump.glass_to_glass_ms), 1)
+                                  if pump.glass_to_glass_ms else None),
+            "latency_ms": getattr(stats, "latency_ms", None),
+            "source_fps": getattr(stats, "fps", None),
+            "base64": pump.base64,
+        }
+
+    def close(self) -> None:
+        """Stop sending, leave the stream, stop following the log, close the comm (idempotent).
+
+        >>> StreamViewer.close.__name__
+        'close'
+        """
+        self._mz_set_status("closed")
+        self.leave()
+        self._mz_pump.close()
+        stop_task(self._mz_runner, self._mz_ticker)
+        if self._mz_audience is not None:
+            self._mz_audience.close()
+        super().close()
+
+    # -- private ----------------------------------------------------------------------------
+
+    def _mz_on_msg(self, _widget: Any, content: dict, buffers: list) -> None:
+        kind = content.get("type")
+        if kind == "ack":
+            self._mz_pump.ack(int(content["id"]), content.get("painted_at"))
+        elif kind == "visibility":
+            self._mz_pump.set_visible(str(content.get("view")), bool(content.get("visible")))
+        elif kind == "nobuffers":
+            self._mz_pump.base64 = True
+        elif kind == "join":
+            try:
+                self.join(content.get("channel_id"))
+            except (MezonError, ValueError) as exc:
+                self._mz_set_status("error", str(exc))
+        elif kind == "leave":
+            self.leave()
+        elif kind == "refresh":
+            self.channels = channel_choices(self._mz_client)
+
+    def _mz_on_painted(self, job: Job, painted_at: float | None) -> None:
+        if painted_at is not None:
+            self._mz_painted = job.payload
+
+    def _mz_set_status(self, status: str, text: str = "") -> None:
+        if self.status == "closed" and status != "closed":
+            return
+        self.status, self.status_text = status, text
+
+    def _mz_sync_status(self) -> None:
+        session = self._mz_session
+        if session is None:
+            return
+        error = getattr(session, "error", None)
+        self._mz_set_status(str(session.state), str(error) if error else "")
+
+    async def _mz_tick(self, period: float = 0.5) -> None:
+        while True:
+            await asyncio.sleep(period)
+            try:
+                self._mz_sync_status()
+                overlay = self._mz_overlay()
+                if overlay != self.overlay:
+                    self.overlay = overlay
+            except Exception:  # the overlay must never take the viewer down
+                log.exception("overlay update failed")
+
+    def _mz_overlay(self) -> dict:
+        frame = self._mz_painted
+        stats = getattr(self._mz_session, "stats", None)
+        viewers = (self._mz_audience.count(self.channel_id)
+                   if self._mz_audience is not None and self.channel_id else None)
+        return {
+            "fps": round(self._mz_pump.flow.fps(time.monotonic()), 1),
+            "latency_ms": getattr(stats, "latency_ms", None),
+            "width": None if frame is None else int(frame.array.shape[1]),
+            "height": None if frame is None else int(frame.array.shape[0]),
+            "viewers": viewers,
+        }
+
+
+__all__ = ["StreamViewer", "channel_choices"]

@@ -1,0 +1,199 @@
+"""StreamViewer's comm protocol, driven by a scripted frontend against a fake session.
+
+The real pump runs on the library's loop thread; the frontend records ``send()`` calls and
+answers with acks and visibility through the widget's message handler. Not covered here: a real
+browser (rAF, createImageBitmap) and a real stream (see test_sandbox_stream.py).
+"""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from widget_fakes import FakeClient, Frontend, settle
+
+from mezon_nb.widgets import pump as pump_module
+from mezon_nb.widgets.viewer import StreamViewer
+
+
+@pytest.fixture
+def client():
+    return FakeClient()
+
+
+@pytest.fixture
+def setup(client):
+    viewer = StreamViewer(client, "7")
+    frontend = Frontend(viewer)
+    yield viewer, frontend, client.sessions[-1]
+    viewer.close()
+
+
+def test_frames_flow_newest_first_with_at_most_two_in_flight(setup):
+    viewer, frontend, session = setup
+    frontend.show()
+    for i in range(80):
+        session.push()
+        time.sleep(0.003)
+        if i % 4 == 3:                           # a slow browser: paints now and then
+            frontend.paint_all()
+    stats = viewer.get_stats()
+    assert stats["superseded"] > 0 and stats["expired"] == 0
+    ids = [content["id"] for content, _ in frontend.frames()]
+    assert ids == sorted(set(ids)) and len(ids) >= 5
+    assert frontend.max_seen_in_flight <= 2
+    content, buffers = frontend.frames()[0]
+    assert content["mime"] == "image/jpeg" and "data" not in content
+    assert bytes(buffers[0][:2]) == b"\xff\xd8"
+    assert (content["width"], content["height"]) == (64, 48)
+
+
+def test_nothing_is_sent_while_hidden(setup):
+    viewer, frontend, session = setup
+    session.push()
+    time.sleep(0.4)
+    assert frontend.frames() == []
+    frontend.show()
+    assert settle(viewer, lambda: len(frontend.frames()) == 1)
+    frontend.paint_all()
+    frontend.show(visible=False)
+    settle(viewer, lambda: True)
+    count = len(frontend.frames())
+    for _ in range(5):
+        session.push()
+    time.sleep(0.5)                                # past the PNG delay too
+    assert len(frontend.frames()) == count
+
+
+def test_a_second_view_keeps_frames_coming_after_the_first_hides(setup):
+    viewer, frontend, session = setup
+    frontend.show("a")
+    frontend.show("b")
+    frontend.show("a", visible=False)
+    session.push()
+    assert settle(viewer, lambda: len(frontend.frames()) == 1)
+
+
+def test_last_frame_resent_as_png_when_the_stream_pauses(setup):
+    viewer, frontend, session = setup
+    frontend.show()
+    frame = session.push(value=77)
+    assert settle(viewer, lambda: frontend.frames())
+    frontend.paint_all()
+    assert settle(viewer, lambda: frontend.frames()[-1][0]["mime"] == "image/png", timeout=3)
+    np.testing.assert_array_equal(frontend.last_image(), frame.array)   # lossless
+    frontend.paint_all()
+    time.sleep(0.5)
+    assert len(frontend.frames()) == 2                                   # only once
+
+
+def test_snapshot_is_the_last_frame_acknowledged_as_painted(setup):
+    viewer, frontend, session = setup
+    assert viewer.snapshot() is None
+    frontend.show()
+    first = session.push(value=10)
+    assert settle(viewer, lambda: frontend.frames())
+    frontend.paint_all()
+    session.push(value=20)
+    assert settle(viewer, lambda: len(frontend.frames()) == 2)
+    assert settle(viewer, lambda: viewer.snapshot() is not None)
+    np.testing.assert_array_equal(viewer.snapshot(), first.array)
+
+
+def test_paint_timestamps_give_glass_to_glass_latency(setup):
+    viewer, frontend, session = setup
+    frontend.show()
+    session.push()
+    assert settle(viewer, lambda: frontend.frames())
+    frontend.paint_all()
+    assert settle(viewer, lambda: viewer.get_stats()["glass_to_glass_ms"] is not None)
+    assert 0 <= viewer.get_stats()["glass_to_glass_ms"] < 5000
+
+
+def test_window_fails_open_while_a_cell_keeps_the_kernel_busy(setup, monkeypatch):
+    viewer, frontend, session = setup
+    monkeypatch.setattr(pump_module._CellWatch, "busy", True)
+    frontend.show()
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:             # nobody acks: the shell is blocked
+        session.push()
+        time.sleep(0.01)
+    sent = len(frontend.frames())
+    assert 6 <= sent <= 14                           # about 2 frames per 0.2 s
+    assert viewer.get_stats()["in_flight"] <= 2
+
+
+def test_status_follows_the_session(setup):
+    viewer, frontend, session = setup
+    session.set_state("waiting")
+    assert viewer.status == "waiting"
+    session.set_state("error", "ICE failed")
+    assert (viewer.status, viewer.status_text) == ("error", "ICE failed")
+
+
+def test_join_and_leave_buttons(setup, client):
+    viewer, frontend, first = setup
+    frontend.say(type="join", channel_id="8")
+    assert viewer.session.channel_id == "8" and viewer.channel_id == "8"
+    assert first.left == 1 and first.subscribers == 0
+    second = viewer.session
+    frontend.say(type="leave")
+    assert viewer.session is None and viewer.status == "idle"
+    assert second.left == 1 and second.subscribers == 0
+
+
+def test_picker_lists_channels_and_refreshes(client):
+    viewer = StreamViewer(client)
+    try:
+        assert viewer.session is None and viewer.status == "idle"
+        assert viewer.channels == [{"id": "7", "label": "chan-7"}, {"id": "8", "label": "chan-8"}]
+        assert viewer.channel_id == "7"
+        client._channels.pop()
+        Frontend(viewer).say(type="refresh")
+        assert [c["id"] for c in viewer.channels] == ["7"]
+    finally:
+        viewer.close()
+
+
+def test_base64_only_when_the_frontend_cannot_take_buffers(setup):
+    viewer, frontend, session = setup
+    frontend.show()
+    frontend.say(type="nobuffers", view="v1")
+    session.push()
+    assert settle(viewer, lambda: frontend.frames())
+    content, buffers = frontend.frames()[-1]
+    assert buffers == [] and content["data"]
+
+
+def test_overlay_counts_viewers_from_the_participant_log(setup, client):
+    viewer, frontend, session = setup
+    frontend.show()
+    session.push()
+    client.participants.add("joined", "u1", "7")
+    client.participants.add("joined", "u2", "8")
+    assert settle(viewer, lambda: viewer.overlay.get("viewers") == 1, timeout=3)
+    frontend.paint_all()
+    assert settle(viewer, lambda: viewer.overlay.get("width") == 64, timeout=3)
+    assert viewer.overlay["latency_ms"] == 12.0
+
+
+def test_close_leaves_the_session_and_stops_everything(client):
+    before = {t.name for t in threading.enumerate() if not t.name.startswith("mezon_nb-encode")}
+    viewer = StreamViewer(client, "7")
+    frontend = Frontend(viewer)
+    frontend.show()
+    session = client.sessions[-1]
+    session.push()
+    assert settle(viewer, lambda: frontend.frames())
+    viewer.close()
+    viewer.close()                                   # idempotent
+    assert session.left == 1 and session.subscribers == 0
+    assert viewer._mz_pump.closed and viewer._mz_ticker.done()
+    assert client.participants._fns == []
+    assert viewer.status == "closed" and viewer.comm is None
+    count = len(frontend.messages)
+    session.push()
+    time.sleep(0.2)
+    assert len(frontend.messages) == count
+    after = {t.name for t in threading.enumerate() if not t.name.startswith("mezon_nb-encode")}
+    assert after <= before | {"mezon_nb-loop"}

@@ -1,0 +1,173 @@
+"""Stand-ins for the media and client layers, and a scripted frontend, for widget tests.
+
+``FakeSession`` follows the ``StreamSession`` contract the widgets use (``on_frame``,
+``on_state``, ``latest_frame``, ``state``, ``error``, ``stats``, ``leave``); ``FakeClient``
+follows ``Client`` (``streaming_channels``, ``join_stream``, ``participants``).
+``Frontend`` records what a widget sends and answers like the browser would.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import types
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mezon_nb.widgets.jpeg import decode
+
+SECRET = "tok-SECRET-3f9a"  # what a client would hold; must never reach widget state
+
+
+@dataclass
+class FakeFrame:
+    array: np.ndarray
+    index: int
+    captured_at: float | None = None
+    received_at: float = 0.0
+
+    @property
+    def width(self) -> int:
+        return self.array.shape[1]
+
+    @property
+    def height(self) -> int:
+        return self.array.shape[0]
+
+
+class FakeSession:
+    def __init__(self, channel_id: str = "7", shape=(48, 64)) -> None:
+        self.channel_id = channel_id
+        self.shape = shape
+        self.state = "connecting"
+        self.error = None
+        self.left = 0
+        self._frames: list = []
+        self._states: list = []
+        self._latest: FakeFrame | None = None
+        self._index = 0
+        self.stats = types.SimpleNamespace(fps=30.0, latency_ms=12.0, width=shape[1],
+                                           height=shape[0])
+
+    def on_frame(self, fn):
+        self._frames.append(fn)
+        return lambda: self._frames.remove(fn) if fn in self._frames else None
+
+    def on_state(self, fn):
+        self._states.append(fn)
+        return lambda: self._states.remove(fn) if fn in self._states else None
+
+    def latest_frame(self, timeout=None):
+        return self._latest
+
+    def set_state(self, state: str, error: str | None = None) -> None:
+        self.state, self.error = state, error
+        for fn in list(self._states):
+            fn(state)
+
+    def push(self, value: int | None = None) -> FakeFrame:
+        """Deliver a new frame (solid colour ``value``, default: the frame index)."""
+        self._index += 1
+        fill = self._index % 256 if value is None else value
+        frame = FakeFrame(np.full((*self.shape, 3), fill, np.uint8), self._index,
+                          captured_at=time.time(), received_at=time.time())
+        self._latest = frame
+        for fn in list(self._frames):
+            fn(frame)
+        return frame
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._frames) + len(self._states)
+
+    def leave(self) -> None:
+        self.left += 1
+        self.state = "closed"
+
+
+class FakeLog:
+    """A ParticipantLog with ``events`` and ``on_event`` (rows pushed by ``add``)."""
+
+    def __init__(self, rows=()) -> None:
+        self.events = pd.DataFrame(list(rows), columns=["time", "kind", "clan_id", "channel_id",
+                                                        "channel_label", "user_id",
+                                                        "participant", "source"])
+        self._fns: list = []
+
+    def on_event(self, fn):
+        self._fns.append(fn)
+        return lambda: self._fns.remove(fn) if fn in self._fns else None
+
+    def add(self, kind: str, user: str, channel: str = "7") -> None:
+        row = {"time": pd.Timestamp.now(tz="UTC"), "kind": kind, "clan_id": "1",
+               "channel_id": channel, "channel_label": f"chan-{channel}", "user_id": user,
+               "participant": f"name-{user}", "source": "live"}
+        for fn in list(self._fns):
+            fn(row)
+
+
+class FakeClient:
+    def __init__(self, channels=("7", "8")) -> None:
+        self.token = SECRET
+        self.ws_url = f"ws://127.0.0.1:1/ws?token={SECRET}"
+        self.participants = FakeLog()
+        self.sessions: list[FakeSession] = []
+        self._channels = [types.SimpleNamespace(clan_id="1", channel_id=c, label=f"chan-{c}",
+                                                type=4, url=self.ws_url) for c in channels]
+
+    def streaming_channels(self, clan_id=None):
+        return self._channels
+
+    def join_stream(self, channel_id, **options):
+        session = FakeSession(channel_id)
+        self.sessions.append(session)
+        return session
+
+
+class Frontend:
+    """A scripted browser: records sends, paints (acks) on demand, reports visibility."""
+
+    def __init__(self, widget) -> None:
+        self.widget = widget
+        self.messages: list[tuple[dict, list]] = []
+        self.max_seen_in_flight = 0
+        self._lock = threading.Lock()
+        self._unacked: set[int] = set()
+        widget.send = self._record  # instance attribute shadows Widget.send
+
+    def _record(self, content, buffers=None):
+        with self._lock:
+            self.messages.append((content, list(buffers or [])))
+            if content.get("type") == "frame":
+                self._unacked.add(content["id"])
+                self.max_seen_in_flight = max(self.max_seen_in_flight, len(self._unacked))
+
+    def frames(self) -> list[tuple[dict, list]]:
+        with self._lock:
+            return [m for m in self.messages if m[0].get("type") == "frame"]
+
+    def say(self, **content) -> None:
+        self.widget._handle_custom_msg(content, [])
+
+    def show(self, view: str = "v1", visible: bool = True) -> None:
+        self.say(type="visibility", view=view, visible=visible)
+
+    def paint_all(self) -> list[int]:
+        """Ack every frame received and not yet acked, as painted now."""
+        with self._lock:
+            ids = sorted(self._unacked)
+            self._unacked.clear()
+        for frame_id in ids:
+            self.say(type="ack", id=frame_id, view="v1", painted_at=time.time() * 1000.0)
+        return ids
+
+    def last_image(self) -> np.ndarray:
+        content, buffers = self.frames()[-1]
+        return decode(bytes(buffers[0]))
+
+
+def settle(widget, condition, timeout: float = 5.0) -> bool:
+    """Let the loop thread run posted work until ``condition()`` holds."""
+    return widget._mz_pump.wait_until(condition, timeout)
