@@ -20,7 +20,8 @@ class SandboxConfig:
     channel; ``time_scale`` runs the crowd's clock faster (10 = ten times faster).
     ``session_ttl`` is the lifetime of a login in seconds. ``stream*`` are read by the stream
     server (``world.config["stream_size"]``, …). ``crowd_chat`` lets crowd viewers say something
-    in chat now and then.
+    in chat now and then. Options named ``stn_*`` are kept in ``stn`` and passed through,
+    flattened, to ``World.config`` for the stream server.
 
     >>> SandboxConfig().port, SandboxConfig().session_ttl
     (0, 3600.0)
@@ -36,14 +37,19 @@ class SandboxConfig:
     stream: bool = True
     stream_size: tuple[int, int] = (1280, 720)
     stream_fps: int = 30
+    stn: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """A plain dict (JSON-serialisable), also what ``World.config`` holds.
+        """A flat plain dict (JSON-serialisable), also what ``World.config`` holds.
 
         >>> SandboxConfig().to_dict()["stream_size"]
         (1280, 720)
+        >>> SandboxConfig.from_dict({"stn_reject_status": 403}).to_dict()["stn_reject_status"]
+        403
         """
-        return dataclasses.asdict(self)
+        values = dataclasses.asdict(self)
+        values.update(values.pop("stn"))
+        return values
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> SandboxConfig:
@@ -56,11 +62,13 @@ class SandboxConfig:
         ...
         TypeError: unknown sandbox option(s): colour
         """
-        names = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
+        names = {field.name for field in dataclasses.fields(cls)} - {"stn"}
+        stn = {key: value for key, value in values.items() if key.startswith("stn_")}
+        unknown = sorted(set(values) - names - set(stn))
         if unknown:
             raise TypeError(f"unknown sandbox option(s): {', '.join(unknown)}")
-        values = dict(values)
+        values = {key: value for key, value in values.items() if key not in stn}
+        values["stn"] = stn
         if "stream_size" in values:
             width, height = values["stream_size"]
             values["stream_size"] = (int(width), int(height))

@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import math
 import secrets
 import time
 from collections.abc import Callable
@@ -113,9 +114,9 @@ class SessionStore:
         {'exp': 105, 'uid': 7, 'usn': 'bot', 'vrs': {}}
         """
         now = self._clock()
-        expires_at = now + self.ttl
-        claims = {"exp": int(expires_at), "uid": user_id, "usn": username, "vrs": vars or {}}
-        refresh_claims = dict(claims, exp=int(now + 24 * self.ttl))
+        expires_at = math.ceil(now + self.ttl)  # whole seconds, as the JWT carries it
+        claims = {"exp": expires_at, "uid": user_id, "usn": username, "vrs": vars or {}}
+        refresh_claims = dict(claims, exp=math.ceil(now + 24 * self.ttl))
         self._session_ids = {
             sid: entry for sid, entry in self._session_ids.items() if entry[1] > now
         }
