@@ -1,0 +1,116 @@
+"""Invariants on random event sequences (hypothesis), fed through the log's ingest rules.
+
+* the exact concurrency is never negative and equals, at every instant it reports and every
+  event time, the number of known-start sessions with ``joined_at <= t < left_at``;
+* the total watch time equals the integral of the concurrency step function up to ``until``;
+* binned concurrency is the maximum of the exact step function over each bin;
+* a user has at most one open session; a Parquet round trip gives the same sessions.
+
+Not covered: out-of-order ingest (the rules assume time order).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from analytics_helpers import at, ended, join, leave, snapshot, started
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mezon_nb.analytics import ParticipantLog
+
+USERS, CHANNELS = ["1", "2", "3", str(2**62 + 1)], ["6", "8", "9"]
+
+op = st.tuples(
+    st.sampled_from(["join", "join", "leave", "leave", "start", "end", "reconcile"]),
+    st.sampled_from(USERS), st.sampled_from(CHANNELS), st.integers(0, 4),
+    st.lists(st.tuples(st.sampled_from(CHANNELS), st.sampled_from(USERS)), max_size=3))
+
+
+def build(ops) -> ParticipantLog:
+    log = ParticipantLog()
+    minute = 0
+    for kind, user, channel, step, snap in ops:
+        minute += step
+        if kind == "join":
+            log.record(join(minute, user, channel=channel))
+        elif kind == "leave":
+            log.record(leave(minute, user, channel=channel))
+        elif kind == "start":
+            log.record(started(minute, channel=channel))
+        elif kind == "end":
+            log.record(ended(minute, channel=channel))
+        else:
+            log.reconcile(snapshot(*((c, u, f"u{u}") for c, u in snap)), clan_id="1",
+                          at=at(minute))
+    return log
+
+
+def open_at(sessions: pd.DataFrame, channel: str, t: pd.Timestamp) -> int:
+    s = sessions[(sessions["channel_id"] == channel) & ~sessions["start_unknown"]]
+    return int(((s["joined_at"] <= t) & (s["left_at"].isna() | (t < s["left_at"]))).sum())
+
+
+def level_at(steps: pd.DataFrame, channel: str, t: pd.Timestamp) -> int:
+    s = steps[(steps["channel_id"] == channel) & (steps["time"] <= t)]
+    return int(s["viewers"].iloc[-1]) if len(s) else 0
+
+
+SETTINGS = settings(max_examples=60, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(st.lists(op, max_size=30))
+def test_concurrency_counts_open_sessions(ops):
+    log = build(ops)
+    sessions, steps = log.sessions(), log.concurrency(freq=None)
+    assert (steps["viewers"] >= 0).all()
+    times = set(log.events["time"]) | set(steps["time"])
+    for channel in CHANNELS:
+        for t in sorted(times):
+            assert level_at(steps, channel, t) == open_at(sessions, channel, t), (channel, t)
+
+
+@SETTINGS
+@given(st.lists(op, max_size=30))
+def test_watch_time_is_the_integral_of_concurrency(ops):
+    log = build(ops)
+    sessions, steps = log.sessions(), log.concurrency(freq=None)
+    if not len(log):
+        return
+    until = log.events["time"].max()
+    integral = pd.Timedelta(0)
+    for _, part in steps.groupby("channel_id", observed=True):
+        ends = list(part["time"].iloc[1:]) + [until]
+        integral += sum(((e - t) * v for t, e, v in zip(part["time"], ends, part["viewers"])),
+                        pd.Timedelta(0))
+    assert sessions["duration"].sum() == integral
+    assert sessions.loc[sessions["open"], "user_id"].is_unique
+
+
+@SETTINGS
+@given(st.lists(op, max_size=30), st.sampled_from(["1min", "3min", "7min"]))
+def test_binned_is_the_max_of_the_exact_steps(ops, freq):
+    log = build(ops)
+    exact, binned = log.concurrency(freq=None), log.concurrency(freq=freq)
+    step = pd.Timedelta(freq)
+    for row in binned.itertuples(index=False):
+        inside = exact[(exact["channel_id"] == row.channel_id) & (exact["time"] > row.time)
+                       & (exact["time"] < row.time + step)]["viewers"]
+        carried = level_at(exact, row.channel_id, row.time)
+        assert row.viewers == max([carried, *inside]), row
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(op, max_size=25))
+def test_parquet_round_trip_keeps_sessions(tmp_path_factory, ops):
+    log = build(ops)
+    path = tmp_path_factory.mktemp("pq") / "e.parquet"
+    log.to_parquet(path)
+    again = ParticipantLog.read_parquet(path)
+    a, b = log.sessions(), again.sessions()
+    assert len(a) == len(b)
+    for c in a.columns:
+        assert np.array_equal(a[c].astype(object).fillna(-1).to_numpy(),
+                              b[c].astype(object).fillna(-1).to_numpy()), c
