@@ -71,7 +71,8 @@ class RawSocket:
     """A bare realtime socket: send envelopes, read replies by cid, keep events aside."""
 
     def __init__(self, url: str) -> None:
-        self.ws: ClientConnection = connect(url, subprotocols=["protobuf"], open_timeout=5)
+        self._context = connect(url, subprotocols=["protobuf"], open_timeout=5)
+        self.ws: ClientConnection = self._context.__enter__()
         self.events: list[realtime_pb2.Envelope] = []
         self._cid = 0
 
@@ -110,12 +111,18 @@ class RawSocket:
             self.events.append(envelope)
 
     def close(self) -> None:
-        self.ws.close()
+        self._context.__exit__(None, None, None)
 
 
-def socket_url(session: api_pb2.Session, token: str | None = None) -> str:
+def _socket_url(session: api_pb2.Session, token: str | None = None) -> str:
     token = session.token if token is None else token
     return f"{session.ws_url}/ws?lang=en&status=true&token={token}&format=protobuf&extra=1"
+
+
+@pytest.fixture(scope="session")
+def socket_url() -> Any:
+    """``socket_url(session, token=None)``: the realtime URL as the SDKs build it."""
+    return _socket_url
 
 
 @pytest.fixture
@@ -124,7 +131,7 @@ def open_socket(session: api_pb2.Session) -> Iterator[Any]:
     sockets: list[RawSocket] = []
 
     def factory(token: str | None = None) -> RawSocket:
-        sockets.append(RawSocket(socket_url(session, token)))
+        sockets.append(RawSocket(_socket_url(session, token)))
         return sockets[-1]
 
     yield factory
