@@ -16,9 +16,11 @@ counter and capture time the sandbox's test pattern draws in every frame:
 from __future__ import annotations
 
 from mezon_nb.media.frames import AudioChunk, Frame, FrameStream
+from mezon_nb.media.publisher import Publisher, PublisherStats, publish, publish_file
 from mezon_nb.media.session import StreamSession, StreamStats
 from mezon_nb.media.viewer import join_stream
 from mezon_nb.protocol.stamp import Stamp, read_stamp, write_stamp
 
-__all__ = ["AudioChunk", "Frame", "FrameStream", "Stamp", "StreamSession", "StreamStats",
-           "join_stream", "read_stamp", "write_stamp"]
+__all__ = ["AudioChunk", "Frame", "FrameStream", "Publisher", "PublisherStats", "Stamp",
+           "StreamSession", "StreamStats", "join_stream", "publish", "publish_file", "read_stamp",
+           "write_stamp"]

@@ -29,6 +29,7 @@ import av
 import numpy as np
 
 from mezon_nb.media.frames import AudioChunk, Frame, FrameHub, FrameStream
+from mezon_nb.media.loop import call_sync
 from mezon_nb.protocol.stamp import read_stamp
 
 if TYPE_CHECKING:
@@ -215,18 +216,11 @@ class StreamSession:
         self._set_state("closed")
 
     def leave(self, timeout: float = 10.0) -> None:
-        """Leave the stream from synchronous code (any thread but the loop's); idempotent."""
-        loop = self._loop
-        if loop is None or loop.is_closed():
+        """Leave the stream from synchronous code (any thread); idempotent."""
+        if self._loop is None:
             self._set_state("closed")
-            return
-        try:
-            if asyncio.get_running_loop() is loop:
-                loop.create_task(self._leave())
-                return
-        except RuntimeError:
-            pass
-        asyncio.run_coroutine_threadsafe(self._leave(), loop).result(timeout)
+        else:
+            call_sync(self._loop, self._leave, timeout)
 
     def __enter__(self) -> Self:
         return self

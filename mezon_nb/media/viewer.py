@@ -25,7 +25,6 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
-from mezon_nb.client.runner import LoopThread
 from mezon_nb.errors import (
     ConnectionClosedError,
     MediaError,
@@ -33,6 +32,7 @@ from mezon_nb.errors import (
     StreamEndedError,
     StreamNotLiveError,
 )
+from mezon_nb.media.loop import run_here
 from mezon_nb.media.session import StreamSession
 from mezon_nb.media.signaling import StnSignaling, error_for
 from mezon_nb.protocol import stn
@@ -255,11 +255,7 @@ async def join_stream(client: Any, channel_id: int | str, *, timeout: float = 20
                              channel_id=cid, user_id=str(auth.user_id))
     session = StreamSession(cid, buffer=buffer)
     viewer = StnViewer(session, signaling, wait_live=wait_live)
-    runner = LoopThread.shared()
-    if runner.in_loop_thread():
-        await viewer.start(timeout)
-    else:
-        await asyncio.wrap_future(runner.submit(viewer.start(timeout)))
+    await run_here(viewer.start(timeout))
     return session
 
 

@@ -1,0 +1,273 @@
+"""Publishing into a streaming channel: the bot's file path, or a WebRTC publisher.
+
+* :func:`publish_file` — today's Mezon bot path: ``connect_publisher {ChannelId, Password: "",
+  FileUrl}`` and the stream server pulls the file itself; ``stop_publisher`` ends it. Local
+  paths become ``file://`` URLs (which only the sandbox can read).
+* :func:`publish` — ``session_publisher`` (offer) → ``sd_answer``, then ``connect_publisher
+  {ChannelId}`` once ICE is up; frames come from numpy arrays, a file or the test pattern
+  (:mod:`mezon_nb.media.tracks`).
+
+Both return a :class:`Publisher`: ``state`` (connecting, live, ended, error, closed),
+``stats``, ``stop()`` / ``await astop()``.
+
+>>> file_url("https://cdn.example/x.ogg")
+'https://cdn.example/x.ogg'
+>>> file_url("/tmp/clip.webm")
+'file:///tmp/clip.webm'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamTrack
+
+from mezon_nb.errors import MediaError, MezonError, StreamEndedError
+from mezon_nb.media.loop import call_sync, run_here
+from mezon_nb.media.signaling import StnSignaling, error_for
+from mezon_nb.media.tracks import PacedVideoTrack, source_tracks
+from mezon_nb.protocol import stn
+
+logger = logging.getLogger(__name__)
+
+
+def file_url(url_or_path: str | Path) -> str:
+    """A URL for ``connect_publisher``: URLs pass through, local paths become ``file://``."""
+    text = str(url_or_path)
+    if len(urlparse(text).scheme) > 1:
+        return text
+    return Path(text).expanduser().resolve().as_uri()
+
+
+@dataclass(frozen=True)
+class PublisherStats:
+    """A publisher's numbers (``frames_sent`` and ``fps`` only for WebRTC video).
+
+    >>> PublisherStats("live", 10.0, 300, 30.0, 640, 480).fps
+    30.0
+    """
+
+    state: str
+    seconds: float
+    frames_sent: int
+    fps: float
+    width: int
+    height: int
+
+
+class Publisher:
+    """A running publication; stop it with :meth:`stop` (or ``await astop()``).
+
+    >>> p = Publisher("6", signaling=None)
+    >>> p.state, p.stats.frames_sent
+    ('connecting', 0)
+    """
+
+    def __init__(self, channel_id: str, signaling: StnSignaling | None,
+                 tracks: list[MediaStreamTrack] | None = None, file_url: str = ""):
+        self.channel_id = channel_id
+        self.state = "connecting"
+        self.error: BaseException | None = None
+        self._sig, self._tracks, self.file_url = signaling, tracks or [], file_url
+        self._pc: RTCPeerConnection | None = None
+        self._started = time.monotonic()
+        self._monitor: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __repr__(self) -> str:
+        return f"<Publisher channel={self.channel_id} state={self.state}>"
+
+    @property
+    def stats(self) -> PublisherStats:
+        """Seconds since start, frames sent and their rate, frame size."""
+        video = next((t for t in self._tracks if isinstance(t, PacedVideoTrack)), None)
+        seconds = time.monotonic() - self._started
+        sent = video.frames_sent if video else 0
+        width, height = video.size if video else (0, 0)
+        return PublisherStats(self.state, round(seconds, 2), sent,
+                              round(sent / seconds, 1) if seconds > 0 else 0.0, width, height)
+
+    def _set_state(self, state: str, error: BaseException | None = None) -> None:
+        if self.state in ("closed", state):
+            return
+        logger.info("publisher %s: %s -> %s", self.channel_id, self.state, state)
+        self.state, self.error = state, error or self.error
+
+    async def _accepted(self, timeout: float) -> None:
+        """Wait for the server's ``connect_publisher`` (or the channel listed as live)."""
+        assert self._sig is not None
+        sig = self._sig
+
+        async def reply() -> bool:
+            while True:
+                msg = await sig.receive()
+                if msg.key == "error":
+                    raise error_for(stn.error_text(msg.value))
+                if msg.key == "connect_publisher" or (
+                        msg.key == "channels" and self.channel_id in stn.channel_ids(msg.value)):
+                    return True
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (left := deadline - loop.time()) > 0:
+            await sig.send("get_channels", {})
+            with contextlib.suppress(asyncio.TimeoutError):
+                if await asyncio.wait_for(reply(), min(left, 1.0)):
+                    return
+        raise MediaError(f"the stream server did not accept the publication within {timeout} s")
+
+    def _start_monitor(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._set_state("live")
+        self._monitor = asyncio.ensure_future(self._watch())
+        for track in self._tracks:
+            track.on("ended", lambda: asyncio.ensure_future(self._finish("ended")))
+
+    async def _watch(self) -> None:
+        assert self._sig is not None
+        try:
+            while True:
+                msg = await self._sig.receive()
+                if msg.key == "error":
+                    raise error_for(stn.error_text(msg.value))
+                if msg.key in ("stream_publisher_ended", "channel_closed") or (
+                        msg.key == "info" and msg.value == "stream_publisher_ended"):
+                    raise StreamEndedError(f"publication on {self.channel_id} ended")
+        except StreamEndedError as exc:
+            await self._finish("ended", exc, notify=False)
+        except MezonError as exc:
+            await self._finish("error", exc, notify=False)
+
+    async def _finish(self, state: str, error: BaseException | None = None,
+                      notify: bool = True) -> None:
+        if self.state in ("ended", "error", "closed"):
+            return
+        self._set_state(state, error)
+        await self._teardown(notify)
+
+    async def _teardown(self, notify: bool) -> None:
+        if self._monitor is not None and self._monitor is not asyncio.current_task():
+            self._monitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._monitor
+        if self._sig is not None:
+            if notify:
+                with contextlib.suppress(MezonError):
+                    await self._sig.send("stop_publisher", {
+                        "ChannelId": self.channel_id, "Password": "", "FileUrl": ""})
+            await self._sig.close()
+        for track in self._tracks:
+            track.stop()
+        if self._pc is not None:
+            await self._pc.close()
+
+    async def astop(self) -> None:
+        """Stop publishing (``stop_publisher``) and close everything; idempotent."""
+        if self._loop is not None and asyncio.get_running_loop() is not self._loop:
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.astop(),
+                                                                       self._loop))
+            return
+        live = self.state in ("connecting", "live")
+        self._set_state("closed")
+        if live:
+            await self._teardown(notify=True)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """:meth:`astop` from synchronous code (any thread)."""
+        call_sync(self._loop, self.astop, timeout)
+        self.state = "closed"
+
+
+async def _signaling(client: Any, channel_id: str) -> StnSignaling:
+    auth = await client.session()
+    channel = await client.channel(channel_id)
+    return StnSignaling(client.stream_url, auth.token, clan_id=str(channel.clan_id),
+                        channel_id=channel_id, user_id=str(auth.user_id), is_publisher=True)
+
+
+async def _start(publisher: Publisher, opening: Any) -> Publisher:
+    try:
+        await opening
+    except BaseException as exc:
+        publisher._set_state("error", exc)
+        await publisher._teardown(notify=False)
+        raise
+    publisher._start_monitor()
+    return publisher
+
+
+async def publish_file(client: Any, channel_id: int | str, url_or_path: str | Path, *,
+                       timeout: float = 20.0) -> Publisher:
+    """Have the stream server play a file into ``channel_id`` (the Mezon bot path).
+
+    Usually ``client.publish_file(channel_id, "clip.webm")``; returns a live
+    :class:`Publisher`. STN accepts Ogg Opus and WebM (VP8 + Opus), without transcoding.
+    """
+    cid = str(channel_id)
+    sig = await _signaling(client, cid)
+    url = file_url(url_or_path)
+    publisher = Publisher(cid, sig, file_url=url)
+
+    async def opening() -> None:
+        await sig.connect()
+        await sig.send("connect_publisher", {"ChannelId": cid, "Password": "", "FileUrl": url})
+        await publisher._accepted(timeout)
+
+    return await run_here(_start(publisher, opening()))
+
+
+async def publish(client: Any, channel_id: int | str, source: Any, *, fps: float = 30,
+                  size: tuple[int, int] = (640, 480), stamp: bool = True,
+                  timeout: float = 20.0) -> Publisher:
+    """Publish over WebRTC: ``source`` is ``"pattern"``, a media file path, or numpy frames.
+
+    Usually ``client.publish(channel_id, frames)`` with ``frames`` an iterable (a generator)
+    of H x W x 3 uint8 arrays, sent at ``fps``; ``stamp`` draws a latency stamp into them.
+    The publication ends when the frames run out.
+    """
+    cid = str(channel_id)
+    sig = await _signaling(client, cid)
+    tracks = source_tracks(source, fps=fps, size=size, stamp=stamp)
+    publisher = Publisher(cid, sig, tracks=tracks)
+
+    async def answered(pc: RTCPeerConnection, connected: asyncio.Event) -> None:
+        while True:
+            msg = await sig.receive()
+            if msg.key == "error":
+                raise error_for(stn.error_text(msg.value))
+            sdp = stn.answer_sdp(msg.value) if msg.key == "sd_answer" else None
+            if sdp:
+                await pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
+                break
+        await connected.wait()
+
+    async def opening() -> None:
+        pc = publisher._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        connected = asyncio.Event()
+        pc.on("iceconnectionstatechange", lambda: pc.iceConnectionState == "completed"
+              and connected.set())
+        for track in tracks:
+            pc.addTransceiver(track, direction="sendonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        await sig.connect()
+        await sig.send("session_publisher", {"type": "offer", "sdp": pc.localDescription.sdp})
+        try:
+            await asyncio.wait_for(answered(pc, connected), timeout)
+        except asyncio.TimeoutError:
+            raise MediaError(f"no WebRTC connection to the stream server within {timeout} s"
+                             ) from None
+        await sig.send("connect_publisher", {"ChannelId": cid})
+        await publisher._accepted(timeout)
+
+    return await run_here(_start(publisher, opening()))
+
+
+__all__ = ["Publisher", "PublisherStats", "file_url", "publish", "publish_file"]
