@@ -154,7 +154,8 @@ class Controls:
             "channels": [{"channel_id": str(c.channel_id), "clan_id": str(c.clan_id),
                           "label": c.label, "type": c.type} for c in world.directory.channels],
             "presence": [{"user_id": str(p.user_id), "channel_id": str(p.channel_id),
-                          "participant": p.participant} for p in world.presence()],
+                          "participant": p.participant, "since": p.since}
+                         for p in world.presence()],
             "live": [str(channel_id) for channel_id in world.live_channels()],
             "sockets": world.hub.connection_count,
             "crowd": None if crowd is None else {"paused": crowd.paused, "steps": crowd.steps_done},
@@ -196,7 +197,7 @@ def control_routes(controls: Controls, admin_key: str) -> list[Route]:
                 body = await request.body()
                 params = json.loads(body) if body.strip() else {}
             if not isinstance(params, dict):
-                raise ValueError("parameters must be a JSON object")
+                raise TypeError("parameters must be a JSON object")
             return JSONResponse(await controls.run(action, params))
         except KeyError as exc:
             return json_error(400, f"missing parameter {exc}")

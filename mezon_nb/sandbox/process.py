@@ -16,10 +16,13 @@ import urllib.error
 import urllib.request
 import weakref
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from mezon_nb.sandbox.config import SandboxConfig
 from mezon_nb.sandbox.control import ADMIN_HEADER
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
@@ -62,7 +65,7 @@ class Sandbox:
     ``bot_id``, ``bot_token``, ``clan_id`` (the first clan), ``stream_channel_id`` (its main
     streaming channel), ``admin_key`` (for ``/sandbox/*``), ``port``, ``pid``, ``config``.
 
-    >>> with Sandbox.start(seed=1, crowd=False) as sandbox:
+    >>> with Sandbox.start(seed=1, crowd=False, stream=False) as sandbox:
     ...     state = sandbox.control("state")
     ...     print(len(state["clans"]), sandbox.bot_token in repr(sandbox))
     2 False
@@ -126,11 +129,11 @@ class Sandbox:
         line = _read_line(process.stdout, timeout)
         process.stdout.close()
         if not line:
+            exit_code = process.poll()
             _terminate(process)
-            raise RuntimeError(
-                f"the sandbox did not start within {timeout:g} s (exit code "
-                f"{process.returncode}); its stderr says why"
-            )
+            reason = (f"exited with code {exit_code}" if exit_code is not None
+                      else f"did not start within {timeout:g} s")
+            raise RuntimeError(f"the sandbox child process {reason}; its stderr says why")
         return cls(process, json.loads(line), config)
 
     @property
@@ -182,7 +185,7 @@ class Sandbox:
             detail = json.loads(exc.read() or b"{}").get("message", exc.reason)
             raise RuntimeError(f"sandbox control {action!r} failed ({exc.code}): {detail}") from None
 
-    def __enter__(self) -> Sandbox:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -3,7 +3,7 @@
 The listening socket is bound before the app starts, so port 0 works and the credentials
 (:class:`Credentials`) are known before the first request.
 
->>> server = SandboxServer(SandboxConfig(seed=0, crowd=False))
+>>> server = SandboxServer(SandboxConfig(seed=0, crowd=False, stream=False))
 >>> server.credentials.api_url == f"http://127.0.0.1:{server.port}"
 True
 >>> server.close()
@@ -78,7 +78,7 @@ class SandboxServer:
 
     :meth:`serve` runs until :meth:`request_exit` (thread-safe), SIGINT or SIGTERM.
 
-    >>> SandboxServer(SandboxConfig(crowd=False)).close()
+    >>> SandboxServer(SandboxConfig(crowd=False, stream=False)).close()
     """
 
     def __init__(self, config: SandboxConfig) -> None:
@@ -101,14 +101,16 @@ class SandboxServer:
         )
         app = build_app(self.world, config, admin_key)
         self._server = uvicorn.Server(uvicorn.Config(
-            app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2,
+            # No access log: socket URLs carry the session token in their query string.
+            app, log_level="warning", access_log=False, lifespan="on",
+            timeout_graceful_shutdown=2,
         ))
 
     async def serve(self, on_ready: Callable[[Credentials], None]) -> None:
         """Serve until asked to exit; ``on_ready`` runs once the socket accepts connections.
 
         >>> async def demo():
-        ...     server = SandboxServer(SandboxConfig(crowd=False))
+        ...     server = SandboxServer(SandboxConfig(crowd=False, stream=False))
         ...     await server.serve(lambda credentials: server.request_exit())
         >>> asyncio.run(demo())
         """
@@ -123,7 +125,7 @@ class SandboxServer:
     def request_exit(self) -> None:
         """Ask :meth:`serve` to shut down (safe from any thread).
 
-        >>> server = SandboxServer(SandboxConfig(crowd=False))
+        >>> server = SandboxServer(SandboxConfig(crowd=False, stream=False))
         >>> server.request_exit(); server.close()
         """
         self._server.should_exit = True
@@ -131,6 +133,6 @@ class SandboxServer:
     def close(self) -> None:
         """Release the listening socket (:meth:`serve` does this when it ends).
 
-        >>> SandboxServer(SandboxConfig(crowd=False)).close()
+        >>> SandboxServer(SandboxConfig(crowd=False, stream=False)).close()
         """
         self._socket.close()

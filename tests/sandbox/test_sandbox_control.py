@@ -37,8 +37,9 @@ def test_add_and_remove_viewer(sandbox: Sandbox) -> None:
     assert added["channel_id"] == sandbox.stream_channel_id
     assert int(added["user_id"]) > 2**53
     presence = sandbox.control("state")["presence"]
-    assert {"user_id": added["user_id"], "channel_id": added["channel_id"],
-            "participant": "Control Tester"} in presence
+    row = next(row for row in presence if row["user_id"] == added["user_id"])
+    assert (row["channel_id"], row["participant"]) == (added["channel_id"], "Control Tester")
+    assert row["since"] <= time.time()
     removed = sandbox.control("remove_viewer", user_id=added["user_id"])
     assert removed["removed"] is True and removed["event_id"]
     assert sandbox.control("remove_viewer", user_id=added["user_id"])["removed"] is False

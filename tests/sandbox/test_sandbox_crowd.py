@@ -57,7 +57,7 @@ def _emitted(sandbox: Sandbox, count: int, timeout: float = 15.0) -> list[tuple[
 
 
 def test_same_seed_same_sequence_through_the_server() -> None:
-    options = dict(stream=False, crowd_rate=240.0, time_scale=20.0, crowd_chat=False)
+    options = {"stream": False, "crowd_rate": 240.0, "time_scale": 20.0, "crowd_chat": False}
     with Sandbox.start(seed=5, **options) as first, Sandbox.start(seed=5, **options) as second, \
             Sandbox.start(seed=6, **options) as other:
         sequences = [_emitted(sandbox, 30) for sandbox in (first, second, other)]
