@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
+from itertools import islice
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,6 +33,7 @@ from mezon_nb.analytics.summary import summary, users
 logger = logging.getLogger(__name__)
 
 Listener = Callable[[dict], Any]
+_CHUNK = 20_000  # events ingested per lock hold by extend()
 
 
 class ParticipantLog:
@@ -87,7 +89,7 @@ class ParticipantLog:
         >>> len(log)
         1
         """
-        self.extend((event,))
+        self._ingest((event,))
 
     def extend(self, events: Iterable[Any]) -> None:
         """Record many events, in order (their ``received_at`` is the row time).
@@ -96,19 +98,9 @@ class ParticipantLog:
         >>> log = ParticipantLog(); log.extend(demo_events(as_events=True)); len(log)
         7
         """
-        rows: list[Row] = []
-        with self._lock:
-            self._check_open()
-            ingest, labels = self._tracker.ingest, self._channels
-            try:
-                for event in events:
-                    rows += ingest(event)
-                    label = getattr(event, "streaming_channel_label", "")
-                    if label and labels.get(event.streaming_channel_id, (0, 0))[1] != label:
-                        self._set_label(event.streaming_channel_id, event.clan_id, label)
-            finally:
-                self._append(rows)
-        self._notify(rows)
+        events = iter(events)
+        for chunk in iter(lambda: list(islice(events, _CHUNK)), []):
+            self._ingest(chunk)
 
     def reconcile(self, snapshot: Iterable[Any], *, clan_id: str,
                   at: datetime | None = None) -> None:
@@ -287,6 +279,22 @@ class ParticipantLog:
         return f"<ParticipantLog {len(self)} events, {where}{', closed' if self._closed else ''}>"
 
     # -- internals ------------------------------------------------------------------------
+
+    def _ingest(self, chunk: Iterable[Any]) -> None:
+        """Apply the ingest rules to a chunk of events under one lock hold, then notify."""
+        rows: list[Row] = []
+        with self._lock:
+            self._check_open()
+            ingest, labels = self._tracker.ingest, self._channels
+            try:
+                for event in chunk:
+                    ingest(event, rows)
+                    label = getattr(event, "streaming_channel_label", "")
+                    if label and labels.get(event.streaming_channel_id, (0, 0))[1] != label:
+                        self._set_label(event.streaming_channel_id, event.clan_id, label)
+            finally:
+                self._append(rows)
+        self._notify(rows)
 
     def _check_open(self) -> None:
         if self._closed:

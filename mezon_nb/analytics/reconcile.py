@@ -13,21 +13,22 @@ The rules (the only place they live):
   time the log sees the clan (nothing could have been missed) and ``"reconciled"`` afterwards.
 * A leave with no open session is recorded as is; the session analysis gives it an unknown start.
 
->>> from datetime import datetime, timezone
+>>> from datetime import datetime, timedelta, timezone
 >>> from mezon_nb.client.events import StreamingJoined
 >>> t = SessionTracker()
 >>> at = datetime(2026, 1, 1, tzinfo=timezone.utc)
 >>> j = lambda ch: StreamingJoined(clan_id="1", clan_name="c", id="0", participant="ann",
 ...                                user_id="5", streaming_channel_label="", streaming_channel_id=ch,
 ...                                received_at=at)
->>> [(r[1], r[2], r[4]) for r in t.ingest(j("6")) + t.ingest(j("7"))]
+>>> rows = []; t.ingest(j("6"), rows); t.ingest(j("7"), rows)
+>>> [(r[1], r[2], r[4]) for r in rows]
 [('joined', 'live', '6'), ('left', 'reconciled', '6'), ('joined', 'live', '7')]
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from mezon_nb.analytics.store import Row
@@ -39,6 +40,7 @@ from mezon_nb.client.events import (
 )
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def time_ns(at: datetime) -> int:
@@ -49,8 +51,7 @@ def time_ns(at: datetime) -> int:
     """
     if at.tzinfo is None:
         at = at.replace(tzinfo=timezone.utc)
-    d = at - _EPOCH
-    return (d.days * 86_400 + d.seconds) * 1_000_000_000 + d.microseconds * 1_000
+    return (at - _EPOCH) // _MICROSECOND * 1_000
 
 
 class SessionTracker:
@@ -67,26 +68,27 @@ class SessionTracker:
         self.names: dict[str, str] = {}  # user_id -> last participant name seen
         self.clans: set[str] = set()  # clans seen (first snapshot of a clan is "snapshot")
 
-    def ingest(self, event: Any) -> list[Row]:
-        """The rows one client event implies, in order; updates the state.
+    def ingest(self, event: Any, out: list[Row]) -> None:
+        """Append the rows one client event implies to ``out``, in order; update the state.
 
         Raises ``TypeError`` for anything that is not one of the four streaming events.
         """
         kind = type(event)
         if kind is StreamingJoined:
-            return self._join(time_ns(event.received_at), "live", event.clan_id,
-                              event.streaming_channel_id, event.user_id, event.participant)
-        if kind is StreamingLeaved:
-            return self._leave(time_ns(event.received_at), "live", event.clan_id,
-                               event.streaming_channel_id, event.streaming_user_id)
-        if kind is StreamingStarted:
+            self._join(time_ns(event.received_at), "live", event.clan_id,
+                       event.streaming_channel_id, event.user_id, event.participant, out)
+        elif kind is StreamingLeaved:
+            self._leave(time_ns(event.received_at), "live", event.clan_id,
+                        event.streaming_channel_id, event.streaming_user_id, out)
+        elif kind is StreamingStarted:
             self.clans.add(event.clan_id)
-            return [(time_ns(event.received_at), "started", "live", event.clan_id,
-                     event.channel_id, None, None)]
-        if kind is StreamingEnded:
-            return self._end(time_ns(event.received_at), event.clan_id, event.channel_id)
-        raise TypeError(f"ParticipantLog records StreamingJoined/Leaved/Started/Ended events, "
-                        f"not {kind.__name__}")
+            out.append((time_ns(event.received_at), "started", "live", event.clan_id,
+                        event.channel_id, None, None))
+        elif kind is StreamingEnded:
+            self._end(time_ns(event.received_at), event.clan_id, event.channel_id, out)
+        else:
+            raise TypeError(f"ParticipantLog records StreamingJoined/Leaved/Started/Ended "
+                            f"events, not {kind.__name__}")
 
     def reconcile(self, snapshot: Iterable[Any], clan_id: str, at: datetime) -> list[Row]:
         """Rows that bring the open sessions of ``clan_id`` in line with ``snapshot``.
@@ -101,43 +103,42 @@ class SessionTracker:
         rows: list[Row] = []
         for user, (channel, clan, _) in list(self.open.items()):
             if clan == clan_id and (channel, user) not in pairs:
-                rows += self._leave(t, "reconciled", clan, channel, user)
+                self._leave(t, "reconciled", clan, channel, user, rows)
         for channel, user, participant in present:
             if self.open.get(user, (None,))[0] != channel:
-                rows += self._join(t, source, clan_id, channel, user, participant)
+                self._join(t, source, clan_id, channel, user, participant, rows)
         self.clans.add(clan_id)
         return rows
 
     def _join(self, t: int, source: str, clan: str, channel: str, user: str,
-              participant: str) -> list[Row]:
-        self.clans.add(clan)
+              participant: str, out: list[Row]) -> None:
         current = self.open.get(user)
-        rows = []
         if current is not None and current[0] != channel:
-            rows = self._leave(t, "reconciled", current[1], current[0], user)
-        participant = participant or self.names.get(user)
+            self._leave(t, "reconciled", current[1], current[0], user, out)
         if participant:
             self.names[user] = participant
+        else:
+            participant = self.names.get(user)
         self.open[user] = (channel, clan, participant)
-        rows.append((t, "joined", source, clan, channel, user, participant))
-        return rows
+        self.clans.add(clan)
+        out.append((t, "joined", source, clan, channel, user, participant))
 
-    def _leave(self, t: int, source: str, clan: str | None, channel: str, user: str) -> list[Row]:
+    def _leave(self, t: int, source: str, clan: str | None, channel: str, user: str,
+               out: list[Row]) -> None:
         current = self.open.get(user)
         if current is not None and current[0] == channel:
             del self.open[user]
             participant = current[2]
         else:
             participant = self.names.get(user)
-        return [(t, "left", source, clan, channel, user, participant)]
+        out.append((t, "left", source, clan, channel, user, participant))
 
-    def _end(self, t: int, clan: str, channel: str) -> list[Row]:
+    def _end(self, t: int, clan: str, channel: str, out: list[Row]) -> None:
         self.clans.add(clan)
-        rows = [(t, "ended", "live", clan, channel, None, None)]
+        out.append((t, "ended", "live", clan, channel, None, None))
         for user, (ch, ch_clan, _) in list(self.open.items()):
             if ch == channel:
-                rows += self._leave(t, "reconciled", ch_clan, ch, user)
-        return rows
+                self._leave(t, "reconciled", ch_clan, ch, user, out)
 
     def restore(self, open_sessions: Iterable[tuple], names: dict[str, str],
                 clans: Iterable[str]) -> None:

@@ -17,7 +17,7 @@ True
 from __future__ import annotations
 
 import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -94,10 +94,18 @@ class ColumnStore:
         codes["user_id"].append(tables["user_id"][user])
         codes["participant"].append(tables["participant"][participant])
 
-    def extend(self, rows: Iterable[Row]) -> None:
-        """Append many rows."""
-        for row in rows:
-            self.append(row)
+    def extend(self, rows: list[Row]) -> None:
+        """Append many rows, column by column (the per-value work runs in C)."""
+        if len(rows) < 8:
+            for row in rows:
+                self.append(row)
+            return
+        t, kind, source, *ids = zip(*rows)
+        self.time.extend(t)
+        self.kind.extend(map(_KIND_CODE.__getitem__, kind))
+        self.source.extend(map(_SOURCE_CODE.__getitem__, source))
+        for name, values in zip(self._ID_TABLES, ids):
+            self.codes[name].extend(map(self.tables[name].__getitem__, values))
 
     def extend_columns(self, time: np.ndarray, kind: Sequence, source: Sequence,
                        ids: dict[str, Sequence]) -> None:
