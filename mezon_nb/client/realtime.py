@@ -130,18 +130,20 @@ class RealtimeSocket:
         self._cids = itertools.cycle(range(1, _CID_MAX + 1))
         self._pending: dict[int, asyncio.Future[realtime_pb2.Envelope]] = {}
         self._ws: ClientConnection | None = None
-        self._open = asyncio.Event()
+        self._open = asyncio.Event()  # a socket is open: requests may go out
+        self._ready = False  # ... and on_connect has finished on it
         self._task: asyncio.Task[None] | None = None
         self._closed = False
 
     @property
     def state(self) -> str:
-        """``idle`` (never started), ``connected``, ``reconnecting`` or ``closed``."""
+        """``idle`` (never started), ``connected`` (open and set up by ``on_connect``),
+        ``reconnecting`` or ``closed``."""
         if self._closed:
             return "closed"
         if self._task is None:
             return "idle"
-        return "connected" if self._open.is_set() else "reconnecting"
+        return "connected" if self._ready else "reconnecting"
 
     async def start(self) -> None:
         """Connect, run ``on_connect``, then keep the socket alive in a background task."""
@@ -201,6 +203,7 @@ class RealtimeSocket:
         try:
             if self._on_connect is not None:
                 await self._on_connect()
+            self._ready = True
             if not ready.done():
                 ready.set_result(None)
             await asyncio.wait({reader, pinger}, return_when=asyncio.FIRST_COMPLETED)
@@ -211,6 +214,7 @@ class RealtimeSocket:
             log.warning("realtime setup after connect failed: %s", exc)
             return False
         finally:
+            self._ready = False
             self._open.clear()
             self._ws = None
             reader.cancel()
@@ -236,13 +240,12 @@ class RealtimeSocket:
 
     def _on_frame(self, frame: str | bytes) -> None:
         if isinstance(frame, str):
-            log.warning("%s", ProtocolError(f"text frame on a protobuf socket ({len(frame)} "
-                                            "chars) ignored"))
+            self._protocol_error(f"text frame on a protobuf socket ({len(frame)} chars)")
             return
         try:
             envelope = codec.decode_envelope(frame)
         except ValueError as exc:
-            log.warning("%s", ProtocolError(f"{exc}; frame ignored"))
+            self._protocol_error(str(exc))
             return
         if envelope.cid:
             future = self._pending.pop(envelope.cid, None)
@@ -255,6 +258,12 @@ class RealtimeSocket:
             log.debug("skipped envelope with unknown member(s) %s", _unknown_members(envelope))
             return
         self._on_event(envelope)
+
+    @staticmethod
+    def _protocol_error(what: str) -> None:
+        """A bad frame is logged as a ``ProtocolError`` and skipped; the socket carries on."""
+        error = ProtocolError(f"{what}; frame ignored")
+        log.warning("%s: %s", type(error).__name__, error)
 
     async def _heartbeat(self) -> None:
         """Ping every ``ping_interval``; return (so the socket reconnects) when a pong is late."""

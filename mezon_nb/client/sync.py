@@ -7,15 +7,14 @@ blocks. Each ``Client`` method is made by :func:`_blocking` (or :func:`_same`) f
 ``events`` (a plain iterator), ``close`` (also stops an owned sandbox) and the widget helpers
 are written here.
 
->>> client.clans()[0].clan_name
-'Sandbox Lab'
+>>> [ch.label for ch in client.streaming_channels(sandbox.clan_id)]
+['main-stage', 'backstage']
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,16 +23,25 @@ from mezon_nb.client.events import StreamingEvent
 from mezon_nb.client.runner import LoopThread
 from mezon_nb.errors import AuthenticationError
 
-_RUN_LINE = re.compile(r"run\(aclient\.(.*)\)$", re.MULTILINE)
+_RUN_CALL = "run(aclient."
 
 
 def _sync_doc(doc: str | None) -> str:
-    """An ``AsyncClient`` docstring rewritten for ``Client``: ``run(aclient.x())`` → ``client.x()``.
+    """An ``AsyncClient`` docstring rewritten for ``Client``: ``run(aclient.x(...))`` becomes
+    ``client.x(...)``, and ``aclient`` becomes ``client``.
 
-    >>> _sync_doc(">>> run(aclient.clans())")
-    '>>> client.clans()'
+    >>> _sync_doc(">>> run(aclient.channels(run(aclient.clans())[0].clan_id))[0].label")
+    '>>> client.channels(client.clans()[0].clan_id)[0].label'
     """
-    return _RUN_LINE.sub(r"client.\1", doc or "").replace("aclient", "client")
+    text = doc or ""
+    while (start := text.find(_RUN_CALL)) >= 0:
+        depth, end = 0, start + len("run")
+        for end in range(start + len("run"), len(text)):
+            depth += {"(": 1, ")": -1}.get(text[end], 0)
+            if depth == 0:
+                break
+        text = text[:start] + text[start + len("run("):end] + text[end + 1:]
+    return text.replace("aclient", "client")
 
 
 def _blocking(name: str) -> Any:
