@@ -17,12 +17,18 @@ library's loop thread while the notebook reads counts on the main thread.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import threading
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 _KINDS = ("joined", "left", "started", "ended")
+
+
+def _text(value: Any) -> str:
+    """A row cell as text ('' for None/NaN from a DataFrame)."""
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
 
 
 def epoch_seconds(value: Any) -> float:
@@ -59,6 +65,7 @@ class Audience:
         self._series: deque = deque(maxlen=history)   # (time, total viewers)
         self._ticker: deque = deque(maxlen=ticker)
         self._seq = 0
+        self._seen: deque = deque(maxlen=256)
         self._unsubscribe: Callable[[], Any] | None = None
 
     @classmethod
@@ -87,20 +94,21 @@ class Audience:
 
     def apply(self, row: dict, notify: bool = True) -> dict | None:
         """Apply one log row; returns the delta sent to listeners (None if it changes nothing)."""
-        channel = str(row.get("channel_id") or "")
-        kind = str(row.get("kind"))
+        channel, kind, user = (_text(row.get(k)) for k in ("channel_id", "kind", "user_id"))
         if kind not in _KINDS or (self.channel_id is not None and channel != self.channel_id):
             return None
         when = epoch_seconds(row["time"])
+        name = _text(row.get("participant")) or user
+        key = (when, kind, channel, user)
         with self._lock:
+            if key in self._seen:      # the same row from both the table and on_event
+                return None
+            self._seen.append(key)
             watchers = self._watching.setdefault(channel, {})
-            if row.get("channel_label"):
-                self._labels[channel] = str(row["channel_label"])
-            user = str(row.get("user_id") or "")
+            if _text(row.get("channel_label")):
+                self._labels[channel] = _text(row.get("channel_label"))
             if kind == "joined":
-                watchers.setdefault(user, {"user_id": user,
-                                           "participant": str(row.get("participant") or user),
-                                           "since": when})
+                watchers.setdefault(user, {"user_id": user, "participant": name, "since": when})
             elif kind == "left":
                 watchers.pop(user, None)
             elif kind == "ended":
@@ -110,7 +118,7 @@ class Audience:
                 self._series.append((when, total))
             event = {"time": when, "kind": kind, "channel_id": channel,
                      "channel_label": self._labels.get(channel, channel), "user_id": user,
-                     "participant": str(row.get("participant") or user)}
+                     "participant": name}
             self._ticker.append(event)
             self._seq += 1
             delta = {"seq": self._seq, "event": event, "count": len(watchers), "total": total}

@@ -31,7 +31,6 @@ import asyncio
 import base64
 import concurrent.futures
 import logging
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -233,13 +232,17 @@ class FramePump:
 
     async def _transmit(self, loop: asyncio.AbstractEventLoop, job: Job) -> None:
         frame = job.payload
-        started = time.perf_counter()
-        data = await loop.run_in_executor(_ENCODERS, encode, frame.array, job.mime,
-                                          self.quality)
+
+        def encode_frame() -> tuple[bytes, tuple[int, ...], float]:
+            started = time.perf_counter()
+            array = frame.array          # a media Frame converts to rgb24 on first access
+            return encode(array, job.mime, self.quality), array.shape, started
+
+        data, shape, started = await loop.run_in_executor(_ENCODERS, encode_frame)
         encode_s = time.perf_counter() - started
         content = {
             "type": "frame", "id": job.frame_id, "mime": job.mime,
-            "width": int(frame.array.shape[1]), "height": int(frame.array.shape[0]),
+            "width": int(shape[1]), "height": int(shape[0]),
             "captured_at": getattr(frame, "captured_at", None),
             "sent_at": time.time() * 1000.0,
         }

@@ -124,7 +124,7 @@ def test_window_fails_open_while_a_cell_keeps_the_kernel_busy(setup, monkeypatch
 
 
 def test_status_follows_the_session(setup):
-    viewer, frontend, session = setup
+    viewer, _frontend, session = setup
     session.set_state("waiting")
     assert viewer.status == "waiting"
     session.set_state("error", "ICE failed")

@@ -164,7 +164,7 @@ class Frontend:
         return ids
 
     def last_image(self) -> np.ndarray:
-        content, buffers = self.frames()[-1]
+        _content, buffers = self.frames()[-1]
         return decode(bytes(buffers[0]))
 
 

@@ -1,0 +1,18 @@
+"""Shared fixtures: one loopback sandbox (small stream, no synthetic crowd) for the module."""
+
+import pytest
+
+import mezon_nb
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with mezon_nb.Sandbox.start(crowd=False, stream_size=(320, 240), stream_fps=30) as box:
+        yield box
+
+
+@pytest.fixture(scope="module")
+def real_client(sandbox):
+    client = mezon_nb.connect(sandbox=sandbox)
+    yield client
+    client.close()
