@@ -77,13 +77,17 @@ class StreamServer:
         return None if cid is None else str(cid)
 
     async def start(self) -> None:
-        """Put the built-in test pattern on the seeded streaming channel (unless disabled)."""
+        """Put the built-in test pattern on the seeded streaming channel (unless disabled).
+
+        The pattern has no publishing user, so it adds no presence row; publishers that
+        connect (``connect_publisher``) appear as joined members, as a Mezon bot does.
+        """
         cid = self.stream_channel_id()
         if not self.config.get("stream", True) or cid is None:
             return
         width, height = self.config.get("stream_size", (1280, 720))
         source = PatternSource(int(width), int(height), float(self.config.get("stream_fps", 30)))
-        self.go_live(cid, source, getattr(self.world, "bot_user_id", None))
+        self.go_live(cid, source, user_id=None)  # no user: the crowd's presence stays exact
 
     async def stop(self) -> None:
         """End every channel and close every socket."""

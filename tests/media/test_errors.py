@@ -1,0 +1,84 @@
+"""Error paths end in a state and a typed exception, quickly, without leaked tasks: a channel
+that is not live, a bad token, a publisher that stops mid-stream, a second publisher.
+
+Not covered: real STN's exact error texts (unknown, see the streaming spec §6).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from mezon_nb.errors import AuthenticationError, StreamEndedError, StreamError, StreamNotLiveError
+from mezon_nb.media import join_stream
+from mezon_nb.media.signaling import StnSignaling
+
+pytestmark = pytest.mark.media
+
+
+def test_not_live_fails_at_once_without_waiting(client, idle_channels, loop_tasks):
+    before = loop_tasks()
+    started = time.monotonic()
+    with pytest.raises(StreamNotLiveError, match="not live"):
+        client.join_stream(idle_channels[0], wait_live=False, timeout=10)
+    assert time.monotonic() - started < 3
+    assert loop_tasks() <= before
+
+
+def test_not_live_times_out_while_waiting(client, idle_channels):
+    started = time.monotonic()
+    with pytest.raises(StreamNotLiveError, match="did not start within 2"):
+        client.join_stream(idle_channels[0], timeout=2)
+    assert time.monotonic() - started < 5
+
+
+def test_bad_token_is_refused_before_the_upgrade(client, sandbox):
+    real = client.session()
+    fake = SimpleNamespace(
+        stream_url=sandbox.stream_url,
+        session=lambda: _done(SimpleNamespace(token="not-a-session", user_id=real.user_id)),
+        channel=lambda cid: _done(SimpleNamespace(clan_id=sandbox.clan_id)))
+    with pytest.raises(AuthenticationError, match="HTTP 401") as info:
+        asyncio.run(join_stream(fake, sandbox.stream_channel_id, timeout=5))
+    assert "not-a-session" not in str(info.value)
+
+
+def test_signaling_repr_and_errors_hide_the_token():
+    sig = StnSignaling("ws://127.0.0.1:9/stn", "very-secret")
+    with pytest.raises(Exception) as info:
+        asyncio.run(sig.connect(timeout=2))
+    assert "very-secret" not in repr(sig) + str(info.value)
+
+
+def test_publisher_stopping_mid_stream_ends_the_viewer(client, idle_channels, clip):
+    publisher = client.publish_file(idle_channels[0], str(clip))
+    session = client.join_stream(idle_channels[0], timeout=10)
+    states = []
+    session.on_state(states.append)
+    time.sleep(0.5)
+    publisher.stop()
+    deadline = time.monotonic() + 5
+    while session.state == "live" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert session.state == "ended" and states == ["ended"]
+    assert isinstance(session.error, StreamEndedError)
+    assert publisher.state == "closed"
+    assert list(session.frames()) == []  # iterators end at once
+    session.leave()
+
+
+def test_second_publisher_is_refused(client, sandbox, clip):
+    with pytest.raises(StreamError, match="already in use"):
+        client.publish_file(sandbox.stream_channel_id, str(clip))
+
+
+def test_publishing_a_missing_file_is_refused(client, idle_channels, tmp_path):
+    with pytest.raises(StreamError, match="stream publish failed"):
+        client.publish_file(idle_channels[1], str(tmp_path / "missing.webm"))
+
+
+async def _done(value):
+    return value

@@ -1,0 +1,58 @@
+"""Publishing, watched by a viewer: a WebM file (the bot's connect_publisher path) and a numpy
+generator over WebRTC (session_publisher); the publisher appears as a member while live.
+
+Not covered: http(s) FileUrls (the sandbox never fetches), publishing to real STN.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.media
+
+
+def test_publish_file_is_watched_until_its_end(client, sandbox, idle_channels, clip):
+    channel = idle_channels[0]
+    publisher = client.publish_file(channel, str(clip))
+    assert publisher.state == "live" and publisher.file_url.startswith("file://")
+    users = client.streaming_channel_users(sandbox.clan_id, channel)
+    assert client.session().user_id in {u.user_id for u in users}
+    session = client.join_stream(channel, timeout=10)
+    assert session.latest_frame(timeout=3).array.shape == (240, 320, 3)
+    assert session.latest_audio(timeout=3) is not None
+    deadline = time.monotonic() + 6  # the clip lasts 3 s
+    while session.state == "live" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert session.state == "ended"
+    assert publisher.state == "ended"
+    assert session.stats.frames_received >= 15
+    session.leave()
+    publisher.stop()
+
+
+def test_publish_numpy_generator_is_watched_with_stamps(client, idle_channels):
+    def frames():
+        for i in range(45):  # 3 s at 15 fps
+            image = np.full((240, 320, 3), 40, np.uint8)
+            image[:, (i * 6) % 320:] = (200, 120, 30)
+            yield image
+
+    publisher = client.publish(idle_channels[1], frames, fps=15)
+    try:
+        session = client.join_stream(idle_channels[1], timeout=10)
+        with session.frames(buffer=64) as stream:
+            got = [stream.get(timeout=2) for _ in range(10)]
+        assert all(f is not None for f in got)
+        assert sum(f.captured_at is not None for f in got) >= 9
+        assert all(0 <= f.latency_ms < 2000 for f in got if f.captured_at)
+        assert publisher.stats.frames_sent >= 10 and publisher.stats.width == 320
+        deadline = time.monotonic() + 6
+        while session.state == "live" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert session.state == "ended" and publisher.state == "ended"
+        session.leave()
+    finally:
+        publisher.stop()

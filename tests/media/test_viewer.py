@@ -1,0 +1,117 @@
+"""Watching the sandbox's test pattern: frames with decodable stamps, audio, iterators,
+callbacks, several sessions at once, presence on leave, no leaked tasks.
+
+Not covered here: publishing (test_publish.py), error paths (test_errors.py), recording
+(test_recording.py), real STN (no network in tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from mezon_nb.media import read_stamp
+
+pytestmark = pytest.mark.media
+
+
+def wait_until(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_frames_for_two_seconds_with_stamps_and_audio(client, sandbox):
+    session = client.join_stream(sandbox.stream_channel_id, timeout=15)
+    try:
+        assert session.state == "live"
+        frames = []
+        with session.frames(buffer=64) as stream:
+            deadline = time.monotonic() + 2.0
+            while time.monotonic() < deadline:
+                frame = stream.get(timeout=1)
+                assert frame is not None
+                frames.append(frame)
+        assert len(frames) >= 20  # 2 s at 15 fps, minus start-up
+        indices = [f.index for f in frames]
+        assert indices == sorted(indices)
+        last = frames[-1]
+        assert last.array.shape == (240, 320, 3) and last.array.dtype.name == "uint8"
+        stamped = [f for f in frames if f.captured_at is not None]
+        assert len(stamped) >= 0.9 * len(frames)
+        assert all(0 <= f.latency_ms < 2000 for f in stamped)
+        stamp = read_stamp(last.array)
+        assert stamp is not None and abs(stamp.captured_at - last.captured_at) < 1e-6
+        stats = session.stats
+        assert stats.codec == "VP8" and (stats.width, stats.height) == (320, 240)
+        assert 10 <= stats.fps <= 20 and stats.latency_ms is not None
+        assert session.latest_audio(timeout=2) is not None
+        assert stats.audio_frames_received >= 50  # 20 ms chunks
+        chunk = session.latest_audio()
+        assert chunk.sample_rate == 48_000 and chunk.array.shape[0] == chunk.channels
+    finally:
+        session.leave()
+    assert session.state == "closed"
+
+
+def test_slow_consumer_gets_newest_frames_and_drop_counts(client, sandbox):
+    with client.join_stream(sandbox.stream_channel_id, timeout=15) as session:
+        stream = session.frames(buffer=2)
+        time.sleep(1.0)  # a consumer that falls behind
+        frame = stream.get(timeout=1)
+        assert time.time() - frame.received_at < 0.5  # newest frames, no growing delay
+        assert stream.dropped >= 5 and session.stats.frames_dropped >= stream.dropped
+        stream.close()
+
+
+def test_on_frame_callbacks_and_async_iteration(client, sandbox):
+    seen, threads = [], set()
+    with client.join_stream(sandbox.stream_channel_id, timeout=15) as session:
+        unsubscribe = session.on_frame(lambda f: (seen.append(f.index),
+                                                  threads.add(threading.current_thread().name)))
+
+        async def take(n):
+            out = []
+            async for frame in session.frames():
+                out.append(frame)
+                if len(out) == n:
+                    break
+            return out
+
+        got = asyncio.run(asyncio.wait_for(take(5), 5))
+        assert len(got) == 5
+        assert wait_until(lambda: len(seen) >= 5)
+        unsubscribe()
+        assert threads == {"mezon_nb-on_frame"}
+
+
+def test_several_sessions_at_once(client, sandbox):
+    sessions = [client.join_stream(sandbox.stream_channel_id, timeout=15) for _ in range(3)]
+    try:
+        assert all(wait_until(lambda s=s: s.stats.frames_received >= 10) for s in sessions)
+    finally:
+        for s in sessions:
+            s.leave()
+
+
+def test_leave_updates_presence_and_leaks_no_task(client, sandbox, loop_tasks):
+    before = loop_tasks()
+    session = client.join_stream(sandbox.stream_channel_id, timeout=15)
+    me = client.session().user_id
+
+    def watching():
+        users = client.streaming_channel_users(sandbox.clan_id, sandbox.stream_channel_id)
+        return me in {u.user_id for u in users}
+
+    assert wait_until(watching)
+    session.leave()
+    session.leave()  # idempotent
+    assert session.state == "closed"
+    assert wait_until(lambda: not watching())
+    assert wait_until(lambda: loop_tasks() <= before)
