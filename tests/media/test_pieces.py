@@ -13,8 +13,8 @@ import pytest
 
 from mezon_nb.errors import AuthenticationError, StreamEndedError, StreamError, StreamNotLiveError
 from mezon_nb.media.frames import FrameHub
-from mezon_nb.media.signaling import error_for
 from mezon_nb.media.session import stamp_of
+from mezon_nb.media.signaling import error_for
 from mezon_nb.protocol import stn
 from mezon_nb.protocol.stamp import read_stamp
 from mezon_nb.sandbox.stn.fanout import Fanout, VideoEncoder
@@ -32,7 +32,7 @@ def test_stamp_survives_compression(size, codec):
         ctx = av.CodecContext.create("libx264", "w")
         ctx.width, ctx.height, ctx.pix_fmt = *size, "yuv420p"
         ctx.options = {"preset": "ultrafast", "tune": "zerolatency", "crf": "35"}
-        encode = lambda frame, keyframe=False: ctx.encode(frame)  # noqa: E731
+        encode = lambda frame, keyframe=False: ctx.encode(frame)
     decoder = av.CodecContext.create("libvpx" if codec == "libvpx" else "h264", "r")
     decoded = []
     for i in range(10):
