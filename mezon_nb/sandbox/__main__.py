@@ -72,7 +72,11 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port, seed=args.seed, crowd=args.crowd, crowd_rate=args.crowd_rate,
         time_scale=args.time_scale, session_ttl=args.session_ttl, stream=args.stream,
     )
-    server = SandboxServer(config)
+    try:
+        server = SandboxServer(config)
+    except OSError as exc:
+        raise SystemExit(f"cannot listen on 127.0.0.1:{args.port} ({exc.strerror}); "
+                         "try another --port, or --port 0 for a free one") from None
     try:
         asyncio.run(server.serve(lambda credentials: print(describe(credentials), flush=True)))
     except KeyboardInterrupt:

@@ -27,8 +27,9 @@ from mezon_nb.protocol.codec import encode_envelope
 
 logger = logging.getLogger(__name__)
 
-#: Frames a connection may have queued before it counts as stuck and is dropped.
-OUTBOX_LIMIT = 50_000
+#: Frames a connection may have queued before it counts as stuck and is dropped (room for a
+#: full 100 000-event control burst).
+OUTBOX_LIMIT = 250_000
 
 _presence_numbers = itertools.count(1)
 

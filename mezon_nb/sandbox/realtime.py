@@ -165,13 +165,15 @@ def answer(world: World, conn: Connection, data: bytes) -> realtime_pb2.Envelope
 
 
 def _aborter(websocket: WebSocket) -> Callable[[], None]:
+    """Cut the TCP connection; without a captured transport, close with 1012 instead."""
     transport = websocket.scope.get(TRANSPORT_KEY)
+    closing: set[asyncio.Task[None]] = set()
 
     def abort() -> None:
         if transport is not None:
             transport.abort()
-        else:
-            asyncio.ensure_future(websocket.close(code=1012))
+        elif not closing:
+            closing.add(asyncio.ensure_future(websocket.close(code=1012)))
 
     return abort
 
