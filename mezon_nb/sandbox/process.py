@@ -44,13 +44,14 @@ def _terminate(process: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) 
             process.wait(timeout)
 
 
-def _read_line(stream: IO[bytes], timeout: float) -> bytes:
+def _read_line(stream: IO[bytes], timeout: float) -> bytes | None:
+    """One line, ``b""`` at end-of-file, ``None`` when nothing came within ``timeout``."""
     lines: queue.Queue[bytes] = queue.Queue()
     threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
     try:
         return lines.get(timeout=timeout)
     except queue.Empty:
-        return b""
+        return None
 
 
 class Sandbox:
@@ -129,10 +130,9 @@ class Sandbox:
         line = _read_line(process.stdout, timeout)
         process.stdout.close()
         if not line:
-            exit_code = process.poll()
             _terminate(process)
-            reason = (f"exited with code {exit_code}" if exit_code is not None
-                      else f"did not start within {timeout:g} s")
+            reason = (f"did not start within {timeout:g} s" if line is None
+                      else f"exited with code {process.returncode}")
             raise RuntimeError(f"the sandbox child process {reason}; its stderr says why")
         return cls(process, json.loads(line), config)
 

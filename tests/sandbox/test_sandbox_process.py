@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from mezon_nb.sandbox import Sandbox
+from mezon_nb.sandbox.process import _terminate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,3 +91,31 @@ def test_cli_prints_labelled_credentials_and_stops_on_ctrl_c() -> None:
         cli.kill()
         cli.wait(5)
         cli.stdout.close()
+
+
+def test_stop_escalates_to_sigkill() -> None:
+    stubborn = subprocess.Popen(
+        [sys.executable, "-c", "import signal, sys, time\n"
+         "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+         "print('ready', flush=True)\n"
+         "time.sleep(30)\n"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    )
+    try:
+        assert stubborn.stdout.readline() == b"ready\n"
+        started = time.monotonic()
+        _terminate(stubborn, timeout=0.5)
+        assert stubborn.returncode == -signal.SIGKILL
+        assert time.monotonic() - started < 3
+    finally:
+        stubborn.kill()
+        stubborn.wait(5)
+        stubborn.stdout.close()
+
+
+def test_start_reports_a_child_that_cannot_listen() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with pytest.raises(RuntimeError, match="exited with code"):
+            Sandbox.start(port=busy.getsockname()[1], crowd=False, stream=False)

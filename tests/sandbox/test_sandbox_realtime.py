@@ -14,6 +14,7 @@ from mezon_nb.sandbox import Sandbox
 
 def test_ping_pong_keeps_cid(open_socket) -> None:
     raw = open_socket()
+    assert raw.ws.subprotocol == "protobuf"
     raw.send(bytes.fromhex("0803b20100"))  # cid 3 + ping
     reply = raw.reply(3)
     assert reply.WhichOneof("message") == "pong"
@@ -24,6 +25,13 @@ def test_ping_pong_keeps_cid(open_socket) -> None:
 def test_session_id_is_accepted_as_token(open_socket, session) -> None:
     raw = open_socket(session.session_id)
     assert raw.request(ping=realtime_pb2.Ping()).WhichOneof("message") == "pong"
+
+
+def test_no_subprotocol_is_fine_too(session, socket_url) -> None:
+    with connect(socket_url(session), open_timeout=5) as ws:
+        assert ws.subprotocol is None
+        ws.send(bytes.fromhex("0801b20100"))
+        assert realtime_pb2.Envelope.FromString(ws.recv(timeout=5)).cid == 1
 
 
 @pytest.mark.parametrize("token", ["", "garbage", "a.b.c"])
