@@ -94,13 +94,14 @@ def test_cli_prints_labelled_credentials_and_stops_on_ctrl_c() -> None:
 
 
 def test_stop_escalates_to_sigkill() -> None:
-    stubborn = subprocess.Popen(
-        [sys.executable, "-c", "import signal, sys, time\n"
-         "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-         "print('ready', flush=True)\n"
-         "time.sleep(30)\n"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    script = (
+        "import signal, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(30)\n"
     )
+    stubborn = subprocess.Popen([sys.executable, "-c", script],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         assert stubborn.stdout.readline() == b"ready\n"
         started = time.monotonic()
