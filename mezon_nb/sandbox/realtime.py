@@ -100,48 +100,71 @@ def _presence(world: World, conn: Connection) -> realtime_pb2.UserPresence:
     )
 
 
-def _handle(
-    world: World, conn: Connection, envelope: realtime_pb2.Envelope, member: str
+def _ping(world: World, conn: Connection, envelope: realtime_pb2.Envelope) -> realtime_pb2.Envelope:
+    return realtime_pb2.Envelope(cid=envelope.cid, pong=realtime_pb2.Pong())
+
+
+def _clan_join(
+    world: World, conn: Connection, envelope: realtime_pb2.Envelope
 ) -> realtime_pb2.Envelope:
-    """The reply to one decoded request envelope."""
-    cid = envelope.cid
-    if member == "ping":
-        return realtime_pb2.Envelope(cid=cid, pong=realtime_pb2.Pong())
-    if member == "clan_join":
-        clan_id = envelope.clan_join.clan_id
-        if clan_id and world.directory.clan(clan_id) is None:
-            return _error(cid, ErrorCode.BAD_INPUT, f"clan {clan_id} not found")
-        conn.clans.add(clan_id)
-        return envelope
-    if member == "channel_join":
-        channel = world.channel(envelope.channel_join.channel_id)
-        if channel is None:
-            return _error(cid, ErrorCode.BAD_INPUT, "channel not found")
-        others = [_presence(world, other) for other in world.hub.in_channel(channel.channel_id)]
-        conn.channels.add(channel.channel_id)
-        return realtime_pb2.Envelope(cid=cid, channel=realtime_pb2.Channel(
-            id=channel.channel_id,
-            presences=others,
-            self=_presence(world, conn),
-            chanel_label=channel.label,
-            category_name=channel.category_name,
-        ))
-    if member == "channel_leave":
-        conn.channels.discard(envelope.channel_leave.channel_id)
-        return envelope
-    if member == "channel_message_send":
-        send = envelope.channel_message_send
-        if send.channel_id not in conn.channels:
-            return _error(cid, ErrorCode.BAD_INPUT, MUST_JOIN)
-        message = world.post_message(send.channel_id, conn.user_id, send.content, exclude=conn)
-        return realtime_pb2.Envelope(cid=cid, channel_message_ack=realtime_pb2.ChannelMessageAck(
-            channel_id=send.channel_id,
-            message_id=message.message_id,
-            username=message.username,
-            create_time_seconds=message.create_time_seconds,
-            category_name=message.category_name,
-        ))
-    return _error(cid, ErrorCode.UNRECOGNIZED_PAYLOAD, f"{member} is not a request")
+    clan_id = envelope.clan_join.clan_id
+    if clan_id and world.directory.clan(clan_id) is None:  # clan 0 (DMs) always exists
+        return _error(envelope.cid, ErrorCode.BAD_INPUT, f"clan {clan_id} not found")
+    conn.clans.add(clan_id)
+    return envelope
+
+
+def _channel_join(
+    world: World, conn: Connection, envelope: realtime_pb2.Envelope
+) -> realtime_pb2.Envelope:
+    channel = world.channel(envelope.channel_join.channel_id)
+    if channel is None:
+        return _error(envelope.cid, ErrorCode.BAD_INPUT, "channel not found")
+    others = [_presence(world, other) for other in world.hub.in_channel(channel.channel_id)]
+    conn.channels.add(channel.channel_id)
+    return realtime_pb2.Envelope(cid=envelope.cid, channel=realtime_pb2.Channel(
+        id=channel.channel_id,
+        presences=others,
+        self=_presence(world, conn),
+        chanel_label=channel.label,
+        category_name=channel.category_name,
+    ))
+
+
+def _channel_leave(
+    world: World, conn: Connection, envelope: realtime_pb2.Envelope
+) -> realtime_pb2.Envelope:
+    conn.channels.discard(envelope.channel_leave.channel_id)
+    return envelope
+
+
+def _channel_message_send(
+    world: World, conn: Connection, envelope: realtime_pb2.Envelope
+) -> realtime_pb2.Envelope:
+    send = envelope.channel_message_send
+    if send.channel_id not in conn.channels:
+        return _error(envelope.cid, ErrorCode.BAD_INPUT, MUST_JOIN)
+    message = world.post_message(send.channel_id, conn.user_id, send.content, exclude=conn)
+    ack = realtime_pb2.ChannelMessageAck(
+        channel_id=send.channel_id,
+        message_id=message.message_id,
+        username=message.username,
+        create_time_seconds=message.create_time_seconds,
+        category_name=message.category_name,
+    )
+    return realtime_pb2.Envelope(cid=envelope.cid, channel_message_ack=ack)
+
+
+#: Request member -> handler(world, connection, envelope) -> reply envelope (same cid).
+REQUEST_HANDLERS: dict[
+    str, Callable[[World, Connection, realtime_pb2.Envelope], realtime_pb2.Envelope]
+] = {
+    "ping": _ping,
+    "clan_join": _clan_join,
+    "channel_join": _channel_join,
+    "channel_leave": _channel_leave,
+    "channel_message_send": _channel_message_send,
+}
 
 
 def answer(world: World, conn: Connection, data: bytes) -> realtime_pb2.Envelope:
@@ -156,8 +179,10 @@ def answer(world: World, conn: Connection, data: bytes) -> realtime_pb2.Envelope
     except ValueError:
         return _error(salvage_cid(data), ErrorCode.UNRECOGNIZED_PAYLOAD, "not a realtime Envelope")
     member = envelope_member(envelope)
+    if member in REQUEST_HANDLERS:
+        return REQUEST_HANDLERS[member](world, conn, envelope)
     if member is not None:
-        return _handle(world, conn, envelope, member)
+        return _error(envelope.cid, ErrorCode.UNRECOGNIZED_PAYLOAD, f"{member} is not a request")
     bare = realtime_pb2.Envelope(cid=envelope.cid)
     if envelope.ByteSize() > bare.ByteSize():  # only unknown fields can make the difference
         return _error(envelope.cid, ErrorCode.UNRECOGNIZED_PAYLOAD, "unknown envelope member")
