@@ -6,8 +6,9 @@ DataFrame with a per-channel summary, and closes everything.
 
     python -m mezon_nb.quickstart --seconds 5
 
->>> format_event(StreamingJoined(clan_id="1", clan_name="Lab", id="9", participant="Lan",
-...     user_id="5", streaming_channel_label="main-stage", streaming_channel_id="6"), {})  # doctest: +ELLIPSIS
+>>> joined = StreamingJoined(clan_id="1", clan_name="Lab", id="9", participant="Lan", user_id="5",
+...                          streaming_channel_label="main-stage", streaming_channel_id="6")
+>>> format_event(joined, {})  # doctest: +ELLIPSIS
 '... joined  main-stage     Lan (5)'
 """
 
@@ -26,8 +27,8 @@ def format_event(event: StreamingEvent, names: dict[str, str],
     """One line per event: time, kind, channel, who. ``names`` maps user ids seen joining.
 
     >>> from mezon_nb.client.events import StreamingLeaved
-    >>> format_event(StreamingLeaved(id="1", clan_id="1", streaming_channel_id="6",
-    ...              streaming_user_id="5"), {"5": "Lan"}, {"6": "main-stage"})  # doctest: +ELLIPSIS
+    >>> left = StreamingLeaved(id="1", clan_id="1", streaming_channel_id="6", streaming_user_id="5")
+    >>> format_event(left, {"5": "Lan"}, {"6": "main-stage"})  # doctest: +ELLIPSIS
     '... left    main-stage     Lan (5)'
     """
     labels = labels or {}

@@ -17,7 +17,7 @@ import dataclasses
 from datetime import datetime, timezone
 from typing import ClassVar, Union
 
-from mezon_nb.protocol import codec, realtime_pb2
+from mezon_nb.protocol import realtime_pb2
 
 
 def _now() -> datetime:
@@ -65,7 +65,8 @@ class StreamingLeaved:
 class StreamingStarted:
     """A stream went live (member 55, ``streaming_started_event``).
 
-    >>> StreamingStarted(clan_id="1", channel_id="6", streaming_url="", is_streaming=True).channel_id
+    >>> StreamingStarted(clan_id="1", channel_id="6", streaming_url="",
+    ...                  is_streaming=True).channel_id
     '6'
     """
 
@@ -105,29 +106,30 @@ def event_from_envelope(envelope: realtime_pb2.Envelope,
     True
     """
     at = received_at or _now()
+    # Wire ids are int64 already, so str() is exact (no codec.id_str checks on the hot path).
     member = envelope.WhichOneof("message")
     if member == "streaming_joined_event":
         m = envelope.streaming_joined_event
         return StreamingJoined(
-            clan_id=codec.id_str(m.clan_id), clan_name=m.clan_name, id=codec.id_str(m.id),
-            participant=m.participant, user_id=codec.id_str(m.user_id),
+            clan_id=str(m.clan_id), clan_name=m.clan_name, id=str(m.id),
+            participant=m.participant, user_id=str(m.user_id),
             streaming_channel_label=m.streaming_channel_label,
-            streaming_channel_id=codec.id_str(m.streaming_channel_id), received_at=at)
+            streaming_channel_id=str(m.streaming_channel_id), received_at=at)
     if member == "streaming_leaved_event":
         m = envelope.streaming_leaved_event
         return StreamingLeaved(
-            id=codec.id_str(m.id), clan_id=codec.id_str(m.clan_id),
+            id=str(m.id), clan_id=str(m.clan_id),
             streaming_channel_id=m.streaming_channel_id, streaming_user_id=m.streaming_user_id,
             received_at=at)
     if member == "streaming_started_event":
         m = envelope.streaming_started_event
         return StreamingStarted(
-            clan_id=codec.id_str(m.clan_id), channel_id=codec.id_str(m.channel_id),
+            clan_id=str(m.clan_id), channel_id=str(m.channel_id),
             streaming_url=m.streaming_url, is_streaming=m.is_streaming, received_at=at)
     if member == "streaming_ended_event":
         m = envelope.streaming_ended_event
-        return StreamingEnded(clan_id=codec.id_str(m.clan_id),
-                              channel_id=codec.id_str(m.channel_id), received_at=at)
+        return StreamingEnded(clan_id=str(m.clan_id),
+                              channel_id=str(m.channel_id), received_at=at)
     return None
 
 

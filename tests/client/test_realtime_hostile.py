@@ -14,13 +14,13 @@ import contextlib
 import logging
 
 import pytest
+from client_helpers import wait_until
 from websockets.asyncio.server import serve
 
 from mezon_nb.client.models import Session
 from mezon_nb.client.realtime import RealtimeSocket
 from mezon_nb.errors import ServerError
 from mezon_nb.protocol import codec, realtime_pb2
-from client_helpers import wait_until
 
 pytestmark = pytest.mark.anyio
 
