@@ -34,7 +34,7 @@ STOP_TIMEOUT = 5.0
 
 
 def _terminate(process: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> None:
-    """Close the child's stdin, SIGTERM it, and SIGKILL it if it is still there after ``timeout``."""
+    """Close the child's stdin, SIGTERM it, SIGKILL it if still there after ``timeout`` s."""
     if process.stdin is not None:
         try:
             process.stdin.close()
@@ -187,7 +187,8 @@ class Sandbox:
                 return json.loads(response.read())
         except urllib.error.HTTPError as exc:
             detail = json.loads(exc.read() or b"{}").get("message", exc.reason)
-            raise RuntimeError(f"sandbox control {action!r} failed ({exc.code}): {detail}") from None
+            message = f"sandbox control {action!r} failed ({exc.code}): {detail}"
+            raise RuntimeError(message) from None
 
     def __enter__(self) -> Self:
         return self

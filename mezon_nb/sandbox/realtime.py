@@ -100,7 +100,9 @@ def _presence(world: World, conn: Connection) -> realtime_pb2.UserPresence:
     )
 
 
-def _ping(world: World, conn: Connection, envelope: realtime_pb2.Envelope) -> realtime_pb2.Envelope:
+def _ping(
+    world: World, conn: Connection, envelope: realtime_pb2.Envelope
+) -> realtime_pb2.Envelope:
     return realtime_pb2.Envelope(cid=envelope.cid, pong=realtime_pb2.Pong())
 
 

@@ -105,7 +105,9 @@ class SessionStore:
         self._refresh_key = secrets.token_bytes(32)
         self._session_ids: dict[str, tuple[int, float]] = {}
 
-    def issue(self, user_id: int, username: str, vars: dict[str, str] | None = None) -> SessionGrant:
+    def issue(
+        self, user_id: int, username: str, vars: dict[str, str] | None = None
+    ) -> SessionGrant:
         """Log a user in: a session JWT, a refresh JWT (lives 24 × longer), a session id.
 
         >>> claims = SessionStore(ttl=5, clock=lambda: 100).issue(7, "bot").token

@@ -98,7 +98,7 @@ class RawSocket:
             self.events.append(envelope)
 
     def event(self, member: str, timeout: float = 5.0) -> realtime_pb2.Envelope:
-        """The next pushed event with ``member`` set (earlier ones kept aside are searched first)."""
+        """The next pushed event with ``member`` set (events kept aside are searched first)."""
         for index, envelope in enumerate(self.events):
             if envelope.WhichOneof("message") == member:
                 return self.events.pop(index)

@@ -138,11 +138,13 @@ def test_unknown_clan_or_channel_is_404(sandbox, session, rpc, name, request_mes
 
 
 def test_unknown_rpc_is_404(sandbox, session, rpc) -> None:
-    assert rpc(sandbox, session.token, "NoSuchRpc", api_pb2.ListClanDescRequest()).status_code == 404
+    reply = rpc(sandbox, session.token, "NoSuchRpc", api_pb2.ListClanDescRequest())
+    assert reply.status_code == 404
 
 
 def test_unparsable_body_is_400(sandbox, session) -> None:
     reply = httpx.post(f"{sandbox.api_url}/mezon.api.Mezon/ListChannelDetail",
-                       content=b"\xff\xff\xff", headers={"Authorization": f"Bearer {session.token}"})
+                       content=b"\xff\xff\xff",
+                       headers={"Authorization": f"Bearer {session.token}"})
     assert reply.status_code == 400
     assert reply.json()["code"] == 3
