@@ -56,7 +56,9 @@ def concurrency(sessions: pd.DataFrame, freq: str | None = "1min", channel_id: s
 
 def _steps(t: np.ndarray, c: np.ndarray, delta: np.ndarray):
     """Sum the +1/-1 deltas per (channel, instant) and run the count within each channel."""
-    order = np.lexsort((t, c))
+    by_time = np.argsort(t)  # ties need no order: they are summed
+    narrow = np.int16 if c.max(initial=0) < 2**15 else np.int32  # int16: a radix sort
+    order = by_time[np.argsort(c[by_time].astype(narrow), kind="stable")]
     t, c, delta = t[order], c[order], delta[order]
     new = np.ones(len(t), bool)
     new[1:] = (c[1:] != c[:-1]) | (t[1:] != t[:-1])

@@ -27,7 +27,7 @@ from mezon_nb.analytics.plot import LogPlot
 from mezon_nb.analytics.reconcile import SessionTracker
 from mezon_nb.analytics.retention import retention
 from mezon_nb.analytics.sessions import sessions
-from mezon_nb.analytics.store import ColumnStore, Row
+from mezon_nb.analytics.store import ColumnStore, Row, frame
 from mezon_nb.analytics.summary import summary, users
 
 logger = logging.getLogger(__name__)
@@ -74,6 +74,8 @@ class ParticipantLog:
         self._listeners: list[Listener] = []
         self._sink: SqliteSink | None = None
         self._closed = False
+        self._label_changes = 0
+        self._cached: tuple[tuple, pd.DataFrame] | None = None  # (key, sessions)
         if log_path is not None:
             self._sink = SqliteSink(log_path, interval=flush_interval)
             self._finalizer = weakref.finalize(self, self._sink.close)
@@ -168,7 +170,8 @@ class ParticipantLog:
         ['time', 'kind', 'clan_id']
         """
         with self._lock:
-            return self._store.frame()
+            columns = self._store.snapshot()
+        return frame(columns)
 
     def sessions(self, until: pd.Timestamp | None = None) -> pd.DataFrame:
         """One row per watch session; see :func:`mezon_nb.analytics.sessions.sessions`.
@@ -176,7 +179,7 @@ class ParticipantLog:
         >>> ParticipantLog().sessions().shape
         (0, 11)
         """
-        return sessions(self.events, until)
+        return self._sessions(until).copy()
 
     def concurrency(self, freq: str | None = "1min", channel_id: str | None = None,
                     until: pd.Timestamp | None = None) -> pd.DataFrame:
@@ -185,7 +188,7 @@ class ParticipantLog:
         >>> ParticipantLog().concurrency().columns.tolist()
         ['channel_id', 'time', 'viewers']
         """
-        return concurrency(self.sessions(until), freq=freq, channel_id=channel_id, until=until)
+        return concurrency(self._sessions(until), freq=freq, channel_id=channel_id, until=until)
 
     def summary(self, until: pd.Timestamp | None = None) -> pd.DataFrame:
         """Per channel totals; see :func:`mezon_nb.analytics.summary.summary`.
@@ -193,7 +196,7 @@ class ParticipantLog:
         >>> len(ParticipantLog().summary())
         0
         """
-        return summary(self.sessions(until))
+        return summary(self._sessions(until))
 
     def users(self, until: pd.Timestamp | None = None) -> pd.DataFrame:
         """Per user totals; see :func:`mezon_nb.analytics.summary.users`.
@@ -201,7 +204,7 @@ class ParticipantLog:
         >>> ParticipantLog().users().columns.tolist()[:2]
         ['user_id', 'participant']
         """
-        return users(self.sessions(until))
+        return users(self._sessions(until))
 
     def retention(self, channel_id: str | None = None,
                   until: pd.Timestamp | None = None) -> pd.DataFrame:
@@ -210,7 +213,7 @@ class ParticipantLog:
         >>> ParticipantLog().retention().empty
         True
         """
-        return retention(self.sessions(until), channel_id=channel_id)
+        return retention(self._sessions(until), channel_id=channel_id)
 
     @property
     def plot(self) -> LogPlot:
@@ -301,7 +304,20 @@ class ParticipantLog:
             raise RuntimeError("this ParticipantLog is closed; open it again with "
                                "ParticipantLog(log_path) to keep recording")
 
+    def _sessions(self, until: pd.Timestamp | None) -> pd.DataFrame:
+        """The session table, recomputed only when rows or labels changed (shared, read-only)."""
+        with self._lock:
+            key = (len(self._store), self._label_changes, until)
+            if self._cached is not None and self._cached[0] == key:
+                return self._cached[1]
+            columns = self._store.snapshot()
+        result = sessions(frame(columns), until)  # outside the lock: record() never waits
+        with self._lock:
+            self._cached = (key, result)
+        return result
+
     def _set_label(self, channel_id: str, clan_id: str | None, label: str) -> None:
+        self._label_changes += 1
         self._channels[channel_id] = (clan_id, label)
         self._store.set_label(channel_id, label)
         if self._sink is not None:
@@ -334,9 +350,9 @@ class ParticipantLog:
             for channel_id, (clan_id, label) in labels.items():
                 self._channels[channel_id] = (clan_id, label)
                 self._store.set_label(channel_id, label)
-            frame = self._store.frame()
-            still = sessions(frame).query("open")
-            names = frame.dropna(subset=["user_id", "participant"])
+            events = frame(self._store.snapshot())
+            still = sessions(events).query("open")
+            names = events.dropna(subset=["user_id", "participant"])
             names = names.drop_duplicates("user_id", keep="last")
             self._tracker.restore(
                 zip(*(_objects(still[c]) for c in ("user_id", "channel_id", "clan_id",

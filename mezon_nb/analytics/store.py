@@ -4,7 +4,8 @@ One event costs 26 bytes of columns (``time`` int64, ``kind`` and ``source`` int
 codes: clan, channel, user, participant) plus its share of the string tables, which grow with the
 number of distinct ids, not events. Channel labels are a per-channel dimension (``label_of``),
 not a per-row column. Columns are ``array.array`` (amortised O(1) append, no per-row objects);
-:meth:`ColumnStore.frame` copies them into numpy once per call.
+:meth:`ColumnStore.snapshot` copies them into numpy (fast, under the log's lock) and
+:func:`frame` builds the pandas table from that copy (outside it).
 
 >>> s = ColumnStore()
 >>> s.append((1_700_000_000_000_000_000, "joined", "live", "1", "6", "5", "ann"))
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import array
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -59,6 +61,34 @@ class Interner(dict):
         codes, uniques = pd.factorize(pd.Series(column, dtype=object), use_na_sentinel=True)
         lut = np.array([self[u] for u in uniques] + [-1], dtype=np.int32)
         return lut[codes]
+
+
+class Snapshot(NamedTuple):
+    """Copied columns of a :class:`ColumnStore` (numpy arrays, code -> string lists)."""
+
+    time: np.ndarray
+    kind: np.ndarray
+    source: np.ndarray
+    codes: dict[str, np.ndarray]
+    tables: dict[str, list[str]]
+    label_of: np.ndarray
+    labels: list[str]
+
+
+def frame(snap: Snapshot) -> pd.DataFrame:
+    """The tidy event table (see :data:`schema.EVENT_COLUMNS`) of a snapshot.
+
+    >>> frame(ColumnStore().snapshot()).shape
+    (0, 8)
+    """
+    ids = {c: schema.id_categorical(snap.codes[c], snap.tables[c]) for c in snap.codes}
+    channels = snap.codes["channel_id"]
+    pad = len(snap.tables["channel_id"]) - len(snap.label_of) + 1
+    label_of = np.append(snap.label_of, np.full(pad, -1, np.int32))  # -1 maps to -1
+    ids["channel_label"] = schema.id_categorical(label_of[channels], snap.labels)
+    time = pd.DatetimeIndex(snap.time.view("M8[ns]")).tz_localize("UTC")
+    return schema.events_frame(time, pd.Categorical.from_codes(snap.kind, dtype=schema.KIND), ids,
+                               pd.Categorical.from_codes(snap.source, dtype=schema.SOURCE))
 
 
 class ColumnStore:
@@ -136,21 +166,19 @@ class ColumnStore:
             return self.labels.values[self.label_of[code]]
         return None
 
+    def snapshot(self) -> Snapshot:
+        """A copy of the columns and string tables (cheap: no per-row objects)."""
+        n = len(self.time)
+        return Snapshot(
+            np.frombuffer(self.time, np.int64, n).copy(), np.frombuffer(self.kind, np.int8, n).copy(),
+            np.frombuffer(self.source, np.int8, n).copy(),
+            {c: np.frombuffer(self.codes[c], np.int32, n).copy() for c in self._ID_TABLES},
+            {c: list(self.tables[c].values) for c in self._ID_TABLES},
+            np.frombuffer(self.label_of, np.int32).copy(), list(self.labels.values))
+
     def frame(self) -> pd.DataFrame:
         """The tidy event table (see :data:`schema.EVENT_COLUMNS`), a copy."""
-        n = len(self.time)
-        time = pd.DatetimeIndex(np.frombuffer(self.time, np.int64, n).view("M8[ns]"), copy=True)
-        ids = {c: schema.id_categorical(np.frombuffer(self.codes[c], np.int32, n).copy(),
-                                        self.tables[c].values) for c in self._ID_TABLES}
-        channels = np.frombuffer(self.codes["channel_id"], np.int32, n)
-        label_of = np.append(np.frombuffer(self.label_of, np.int32), np.full(
-            len(self.tables["channel_id"].values) - len(self.label_of) + 1, -1, np.int32))
-        ids["channel_label"] = schema.id_categorical(label_of[channels], self.labels.values)
-        kind = pd.Categorical.from_codes(np.frombuffer(self.kind, np.int8, n).copy(),
-                                         dtype=schema.KIND)
-        source = pd.Categorical.from_codes(np.frombuffer(self.source, np.int8, n).copy(),
-                                           dtype=schema.SOURCE)
-        return schema.events_frame(time.tz_localize("UTC"), kind, ids, source)
+        return frame(self.snapshot())
 
     def nbytes(self) -> int:
         """Bytes held by the columns (not the string tables).
@@ -162,4 +190,4 @@ class ColumnStore:
         return sum(c.buffer_info()[1] * c.itemsize for c in cols)
 
 
-__all__ = ["ColumnStore", "Interner", "Row"]
+__all__ = ["ColumnStore", "Interner", "Row", "Snapshot", "frame"]
