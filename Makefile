@@ -16,6 +16,7 @@ demo: $(STAMP)
 	$(PY) -m mezon_nb.quickstart
 
 test: $(STAMP)
+	bash scripts/install_browser.sh
 	$(PY) -m pytest
 
 # Regenerate mezon_nb/protocol/*_pb2.py(i) from our .proto subset.

@@ -1,0 +1,286 @@
+"""Helpers for the browser tier: Debian Chromium under Playwright, a loopback page server, a
+JupyterLab / Notebook 7 server with a token of our own, screenshots and pixel differences.
+
+Everything listens on 127.0.0.1 only; every wait is bounded; every process started here is
+stopped by the fixture that started it (process groups and descendants included). Used by
+``tests/browser`` and ``benchmarks/browser.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import io
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+PAGES = Path(__file__).resolve().parent / "pages"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = os.environ.get("MEZON_NB_CHROMIUM", "/usr/bin/chromium")
+
+#: Flags for every Chromium we start: headless, no network but loopback, fresh profile (Playwright
+#: gives each launch a new temporary --user-data-dir). mDNS hiding of host candidates is off so
+#: ICE candidates are plain addresses of this machine (aioice would otherwise try multicast DNS).
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-default-apps", "--disable-extensions", "--no-default-browser-check",
+    "--disable-features=WebRtcHideLocalIpsWithMdns,MediaRouter,OptimizationHints,Translate",
+    "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
+    # a hidden/occluded headless page must keep painting at full rate
+    "--disable-renderer-backgrounding", "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
+]
+FAKE_MEDIA_FLAGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+
+
+def require_chromium() -> str:
+    """The Chromium executable, or an error that says how to install it."""
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        raise RuntimeError(f"{CHROMIUM} is missing: run `bash scripts/install_browser.sh` "
+                           f"(make test does) or set MEZON_NB_CHROMIUM")
+    return CHROMIUM
+
+
+def launch(playwright: Any, *, fake_media: bool = False, extra: list[str] | None = None) -> Any:
+    """A headless Debian Chromium driven by Playwright (its own download is not used)."""
+    args = CHROMIUM_FLAGS + (FAKE_MEDIA_FLAGS if fake_media else []) + (extra or [])
+    return playwright.chromium.launch(executable_path=require_chromium(), headless=True,
+                                      args=args, timeout=60_000)
+
+
+# -- a loopback static server for our test pages -------------------------------------------------
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
+
+class PageServer:
+    """Serves ``directory`` on 127.0.0.1 (a free port) from a daemon thread; ``stop()`` ends it."""
+
+    def __init__(self, directory: Path = PAGES) -> None:
+        handler = functools.partial(_Quiet, directory=str(directory))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True,
+                                        name="browser-test-pages")
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self._thread.join(5)
+
+
+# -- processes -----------------------------------------------------------------------------------
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below ``pid`` (from /proc), children first."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (seconds), from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _kill(pids: list[int], sig: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+
+
+def stop_process_tree(process: subprocess.Popen, timeout: float = 10.0) -> None:
+    """SIGTERM ``process`` (its own process group) and wait; then SIGKILL it and every process it
+    had started (kernels run in their own sessions, so the group alone is not enough)."""
+    if process.poll() is not None:
+        return
+    below = descendants(process.pid)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(5)
+    deadline = time.monotonic() + 5
+    while any(Path(f"/proc/{p}").exists() for p in below) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    _kill([p for p in below if Path(f"/proc/{p}").exists()], signal.SIGKILL)
+
+
+# -- Jupyter --------------------------------------------------------------------------------------
+
+class JupyterServer:
+    """A JupyterLab server (with Notebook 7's pages too) on 127.0.0.1 over ``root``.
+
+    The token is made here, handed over in the environment, and only typed into the login
+    form; it is never printed or put in a URL. Settings, workspaces, runtime and IPython dirs
+    are private temp dirs; news and update checks are off. ``stop()`` shuts kernels down
+    through the REST API, then ends the server and everything it started.
+    """
+
+    def __init__(self, root: Path, *, log_path: Path | None = None,
+                 timeout: float = 90.0) -> None:
+        self.root = root
+        self.token = secrets.token_hex(24)
+        self._home = Path(tempfile.mkdtemp(prefix="mezon-nb-jupyter-"))
+        runtime = self._home / "runtime"
+        env = dict(os.environ)
+        env.update({
+            "JUPYTER_TOKEN": self.token,
+            "JUPYTER_CONFIG_DIR": str(self._home / "config"),
+            "JUPYTER_RUNTIME_DIR": str(runtime),
+            "JUPYTERLAB_SETTINGS_DIR": str(self._home / "settings"),
+            "JUPYTERLAB_WORKSPACES_DIR": str(self._home / "workspaces"),
+            "IPYTHONDIR": str(self._home / "ipython"),
+            "JUPYTER_PLATFORM_DIRS": "1",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+        })
+        env.pop("JUPYTER_NO_CONFIG", None)
+        args = [
+            sys.executable, "-m", "jupyterlab", "--no-browser",
+            "--ServerApp.ip=127.0.0.1", "--ServerApp.port=0", "--ServerApp.port_retries=0",
+            f"--ServerApp.root_dir={root}", "--ServerApp.open_browser=False",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly",
+        ]
+        self._log = open(log_path or os.devnull, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(args, env=env, cwd=str(root), stdin=subprocess.DEVNULL,
+                                        stdout=self._log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        try:
+            self.url = self._wait_for_url(runtime, timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_for_url(self, runtime: Path, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        info = runtime / f"jpserver-{self.process.pid}.json"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"jupyter server exited with code {self.process.returncode}")
+            if info.exists():
+                try:
+                    port = json.loads(info.read_text())["port"]
+                except (ValueError, KeyError):
+                    port = None
+                if port:
+                    url = f"http://127.0.0.1:{port}"
+                    with contextlib.suppress(OSError):
+                        self.api("GET", "/api/status", base=url)
+                        return url
+            time.sleep(0.2)
+        raise RuntimeError(f"jupyter server did not come up within {timeout:g} s")
+
+    def api(self, method: str, path: str, body: Any = None, *, base: str | None = None) -> Any:
+        """One REST call with the token in the Authorization header."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request((base or self.url) + path, data=data, method=method,
+                                         headers={"Authorization": f"token {self.token}",
+                                                  "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            text = response.read()
+        return json.loads(text) if text else None
+
+    def login(self, page: Any) -> None:
+        """Log ``page``'s browser context in through the login form (a cookie, no token in URLs)."""
+        page.goto(self.url + "/login", wait_until="domcontentloaded")
+        page.locator("input[type=password]").fill(self.token)
+        page.locator("input[type=password]").press("Enter")
+        page.wait_for_load_state("domcontentloaded")
+
+    def kernel_pids(self) -> list[int]:
+        """Kernel processes (python -m ipykernel_launcher) started by this server."""
+        pids = []
+        for pid in descendants(self.process.pid):
+            with contextlib.suppress(OSError):
+                if b"ipykernel" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    pids.append(pid)
+        return pids
+
+    def stop(self) -> None:
+        """Shut the kernels down, stop the server and all it started; idempotent."""
+        if self.process.poll() is None and getattr(self, "url", None):
+            with contextlib.suppress(OSError, urllib.error.URLError, ValueError):
+                for kernel in self.api("GET", "/api/kernels"):
+                    with contextlib.suppress(OSError, urllib.error.URLError):
+                        self.api("DELETE", f"/api/kernels/{kernel['id']}")
+        stop_process_tree(self.process)
+        self._log.close()
+        shutil.rmtree(self._home, ignore_errors=True)
+
+
+# -- pictures ----------------------------------------------------------------------------------
+
+def png_array(png: bytes) -> np.ndarray:
+    """A PNG (a Playwright screenshot) as an H x W x 3 uint8 array."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def pixel_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute difference of two same-size pictures, 0..255."""
+    if a.shape != b.shape:
+        return 255.0
+    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+
+
+def save(path_name: str, png: bytes) -> Path:
+    """Keep a screenshot under tests/browser/artifacts/ (ignored by git)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / path_name
+    path.write_bytes(png)
+    return path
+
+
+def wait_for(predicate: Any, timeout: float, interval: float = 0.1) -> Any:
+    """Poll ``predicate`` until it returns something truthy (returned) or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
