@@ -165,12 +165,15 @@ class EventStream:
         return self.iterate()
 
     def iterate(self, timeout: float | None = None) -> Iterator[StreamingEvent]:
-        """Yield events for at most ``timeout`` seconds in total (``None``: until closed).
+        """Yield events for at most ``timeout`` seconds from now (``None``: until closed).
 
         >>> list(EventStream().iterate(timeout=0.01))
         []
         """
         deadline = None if timeout is None else time.monotonic() + timeout
+        return self._until(deadline)
+
+    def _until(self, deadline: float | None) -> Iterator[StreamingEvent]:
         while True:
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:

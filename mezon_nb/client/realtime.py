@@ -155,7 +155,7 @@ class RealtimeSocket:
         try:
             await ready
         except BaseException:
-            await self.close()
+            await self._stop_task()  # not closed: a later start() may try again
             raise
 
     async def _connect(self) -> ClientConnection:
@@ -321,13 +321,16 @@ class RealtimeSocket:
         await self.request(realtime_pb2.Envelope(ping=realtime_pb2.Ping()))
         return loop.time() - start
 
-    async def close(self) -> None:
-        """Close the socket for good and fail waiting requests (idempotent)."""
-        self._closed = True
+    async def _stop_task(self) -> None:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Close the socket for good and fail waiting requests (idempotent)."""
+        self._closed = True
+        await self._stop_task()
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(ClientClosedError("the client was closed"))

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import functools
 import os
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
 from mezon_nb.client.async_client import DEFAULT_BASE_URL, AsyncClient
+from mezon_nb.client.dispatch import EventStream
 from mezon_nb.client.events import StreamingEvent
 from mezon_nb.client.runner import LoopThread
 from mezon_nb.errors import AuthenticationError
@@ -72,6 +74,14 @@ def _forward(name: str, doc: str | None = None) -> property:
     """A read-only property that reads ``AsyncClient.<name>`` (``doc`` for plain attributes)."""
     return property(lambda self: getattr(self._aclient, name),
                     doc=doc or _sync_doc(getattr(AsyncClient, name).__doc__))
+
+
+def _closing(stream: EventStream, events: Iterator[StreamingEvent]) -> Iterator[StreamingEvent]:
+    """Yield ``events``; unsubscribe ``stream`` when they end or the loop is left early."""
+    try:
+        yield from events
+    finally:
+        stream.close()
 
 
 class Client:
@@ -149,11 +159,10 @@ class Client:
         >>> all(ev.event_name.startswith("streaming_") for ev in client.events(timeout=0.2))
         True
         """
-        stream = self._aclient.events(maxsize)
-        try:
-            yield from stream.iterate(timeout)
-        finally:
-            stream.close()
+        stream = self._aclient.events(maxsize)  # subscribed now, not at the first next()
+        events = _closing(stream, stream.iterate(timeout))
+        weakref.finalize(events, stream.close)  # also when it is dropped without iterating
+        return events
 
     on = _same("on")
     join_stream = _blocking("join_stream")

@@ -24,8 +24,9 @@ from mezon_nb.sandbox import Sandbox
 pytestmark = pytest.mark.anyio
 
 
-async def test_login_gives_a_session_and_hides_the_token(sandbox):
-    async with logged_in(sandbox, realtime=False) as client:
+async def test_login_gives_a_session_and_hides_the_token(sandbox, caplog):
+    caplog.set_level(logging.DEBUG)  # websockets logs its handshake URL at DEBUG
+    async with logged_in(sandbox) as client:
         session = await client.session()
         assert session.user_id == sandbox.bot_id == client.user_id
         assert session.api_url == sandbox.api_url
@@ -34,6 +35,9 @@ async def test_login_gives_a_session_and_hides_the_token(sandbox):
         for text in (repr(session), repr(client), str(session)):
             assert session.token not in text and sandbox.bot_token not in text
         assert client.stream_url == sandbox.stream_url
+        assert await client.ping() < 5
+    assert "token=***" in caplog.text
+    assert session.token not in caplog.text and sandbox.bot_token not in caplog.text
 
 
 async def test_bad_token_raises_authentication_error_without_the_token(sandbox):

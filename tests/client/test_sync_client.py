@@ -69,6 +69,17 @@ def test_events_flow_to_a_blocked_thread_while_another_thread_calls(sandbox):
     assert client.state == "closed"
 
 
+def test_events_subscribes_at_the_call_not_at_the_first_next(sandbox):
+    with connect(sandbox=sandbox) as client:
+        events = client.events(timeout=10)
+        added = sandbox.control("add_viewer", name="Early Bird")
+        first = next(events)
+        assert (first.user_id, first.participant) == (added["user_id"], "Early Bird")
+        events.close()
+        assert not client.async_client._dispatcher._streams  # unsubscribed on close
+        sandbox.control("remove_viewer", user_id=added["user_id"])
+
+
 def test_connect_reads_credentials_from_the_environment(sandbox, monkeypatch):
     monkeypatch.setenv("MEZON_BOT_ID", sandbox.bot_id)
     monkeypatch.setenv("MEZON_BOT_TOKEN", sandbox.bot_token)
