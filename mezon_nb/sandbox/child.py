@@ -3,8 +3,8 @@
 Protocol over its pipes: the parent writes one JSON line of :class:`SandboxConfig` options to
 stdin; the child answers one JSON line of :class:`Credentials` on stdout once it serves, then
 writes nothing more there. The child exits when stdin reaches end-of-file (the parent closed
-it, or died), on SIGTERM or on SIGINT; if a graceful shutdown hangs it exits hard after
-:data:`HARD_EXIT_AFTER` seconds.
+it, or died), when its parent process changes, on SIGTERM or on SIGINT; if a graceful
+shutdown hangs it exits hard after :data:`HARD_EXIT_AFTER` seconds.
 
 >>> HARD_EXIT_AFTER
 5.0
@@ -24,21 +24,34 @@ from mezon_nb.sandbox.config import SandboxConfig
 from mezon_nb.sandbox.server import Credentials, SandboxServer
 
 HARD_EXIT_AFTER = 5.0
+PARENT_POLL_INTERVAL = 1.0
 
 
-def _watch_parent(stdin: BinaryIO, server: SandboxServer) -> threading.Thread:
-    """Start a daemon thread that stops ``server`` when ``stdin`` closes (parent gone)."""
+def _watch_parent(stdin: BinaryIO, server: SandboxServer) -> None:
+    """Stop ``server`` when ``stdin`` closes or this process is re-parented (parent gone).
 
-    def watch() -> None:
-        while stdin.read(4096):
-            pass
+    The pipe is the main signal; the parent-pid poll covers a pipe kept open by a forked
+    sibling of the parent.
+    """
+    parent_pid = os.getppid()
+
+    def leave() -> None:
         server.request_exit()
         time.sleep(HARD_EXIT_AFTER)
         os._exit(0)
 
-    thread = threading.Thread(target=watch, name="sandbox-parent-watch", daemon=True)
-    thread.start()
-    return thread
+    def read_until_eof() -> None:
+        while stdin.read(4096):
+            pass
+        leave()
+
+    def poll_parent() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_INTERVAL)
+        leave()
+
+    for watch in (read_until_eof, poll_parent):
+        threading.Thread(target=watch, name=f"sandbox-{watch.__name__}", daemon=True).start()
 
 
 def main() -> None:

@@ -40,17 +40,12 @@ def test_stop_ends_the_child() -> None:
     assert not sandbox.running and _gone(sandbox.pid)
 
 
-def test_with_block_ends_the_child() -> None:
-    with Sandbox.start(crowd=False, stream=False) as sandbox:
-        pid = sandbox.pid
-    assert _gone(pid)
-
-
-def test_repr_hides_secrets() -> None:
+def test_with_block_ends_the_child_and_repr_hides_secrets() -> None:
     with Sandbox.start(crowd=False, stream=False, seed=9) as sandbox:
         text = repr(sandbox)
         assert sandbox.api_url in text and sandbox.bot_id in text
         assert sandbox.bot_token not in text and sandbox.admin_key not in text
+    assert _gone(sandbox.pid)
 
 
 def test_child_dies_with_its_parent() -> None:
