@@ -87,15 +87,17 @@ def socket_url(session: Session) -> str:
     return f"{base}/ws?lang=en&status=true&token={quote(session.token, safe='')}&format=protobuf"
 
 
-def backoff_delays(first: float, cap: float) -> itertools.chain[float]:
-    """Endless reconnect delays: exponential from ``first``, capped at ``cap``, full jitter.
+def backoff_delays(first: float, cap: float) -> Iterator[float]:
+    """Endless reconnect delays: the ceiling doubles from ``first`` up to ``cap``; each delay is
+    uniform between half the ceiling and the ceiling (jitter, so clients do not reconnect in step).
 
     >>> delays = backoff_delays(0.5, 4.0)
-    >>> all(0 <= next(delays) <= 4.0 for _ in range(20))
+    >>> all(0.25 <= next(delays) <= 4.0 for _ in range(2000))
     True
     """
-    return itertools.chain.from_iterable(
-        [random.uniform(first / 2, min(cap, first * 2**n))] for n in itertools.count())
+    for attempt in itertools.count():
+        ceiling = min(cap, first * 2 ** min(attempt, 32))
+        yield random.uniform(ceiling / 2, ceiling)
 
 
 def _unknown_members(envelope: realtime_pb2.Envelope) -> list[int]:
@@ -159,30 +161,27 @@ class RealtimeSocket:
             raise
 
     async def _connect(self) -> ClientConnection:
-        """Open one WebSocket; a refused token logs in again once and retries."""
+        """Open one WebSocket; if the server refuses the token, log in again once and retry."""
         assert self._keeper is not None
-        for attempt in range(2):
-            session = await self._keeper.session()
-            try:
-                with map_transport_errors("realtime socket"):
-                    # No permessage-deflate: frames are tiny protobufs, and it halves throughput.
-                    return await ws_connect(socket_url(session), open_timeout=self.open_timeout,
-                                            ping_interval=None, close_timeout=2,
-                                            compression=None, max_size=16 * 2**20,
-                                            logger=_ws_log)
-            except AuthenticationError:
-                if attempt:
-                    raise
-                await self._keeper.login(stale=session)
-        raise AssertionError("unreachable")
+        session = await self._keeper.session()
+        try:
+            return await self._open_socket(session)
+        except AuthenticationError:
+            return await self._open_socket(await self._keeper.login(stale=session))
+
+    async def _open_socket(self, session: Session) -> ClientConnection:
+        with map_transport_errors("realtime socket"):
+            # No permessage-deflate: frames are tiny protobufs, and it halves throughput.
+            return await ws_connect(socket_url(session), open_timeout=self.open_timeout,
+                                    ping_interval=None, close_timeout=2, compression=None,
+                                    max_size=16 * 2**20, logger=_ws_log)
 
     async def _supervise(self, ws: ClientConnection, ready: asyncio.Future[None]) -> None:
+        """Serve connections forever; ``start()`` cancels this if the first setup fails."""
         delays = backoff_delays(*self.reconnect_delay)
         while True:
             if await self._serve(ws, ready):
                 delays = backoff_delays(*self.reconnect_delay)  # a good connection resets it
-            elif ready.exception() is not None and self.connections == 1:
-                return  # the first setup failed: start() reports it
             ws = await self._reconnect(delays)
 
     async def _reconnect(self, delays: Iterator[float]) -> ClientConnection:
@@ -256,10 +255,17 @@ class RealtimeSocket:
             elif not future.done():
                 future.set_result(envelope)
             return
-        if codec.envelope_member(envelope) is None:
+        member = codec.envelope_member(envelope)
+        if member is None:
             log.debug("skipped envelope with unknown member(s) %s", _unknown_members(envelope))
-            return
-        self._on_event(envelope)
+        elif member == "error":
+            log.warning("server error (no request): %s (code %d)", envelope.error.message,
+                        envelope.error.code)
+        else:
+            try:
+                self._on_event(envelope)
+            except Exception:  # a bug above us must not cost the socket
+                log.exception("handling a %s envelope failed", member)
 
     @staticmethod
     def _protocol_error(what: str) -> None:
@@ -298,11 +304,10 @@ class RealtimeSocket:
         return reply
 
     async def _exchange(self, envelope: realtime_pb2.Envelope) -> realtime_pb2.Envelope:
-        if self._closed:
-            raise ClientClosedError("the client is closed; open a new one")
-        await self._open.wait()
-        ws = self._ws
-        assert ws is not None
+        while (ws := self._ws) is None:  # wait out a reconnect (bounded by the caller)
+            if self._closed:
+                raise ClientClosedError("the client is closed; open a new one")
+            await self._open.wait()
         cid = next(self._cids)
         envelope.cid = cid
         future: asyncio.Future[realtime_pb2.Envelope] = asyncio.get_running_loop().create_future()
@@ -331,6 +336,7 @@ class RealtimeSocket:
         """Close the socket for good and fail waiting requests (idempotent)."""
         self._closed = True
         await self._stop_task()
+        self._open.set()  # wakes requests waiting for a reconnect: they see the client closed
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(ClientClosedError("the client was closed"))

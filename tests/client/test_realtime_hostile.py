@@ -19,7 +19,7 @@ from websockets.asyncio.server import serve
 
 from mezon_nb.client.models import Session
 from mezon_nb.client.realtime import RealtimeSocket
-from mezon_nb.errors import ServerError
+from mezon_nb.errors import ClientClosedError, ServerError
 from mezon_nb.protocol import codec, realtime_pb2
 
 pytestmark = pytest.mark.anyio
@@ -27,6 +27,8 @@ pytestmark = pytest.mark.anyio
 JOINED = bytes.fromhex("aa030b08012203626f6228023803")  # streaming_joined_event, cid 0
 UNKNOWN_MEMBER = bytes.fromhex("e206020801")  # field 108, cid 0
 GARBAGE = b"\xff\xfe\x00garbage"
+UNSOLICITED_ERROR = codec.encode_envelope(
+    realtime_pb2.Envelope(error=realtime_pb2.Error(code=0, message="server hiccup")))
 
 
 class FakeKeeper:
@@ -89,7 +91,7 @@ async def hostile_socket(server: Hostile, **options):
 
 async def test_unknown_members_and_garbage_are_skipped_and_events_still_arrive(caplog):
     caplog.set_level(logging.DEBUG, logger="mezon_nb.client.realtime")
-    server = Hostile([UNKNOWN_MEMBER, GARBAGE, "a text frame", JOINED])
+    server = Hostile([UNKNOWN_MEMBER, GARBAGE, "a text frame", UNSOLICITED_ERROR, JOINED])
     async with hostile_socket(server) as (sock, events):
         await wait_until(lambda: events)
         assert [e.WhichOneof("message") for e in events] == ["streaming_joined_event"]
@@ -100,6 +102,7 @@ async def test_unknown_members_and_garbage_are_skipped_and_events_still_arrive(c
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert any("not a realtime Envelope (10 bytes)" in w for w in warnings)
     assert any("text frame" in w for w in warnings)
+    assert any("server hiccup" in w for w in warnings)
 
 
 async def test_error_reply_fails_only_that_request():
@@ -145,3 +148,5 @@ async def test_close_is_prompt_during_backoff():
         await wait_until(lambda: sock.state == "reconnecting")
         await asyncio.wait_for(sock.close(), 2)
         assert sock.state == "closed"
+        with pytest.raises(ClientClosedError):
+            await sock.ping()
