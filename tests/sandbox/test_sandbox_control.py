@@ -1,4 +1,8 @@
-"""Control endpoints ``/sandbox/<action>`` (fault injection, benchmarks, state)."""
+"""Control endpoints ``/sandbox/<action>`` (fault injection, benchmarks, state).
+
+Not covered here: ``drop_sockets`` (``test_sandbox_realtime.py``), crowd pause
+(``test_sandbox_crowd.py``), ``set_live`` events (``test_sandbox_realtime.py``).
+"""
 
 from __future__ import annotations
 

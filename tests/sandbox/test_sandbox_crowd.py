@@ -1,4 +1,7 @@
-"""The synthetic crowd: deterministic under a seed, visible in events and presence."""
+"""The synthetic crowd: deterministic under a seed, visible in events and presence.
+
+Not covered: the exact timing of steps on a loaded machine (only their order is fixed).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Bot login: ``POST /v2/apps/authenticate/token`` (spec §1, §6.1)."""
+"""Bot login: ``POST /v2/apps/authenticate/token`` (spec §1, §6.1).
+
+Not covered here: session expiry (``test_sandbox_rpc.py``).
+"""
 
 from __future__ import annotations
 

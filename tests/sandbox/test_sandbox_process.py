@@ -1,4 +1,7 @@
-"""The child process: start, stop, context manager, orphan clean-up, the CLI."""
+"""The child process: start, stop, context manager, orphan clean-up, the CLI.
+
+Not covered: Windows (signals and process groups differ; the stdin pipe still ends the child).
+"""
 
 from __future__ import annotations
 

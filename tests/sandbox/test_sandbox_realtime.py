@@ -1,4 +1,8 @@
-"""The realtime socket ``/ws`` (spec §3, §6.3, Appendix A) with raw protobuf envelopes."""
+"""The realtime socket ``/ws`` (spec §3, §6.3, Appendix A) with raw protobuf envelopes.
+
+Not covered: JSON text sockets (no ``format``), which the sandbox answers with an error only,
+and Gen C ``api_request_event`` tunnelling, which it does not speak.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Protobuf RPCs under ``/mezon.api.Mezon/`` (spec §2.1, §6.2), including 400/401/404 paths."""
+"""Protobuf RPCs under ``/mezon.api.Mezon/`` (spec §2.1, §6.2), including 400/401/404 paths.
+
+Not covered: pagination (``limit``/``cursor`` are ignored by the sandbox, except ``limit`` on
+``ListStreamingChannelUsers``).
+"""
 
 from __future__ import annotations
 
