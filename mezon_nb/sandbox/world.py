@@ -271,7 +271,10 @@ class World:
     def stream_ended(self, channel_id: int) -> None:
         """Mark ``channel_id`` not live and push event 56 (not live: nothing happens).
 
-        >>> World(SandboxConfig()).stream_ended(World(SandboxConfig()).directory.stream_channel_id)
+        >>> world = World(SandboxConfig())
+        >>> world.stream_ended(world.directory.stream_channel_id)
+        >>> len(world.emits)
+        0
         """
         channel = self._streaming_channel(channel_id)
         if channel_id not in self._live:
