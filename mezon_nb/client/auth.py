@@ -41,14 +41,29 @@ class SessionKeeper:
         return f"SessionKeeper(base_url={self.base_url!r}, bot_id={self.bot_id!r})"
 
     async def session(self) -> Session:
-        """The current session, logging in first if there is none or it is about to expire."""
+        """The current session, logging in first if there is none or it is about to expire.
+
+        >>> keeper = SessionKeeper(HttpTransport(), sandbox.api_url, bot_id=sandbox.bot_id,
+        ...                        token=sandbox.bot_token)
+        >>> run(keeper.session()) is run(keeper.session())
+        True
+        >>> keeper.close()
+        """
         current = self.current
         if current is None or self._seconds_left() <= 0:
             return await self.login(stale=current)
         return current
 
     async def login(self, *, stale: Session | None = None) -> Session:
-        """Log in now. Callers that saw ``stale`` share one login instead of each doing one."""
+        """Log in now. Callers that saw ``stale`` share one login instead of each doing one.
+
+        >>> keeper = SessionKeeper(HttpTransport(), sandbox.api_url, bot_id=sandbox.bot_id,
+        ...                        token=sandbox.bot_token)
+        >>> first = run(keeper.login())
+        >>> run(keeper.login(stale=first)) is not first
+        True
+        >>> keeper.close()
+        """
         async with self._lock:
             if self.current is not None and self.current is not stale:
                 return self.current  # someone else logged in while we waited
@@ -83,7 +98,10 @@ class SessionKeeper:
             log.warning("proactive re-login failed: %s", exc)
 
     def close(self) -> None:
-        """Stop the re-login timer (idempotent)."""
+        """Stop the re-login timer (idempotent).
+
+        >>> SessionKeeper(HttpTransport(), "http://127.0.0.1:9", bot_id="1", token="t").close()
+        """
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

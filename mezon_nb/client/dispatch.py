@@ -76,7 +76,12 @@ class Handle:
         self.fn = fn
 
     def cancel(self) -> None:
-        """Stop calling ``fn`` (idempotent)."""
+        """Stop calling ``fn`` (idempotent).
+
+        >>> d = Dispatcher(); h = d.on("streaming_ended", print)
+        >>> h.cancel(); h.cancel(); d.callback_count("streaming_ended")
+        0
+        """
         self._dispatcher._remove(self)
 
     def __enter__(self) -> Handle:
@@ -115,7 +120,14 @@ class EventStream:
         self._on_close = on_close
 
     def put(self, event: StreamingEvent) -> None:
-        """Append one event, dropping the oldest when full (called on the loop)."""
+        """Append one event, dropping the oldest when full (called on the loop).
+
+        >>> from mezon_nb.client.events import StreamingEnded
+        >>> s = EventStream(maxsize=1)
+        >>> s.put(StreamingEnded(clan_id="1", channel_id="6")); s.put(s.get())
+        >>> s.dropped
+        0
+        """
         with self._cond:
             if len(self._items) >= self.maxsize:
                 self._items.popleft()
@@ -129,7 +141,11 @@ class EventStream:
             self._wakeup.set()
 
     def close(self) -> None:
-        """End iteration once the buffered events are read (idempotent)."""
+        """End iteration once the buffered events are read (idempotent).
+
+        >>> s = EventStream(); s.close(); s.close(); list(s)
+        []
+        """
         with self._cond:
             self._closed = True
             self._cond.notify_all()
@@ -139,7 +155,11 @@ class EventStream:
             self._on_close(self)
 
     def get(self, timeout: float | None = None) -> StreamingEvent | None:
-        """The next event, blocking this thread; ``None`` on timeout or once closed and empty."""
+        """The next event, blocking this thread; ``None`` on timeout or once closed and empty.
+
+        >>> EventStream().get(timeout=0.01) is None
+        True
+        """
         with self._cond:
             self._cond.wait_for(lambda: self._items or self._closed, timeout)
             return self._items.popleft() if self._items else None
@@ -194,7 +214,11 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def on(self, name: str, fn: Callback) -> Handle:
-        """Call ``fn(event)`` for every event named ``name`` (see the module docstring)."""
+        """Call ``fn(event)`` for every event named ``name`` (example in the module docstring).
+
+        >>> Dispatcher().on("streaming_started_event", print).name
+        'streaming_started'
+        """
         if not callable(fn):
             raise TypeError(f"on({name!r}, fn): fn must be callable, got {type(fn).__name__}")
         handle = Handle(self, event_name(name), fn)
@@ -223,11 +247,18 @@ class Dispatcher:
         self._streams = tuple(s for s in self._streams if s is not stream)
 
     def add_sink(self, fn: Callback) -> None:
-        """Call ``fn(event)`` for every event, before callbacks and streams."""
+        """Call ``fn(event)`` for every event, before callbacks and streams.
+
+        >>> from mezon_nb.client.events import StreamingEnded
+        >>> d, rows = Dispatcher(), []
+        >>> d.add_sink(rows.append); d.emit(StreamingEnded(clan_id="1", channel_id="6"))
+        >>> len(rows)
+        1
+        """
         self._sinks += (fn,)
 
     def emit(self, event: StreamingEvent) -> None:
-        """Deliver one event (on the loop thread)."""
+        """Deliver one event (on the loop thread); example in the module docstring."""
         for sink in self._sinks:
             self._call(sink, event)
         for handle in self._callbacks[event.event_name]:
@@ -251,7 +282,12 @@ class Dispatcher:
             log.error("async callback failed", exc_info=task.exception())
 
     async def aclose(self) -> None:
-        """Close every stream and cancel running async callbacks."""
+        """Close every stream and cancel running async callbacks.
+
+        >>> d = Dispatcher(); s = d.stream()
+        >>> asyncio.run(d.aclose()); s.get(timeout=0) is None
+        True
+        """
         for stream in self._streams:
             stream.close()
         for task in list(self._tasks):

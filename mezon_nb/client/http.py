@@ -52,7 +52,13 @@ class HttpTransport:
         return f"{api_url.rstrip('/')}/mezon.api.Mezon/{rpc}"
 
     async def authenticate(self, base_url: str, bot_id: str, token: str) -> api_pb2.Session:
-        """Log a bot in; raise ``AuthenticationError`` on 401/403 (the token is never shown)."""
+        """Log a bot in; raise ``AuthenticationError`` on 401/403 (the token is never shown).
+
+        >>> msg = run(HttpTransport().authenticate(sandbox.api_url, sandbox.bot_id,
+        ...                                        sandbox.bot_token))
+        >>> str(msg.user_id) == sandbox.bot_id
+        True
+        """
         basic = base64.b64encode(f"{token}:".encode()).decode()
         headers = {"Authorization": f"Basic {basic}", "Content-Type": _PROTO,
                    "Accept": "application/x-protobuf"}
@@ -65,7 +71,15 @@ class HttpTransport:
 
     async def call(self, api_url: str, session_token: str, rpc: str, request: Message,
                    reply: type[M]) -> M:
-        """Call one RPC and decode its reply as ``reply``."""
+        """Call one RPC and decode its reply as ``reply``.
+
+        >>> http = HttpTransport()
+        >>> msg = run(http.authenticate(sandbox.api_url, sandbox.bot_id, sandbox.bot_token))
+        >>> clans = run(http.call(msg.api_url, msg.token, "ListClanDescs",
+        ...                       api_pb2.ListClanDescRequest(), api_pb2.ClanDescList))
+        >>> len(clans.clandesc) > 0
+        True
+        """
         headers = {"Authorization": f"Bearer {session_token}", "Content-Type": _PROTO,
                    "Accept": _PROTO}
         with map_transport_errors(rpc):

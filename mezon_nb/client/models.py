@@ -74,7 +74,11 @@ class Clan:
 
     @classmethod
     def from_proto(cls, msg: api_pb2.ClanDesc) -> Clan:
-        """Read a ``mezon.api.ClanDesc`` (example in the module docstring)."""
+        """Read a ``mezon.api.ClanDesc``.
+
+        >>> Clan.from_proto(api_pb2.ClanDesc(clan_id=5, clan_name="Lab")).clan_id
+        '5'
+        """
         return cls(clan_id=codec.id_str(msg.clan_id), clan_name=msg.clan_name,
                    creator_id=codec.id_str(msg.creator_id), status=msg.status)
 

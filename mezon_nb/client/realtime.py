@@ -148,7 +148,16 @@ class RealtimeSocket:
         return "connected" if self._ready else "reconnecting"
 
     async def start(self) -> None:
-        """Connect, run ``on_connect``, then keep the socket alive in a background task."""
+        """Connect, run ``on_connect``, then keep the socket alive in a background task.
+
+        >>> from mezon_nb.client.http import HttpTransport
+        >>> keeper = SessionKeeper(HttpTransport(), sandbox.api_url, bot_id=sandbox.bot_id,
+        ...                        token=sandbox.bot_token)
+        >>> sock = RealtimeSocket(keeper, on_event=print)
+        >>> run(sock.start()); sock.state
+        'connected'
+        >>> run(sock.close()); keeper.close()
+        """
         if self._task is not None:
             return
         ws = await self._connect()
@@ -291,6 +300,11 @@ class RealtimeSocket:
         Waits for a reconnect in progress (within the timeout). Raises ``ServerError`` for an
         ``error`` reply, ``MezonTimeoutError`` when none comes, ``ConnectionClosedError`` if the
         socket drops first, ``ClientClosedError`` after ``close()``.
+
+        >>> reply = run(aclient._socket.request(realtime_pb2.Envelope(
+        ...     clan_join=realtime_pb2.ClanJoin(clan_id=int(sandbox.clan_id)))))
+        >>> reply.cid > 0
+        True
         """
         timeout = self.request_timeout if timeout is None else timeout
         member = codec.envelope_member(envelope)
@@ -320,7 +334,11 @@ class RealtimeSocket:
             self._pending.pop(cid, None)
 
     async def ping(self) -> float:
-        """Send one ``ping`` and return the round trip in seconds."""
+        """Send one ``ping`` and return the round trip in seconds.
+
+        >>> run(aclient._socket.ping()) < 5
+        True
+        """
         loop = asyncio.get_running_loop()
         start = loop.time()
         await self.request(realtime_pb2.Envelope(ping=realtime_pb2.Ping()))
@@ -333,7 +351,12 @@ class RealtimeSocket:
             await asyncio.gather(task, return_exceptions=True)
 
     async def close(self) -> None:
-        """Close the socket for good and fail waiting requests (idempotent)."""
+        """Close the socket for good and fail waiting requests (idempotent).
+
+        >>> sock = RealtimeSocket(keeper=None, on_event=print)
+        >>> run(sock.close()); sock.state
+        'closed'
+        """
         self._closed = True
         await self._stop_task()
         self._open.set()  # wakes requests waiting for a reconnect: they see the client closed
