@@ -4,6 +4,17 @@
 for notebooks, running on the library's background loop. Both return the dataclasses of
 :mod:`.models` and deliver the events of :mod:`.events`.
 
+Modules, one concern each:
+
+- :mod:`.async_client`: ``AsyncClient``, the facade over the layers below;
+- :mod:`.sync`: ``Client`` (generated blocking twins) and ``connect()``;
+- :mod:`.auth`: the session, re-login before expiry and on a 401;
+- :mod:`.http`: login and protobuf RPCs over ``POST``;
+- :mod:`.realtime`: the Envelope socket (cid correlation, ping, reconnect with backoff);
+- :mod:`.dispatch`: events to callbacks, bounded streams and the participant log;
+- :mod:`.transport_errors`: the one httpx/websockets → ``mezon_nb.errors`` boundary;
+- :mod:`.models`, :mod:`.events`: frozen dataclasses; :mod:`.runner`: the loop thread.
+
 >>> from mezon_nb.client import AsyncClient, Client, connect
 >>> [name for name in dir(Client) if name in ("clans", "events", "on")]
 ['clans', 'events', 'on']
