@@ -1,26 +1,29 @@
-"""The durable side of a participant log: one SQLite file in WAL mode, written in batches.
+"""The durable side of a participant log: a :class:`ColumnStore` mirrored into SQLite (WAL).
 
-Rows are queued in memory by :meth:`SqliteSink.add` (a list append under a lock, no disk I/O)
-and committed in one transaction by :meth:`SqliteSink.flush`, which a background thread calls
-every ``interval`` seconds (and sooner once ``batch`` rows wait). A committed row survives the
-death of the process (SIGKILL, kernel restart); with ``synchronous=NORMAL`` in WAL mode an
-operating-system crash or power cut may lose the last commits.
+Recording never touches the disk: rows only go into the in-memory columns. :meth:`SqliteSink.flush`
+copies the rows and strings added since the last commit (under the log's lock, a few array
+slices) and commits them in one transaction (outside it); a background thread calls it every
+``interval`` seconds. A committed row survives the death of the process (SIGKILL, kernel
+restart); with ``synchronous=NORMAL`` in WAL mode an OS crash or power cut may lose the last
+commits. Opening a file loads every committed row back into the store.
 
-Tables (``PRAGMA user_version`` = :data:`~mezon_nb.analytics.schema.SCHEMA_VERSION`)::
+The file keeps integer codes, as the store does, plus the string tables; the ``events_text``
+view decodes them (``sqlite3 log.sqlite 'select * from events_text'``). Tables, under
+``PRAGMA user_version`` = :data:`~mezon_nb.analytics.schema.SCHEMA_VERSION`::
 
-    events(seq INTEGER PRIMARY KEY, time_ns INTEGER, kind TEXT, source TEXT,
-           clan_id TEXT, channel_id TEXT, user_id TEXT, participant TEXT)
+    events(seq INTEGER PRIMARY KEY, time_ns, kind, source, clan, channel, user, participant)
+    strings(domain, code, value)   -- domain: kind, source, clan_id, channel_id, user_id, participant
     channels(channel_id TEXT PRIMARY KEY, clan_id TEXT, label TEXT)
 
-Ids are TEXT, so ``sqlite3 log.sqlite 'select * from events'`` shows them exactly.
-
->>> import tempfile, os
+>>> import tempfile, os, threading
+>>> from mezon_nb.analytics.store import ColumnStore
 >>> path = os.path.join(tempfile.mkdtemp(), "log.sqlite")
->>> sink = SqliteSink(path)
->>> sink.add([(5, "joined", "live", "1", "6", "9", "ann")]); sink.set_label("6", "1", "Live")
+>>> store, lock = ColumnStore(), threading.Lock()
+>>> sink = SqliteSink(path, store, lock)
+>>> store.append((5, "joined", "live", "1", "6", "9", "ann")); sink.set_label("6", "1", "Live")
 >>> sink.close()
->>> rows, labels = SqliteSink(path).load()
->>> rows["user_id"], labels
+>>> again = ColumnStore(); reopened = SqliteSink(path, again, lock); reopened.close()
+>>> again.frame()["user_id"].tolist(), reopened.labels
 (['9'], {'6': ('1', 'Live')})
 """
 
@@ -34,18 +37,31 @@ from pathlib import Path
 import numpy as np
 
 from mezon_nb.analytics import schema
-from mezon_nb.analytics.store import Row
+from mezon_nb.analytics.store import ColumnStore
 
 logger = logging.getLogger(__name__)
 
-_COLUMNS = ("time_ns", "kind", "source", "clan_id", "channel_id", "user_id", "participant")
-_DDL = """
-CREATE TABLE events (seq INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, kind TEXT NOT NULL,
-                     source TEXT NOT NULL, clan_id TEXT, channel_id TEXT NOT NULL, user_id TEXT,
-                     participant TEXT);
+_CODED = ("clan", "channel", "user", "participant")  # columns of events holding string codes
+_DOMAINS = dict(zip(_CODED, ColumnStore.ID_TABLES))
+_VIEW_JOINS = "\n".join(
+    f"LEFT JOIN strings s_{c} ON s_{c}.domain = '{d}' AND s_{c}.code = e.{c}"
+    for c, d in [("kind", "kind"), ("source", "source"), *_DOMAINS.items()])
+_DDL = f"""
+CREATE TABLE events (seq INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, kind INTEGER NOT NULL,
+                     source INTEGER NOT NULL, clan INTEGER NOT NULL, channel INTEGER NOT NULL,
+                     user INTEGER NOT NULL, participant INTEGER NOT NULL);
+CREATE TABLE strings (domain TEXT NOT NULL, code INTEGER NOT NULL, value TEXT NOT NULL,
+                      PRIMARY KEY (domain, code)) WITHOUT ROWID;
 CREATE TABLE channels (channel_id TEXT PRIMARY KEY, clan_id TEXT, label TEXT NOT NULL);
+CREATE VIEW events_text AS
+SELECT e.seq, e.time_ns, s_kind.value AS kind, s_source.value AS source, s_clan.value AS clan_id,
+       s_channel.value AS channel_id, s_user.value AS user_id, s_participant.value AS participant
+FROM events e
+{_VIEW_JOINS};
 """
-_INSERT = f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+_INSERT = "INSERT INTO events (time_ns, kind, source, clan, channel, user, participant) " \
+          "VALUES (?, ?, ?, ?, ?, ?, ?)"
+_STRING = "INSERT INTO strings (domain, code, value) VALUES (?, ?, ?)"
 _UPSERT = "INSERT OR REPLACE INTO channels (channel_id, clan_id, label) VALUES (?, ?, ?)"
 
 
@@ -65,27 +81,40 @@ def _open(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     if version == 0:
-        conn.executescript(f"BEGIN; {_DDL} PRAGMA user_version={schema.SCHEMA_VERSION}; COMMIT;")
+        enums = [("kind", i, k) for i, k in enumerate(schema.KINDS)] + \
+                [("source", i, s) for i, s in enumerate(schema.SOURCES)]
+        conn.execute("BEGIN")
+        for statement in _DDL.split(";"):
+            conn.execute(statement)
+        conn.executemany(_STRING, enums)
+        conn.execute(f"PRAGMA user_version={schema.SCHEMA_VERSION}")
+        conn.execute("COMMIT")
     return conn
 
 
 class SqliteSink:
-    """Batched, thread-safe writer of event rows and channel labels into one SQLite file.
+    """Keeps ``store``'s rows committed to ``path``; loads the file into ``store`` when opened.
 
-    >>> import tempfile, os
-    >>> with SqliteSink(os.path.join(tempfile.mkdtemp(), "x.sqlite")) as sink:
-    ...     sink.pending
+    ``lock`` is the lock the store's writers hold. ``store`` must be empty when the sink opens.
+
+    >>> import tempfile, os, threading
+    >>> from mezon_nb.analytics.store import ColumnStore
+    >>> with SqliteSink(os.path.join(tempfile.mkdtemp(), "x.sqlite"), ColumnStore(),
+    ...                 threading.Lock()) as sink:
+    ...     sink.committed
     0
     """
 
-    def __init__(self, path: str | Path, *, interval: float = 0.2, batch: int = 50_000) -> None:
+    def __init__(self, path: str | Path, store: ColumnStore, lock: threading.Lock | threading.RLock,
+                 *, interval: float = 0.2) -> None:
         self.path = Path(path)
         self.interval = interval
-        self.batch = batch
+        self._store, self._lock = store, lock
         self._conn = _open(self.path)
-        self._rows: list[Row] = []
-        self._labels: dict[str, tuple[str | None, str]] = {}
-        self._lock = threading.Lock()  # guards the queues; held for O(1) only
+        self._labels: dict[str, tuple[str | None, str]] = {}  # queued channel labels
+        self.labels = self._load()  # {channel_id: (clan_id, label)} found in the file
+        self.committed = len(store)  # rows of the store already in the file
+        self._strings_done = {d: len(store.tables[d].values) for d in ColumnStore.ID_TABLES}
         self._io = threading.Lock()  # one writer on the connection at a time
         self._wake = threading.Event()
         self._closed = False
@@ -93,68 +122,62 @@ class SqliteSink:
                                         daemon=True)
         self._thread.start()
 
-    @property
-    def pending(self) -> int:
-        """Rows queued but not yet committed."""
-        return len(self._rows)
-
-    def add(self, rows: list[Row]) -> None:
-        """Queue rows for the next commit (no disk I/O here)."""
-        with self._lock:
-            self._rows += rows
-            full = len(self._rows) >= self.batch
-        if full:
-            self._wake.set()
-
     def set_label(self, channel_id: str, clan_id: str | None, label: str) -> None:
         """Queue a channel label for the next commit."""
-        with self._lock:
-            self._labels[channel_id] = (clan_id, label)
+        self._labels[channel_id] = (clan_id, label)
 
     def flush(self) -> None:
-        """Commit everything queued so far; when this returns, those rows are on disk."""
+        """Commit every row recorded so far; when this returns, they are on disk."""
         with self._io:
             with self._lock:
-                rows, self._rows = self._rows, []
+                end = len(self._store)
+                columns = self._store.slice(self.committed, end)
+                strings = [(d, code, value) for d in ColumnStore.ID_TABLES
+                           for code, value in enumerate(self._store.tables[d].values[
+                               self._strings_done[d]:], start=self._strings_done[d])]
                 labels, self._labels = self._labels, {}
-            if not rows and not labels:
+            if end == self.committed and not strings and not labels:
                 return
             conn = self._conn
             conn.execute("BEGIN")
             try:
-                conn.executemany(_INSERT, rows)
+                conn.executemany(_STRING, strings)
+                conn.executemany(_INSERT, zip(*(c.tolist() for c in columns)))
                 conn.executemany(_UPSERT, [(c, clan, lab) for c, (clan, lab) in labels.items()])
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
-                with self._lock:  # keep them for the next attempt
-                    self._rows[:0] = rows
-                    self._labels = {**labels, **self._labels}
+                self._labels = {**labels, **self._labels}  # retried by the next flush
                 raise
+            self.committed = end
+            for d, code, _ in strings:
+                self._strings_done[d] = code + 1
 
-    def load(self) -> tuple[dict, dict[str, tuple[str | None, str]]]:
-        """Every committed row as columns (``time_ns`` an int64 array), and the channel labels."""
-        with self._io:
-            cur = self._conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM events ORDER BY seq")
-            rows = cur.fetchall()
-            labels = {c: (clan, lab) for c, clan, lab in
-                      self._conn.execute("SELECT channel_id, clan_id, label FROM channels")}
-        columns = {name: list(col) for name, col in zip(_COLUMNS, zip(*rows))} if rows else \
-            {name: [] for name in _COLUMNS}
-        columns["time_ns"] = np.array(columns["time_ns"], dtype=np.int64)
-        return columns, labels
+    def _load(self) -> dict[str, tuple[str | None, str]]:
+        """Append the file's rows and strings to the (empty) store; return the channel labels."""
+        conn = self._conn
+        tables: dict[str, list[str]] = {d: [] for d in ColumnStore.ID_TABLES}
+        for domain, value in conn.execute("SELECT domain, value FROM strings WHERE domain NOT IN "
+                                          "('kind', 'source') ORDER BY domain, code"):
+            tables[domain].append(value)
+        n = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        cols = np.array(conn.execute(f"SELECT time_ns, kind, source, {', '.join(_CODED)} FROM "
+                                     f"events ORDER BY seq").fetchall(), np.int64).reshape(n, 7)
+        self._store.extend_codes(cols[:, 0], cols[:, 1], cols[:, 2],
+                                 dict(zip(ColumnStore.ID_TABLES, cols[:, 3:].T)), tables)
+        return {c: (clan, lab) for c, clan, lab in
+                conn.execute("SELECT channel_id, clan_id, label FROM channels")}
 
     def _run(self) -> None:
         while not self._closed:
             self._wake.wait(self.interval)
-            self._wake.clear()
             try:
                 self.flush()
-            except Exception:  # keep the thread alive; rows stay queued for the next try
+            except Exception:  # keep the thread alive; the rows are retried next time
                 logger.exception("participant log: commit to %s failed", self.path)
 
     def close(self) -> None:
-        """Commit what is queued, stop the writer thread, close the file. Idempotent."""
+        """Commit what is recorded, stop the writer thread, close the file. Idempotent."""
         if self._closed:
             return
         self._closed = True

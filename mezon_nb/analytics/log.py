@@ -26,7 +26,7 @@ from mezon_nb.analytics.durable import SqliteSink
 from mezon_nb.analytics.plot import LogPlot
 from mezon_nb.analytics.reconcile import SessionTracker
 from mezon_nb.analytics.retention import retention
-from mezon_nb.analytics.sessions import sessions
+from mezon_nb.analytics.sessions import sessions, time_ns
 from mezon_nb.analytics.store import ColumnStore, Row, frame
 from mezon_nb.analytics.summary import summary, users
 
@@ -43,13 +43,13 @@ class ParticipantLog:
     mode) that is reloaded when opened again, e.g. after a kernel restart.
 
     **Durability.** :meth:`record`, :meth:`extend` and :meth:`reconcile` never touch the disk:
-    rows are queued and a background thread commits them in one transaction every
-    ``flush_interval`` seconds (0.2 s by default) or as soon as 50 000 rows wait. A row is
-    *acknowledged* once :meth:`flush` (or :meth:`close`, or leaving the ``with`` block) has
-    returned after it was recorded; an acknowledged row survives the process being killed
-    (SIGKILL, kernel restart, crash). Unacknowledged rows are normally on disk within
-    ``flush_interval`` too, but only the ``flush()`` return is a promise. An OS crash or power
-    cut may lose the last commits (SQLite ``synchronous=NORMAL``).
+    rows go into the in-memory columns, and a background thread commits the new ones in one
+    transaction every ``flush_interval`` seconds (0.2 s by default). A row is *acknowledged*
+    once :meth:`flush` (or :meth:`close`, or leaving the ``with`` block) has returned after it
+    was recorded; an acknowledged row survives the process being killed (SIGKILL, kernel
+    restart, crash). Rows are normally on disk within ``flush_interval`` anyway, but only the
+    ``flush()`` return is a promise. An OS crash or power cut may lose the last commits
+    (SQLite ``synchronous=NORMAL``).
 
     The ingest rules (one stream per user, a leave fills its name from the open session, a
     stream end closes its sessions, snapshots are diffed) are in
@@ -77,9 +77,9 @@ class ParticipantLog:
         self._label_changes = 0
         self._cached: tuple[tuple, pd.DataFrame] | None = None  # (key, sessions)
         if log_path is not None:
-            self._sink = SqliteSink(log_path, interval=flush_interval)
+            self._sink = SqliteSink(log_path, self._store, self._lock, interval=flush_interval)
             self._finalizer = weakref.finalize(self, self._sink.close)
-            self._load(*self._sink.load())
+            self._restore(self._sink.labels)
 
     # -- ingest ---------------------------------------------------------------------------
 
@@ -121,7 +121,7 @@ class ParticipantLog:
             self._check_open()
             rows = self._tracker.reconcile(snapshot, str(clan_id),
                                            at or datetime.now(timezone.utc))
-            self._append(rows)
+            self._store.extend(rows)
         self._notify(rows)
 
     def describe_channels(self, mapping: dict[str, tuple[str, str]]) -> None:
@@ -246,8 +246,10 @@ class ParticipantLog:
         14
         """
         log = cls()
-        frame = parquet.read_events(paths)
-        log._load(parquet.columns(frame), parquet.labels(frame))
+        events = parquet.read_events(paths)
+        log._store.extend_columns(time_ns(events["time"]), events["kind"], events["source"],
+                                  {c: events[c] for c in ColumnStore.ID_TABLES})
+        log._restore(parquet.labels(events))
         return log
 
     def flush(self) -> None:
@@ -296,7 +298,7 @@ class ParticipantLog:
                     if label and labels.get(event.streaming_channel_id, (0, 0))[1] != label:
                         self._set_label(event.streaming_channel_id, event.clan_id, label)
             finally:
-                self._append(rows)
+                self._store.extend(rows)
         self._notify(rows)
 
     def _check_open(self) -> None:
@@ -323,11 +325,6 @@ class ParticipantLog:
         if self._sink is not None:
             self._sink.set_label(channel_id, clan_id, label)
 
-    def _append(self, rows: list[Row]) -> None:
-        self._store.extend(rows)
-        if self._sink is not None and rows:
-            self._sink.add(rows)
-
     def _notify(self, rows: list[Row]) -> None:
         listeners = list(self._listeners)
         if not listeners:
@@ -342,15 +339,13 @@ class ParticipantLog:
                 except Exception:
                     logger.exception("participant log: on_event listener %r failed", fn)
 
-    def _load(self, columns: dict, labels: dict[str, tuple[str | None, str]]) -> None:
-        """Append reloaded rows (SQLite, Parquet) and rebuild the live state from them."""
+    def _restore(self, labels: dict[str, tuple[str | None, str]]) -> None:
+        """After rows were loaded (SQLite, Parquet): set the labels, rebuild who is watching."""
         with self._lock:
-            self._store.extend_columns(columns["time_ns"], columns["kind"], columns["source"],
-                                       columns)
             for channel_id, (clan_id, label) in labels.items():
                 self._channels[channel_id] = (clan_id, label)
                 self._store.set_label(channel_id, label)
-            events = frame(self._store.snapshot())
+            events = self._store.frame()
             still = sessions(events).query("open")
             names = events.dropna(subset=["user_id", "participant"])
             names = names.drop_duplicates("user_id", keep="last")

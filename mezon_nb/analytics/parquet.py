@@ -25,7 +25,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mezon_nb.analytics import schema
-from mezon_nb.analytics.sessions import time_ns
 
 
 def write_events(events: pd.DataFrame, path: str | Path) -> None:
@@ -73,15 +72,6 @@ def _read_one(path: Path) -> pd.DataFrame:
     return table.to_pandas()
 
 
-def columns(events: pd.DataFrame) -> dict:
-    """The columns a log reloads from: ``time_ns`` int64 and the string columns.
-
-    >>> sorted(columns(schema.empty_events()))[:3]
-    ['channel_id', 'channel_label', 'clan_id']
-    """
-    return {"time_ns": time_ns(events["time"]), **{c: events[c] for c in events.columns}}
-
-
 def labels(events: pd.DataFrame) -> dict[str, tuple[str | None, str]]:
     """``{channel_id: (clan_id, label)}``, the last label seen for each channel.
 
@@ -94,4 +84,4 @@ def labels(events: pd.DataFrame) -> dict[str, tuple[str | None, str]]:
             zip(named["channel_id"], clans, named["channel_label"])}
 
 
-__all__ = ["columns", "labels", "read_events", "write_events"]
+__all__ = ["labels", "read_events", "write_events"]

@@ -52,15 +52,12 @@ class Interner(dict):
         self[key] = code
         return code
 
-    def codes(self, column: Sequence) -> np.ndarray:
-        """Intern a whole column at once (one dict lookup per distinct value).
 
-        >>> Interner().codes(["x", None, "y", "x"]).tolist()
-        [0, -1, 1, 0]
-        """
-        codes, uniques = pd.factorize(pd.Series(column, dtype=object), use_na_sentinel=True)
-        lut = np.array([self[u] for u in uniques] + [-1], dtype=np.int32)
-        return lut[codes]
+def _factorize(values: Sequence) -> tuple[np.ndarray, Sequence]:
+    """(codes, uniques) of a column, -1 for missing; categoricals are taken as they are."""
+    if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
+        return np.asarray(values.cat.codes), values.cat.categories
+    return pd.factorize(pd.Series(values, dtype=object))
 
 
 class Snapshot(NamedTuple):
@@ -98,14 +95,14 @@ class ColumnStore:
     (0, 8)
     """
 
-    _ID_TABLES = ("clan_id", "channel_id", "user_id", "participant")
+    ID_TABLES = ("clan_id", "channel_id", "user_id", "participant")
 
     def __init__(self) -> None:
         self.time = array.array("q")
         self.kind = array.array("b")
         self.source = array.array("b")
-        self.codes = {c: array.array("i") for c in self._ID_TABLES}
-        self.tables = {c: Interner() for c in self._ID_TABLES}
+        self.codes = {c: array.array("i") for c in self.ID_TABLES}
+        self.tables = {c: Interner() for c in self.ID_TABLES}
         self.labels = Interner()
         self.label_of = array.array("i")  # channel code -> label code (-1: unknown)
 
@@ -134,19 +131,35 @@ class ColumnStore:
         self.time.extend(t)
         self.kind.extend(map(_KIND_CODE.__getitem__, kind))
         self.source.extend(map(_SOURCE_CODE.__getitem__, source))
-        for name, values in zip(self._ID_TABLES, ids):
+        for name, values in zip(self.ID_TABLES, ids):
             self.codes[name].extend(map(self.tables[name].__getitem__, values))
+
+    def extend_codes(self, time: np.ndarray, kind: np.ndarray, source: np.ndarray,
+                     codes: dict[str, np.ndarray], tables: dict[str, Sequence[str]]) -> None:
+        """Bulk-append coded columns; ``tables[c][code]`` is the string a code of ``c`` means."""
+        self.time.frombytes(np.asarray(time, np.int64).tobytes())
+        self.kind.frombytes(np.asarray(kind, np.int8).tobytes())
+        self.source.frombytes(np.asarray(source, np.int8).tobytes())
+        for name in self.ID_TABLES:
+            interner = self.tables[name]
+            lut = np.array([interner[v] for v in tables[name]] + [-1], np.int32)
+            self.codes[name].frombytes(lut[np.asarray(codes[name], np.int64)].tobytes())
 
     def extend_columns(self, time: np.ndarray, kind: Sequence, source: Sequence,
                        ids: dict[str, Sequence]) -> None:
-        """Bulk-append whole columns of strings (the reload path: SQLite, Parquet)."""
-        self.time.frombytes(np.asarray(time, dtype=np.int64).tobytes())
-        for col, lut, values in ((self.kind, _KIND_CODE, kind), (self.source, _SOURCE_CODE, source)):
+        """Bulk-append columns of strings (``None``/NaN for missing), e.g. read from Parquet."""
+        enums = []
+        for values, lut in ((kind, _KIND_CODE), (source, _SOURCE_CODE)):
             cats = pd.Categorical(values)
-            lut_codes = np.array([lut[c] for c in cats.categories], dtype=np.int8)
-            col.frombytes(lut_codes[cats.codes].tobytes())
-        for name in self._ID_TABLES:
-            self.codes[name].frombytes(self.tables[name].codes(ids[name]).tobytes())
+            enums.append(np.array([lut[c] for c in cats.categories], np.int8)[cats.codes])
+        factorized = {c: _factorize(ids[c]) for c in self.ID_TABLES}
+        self.extend_codes(time, *enums, {c: f[0] for c, f in factorized.items()},
+                          {c: list(f[1]) for c, f in factorized.items()})
+
+    def slice(self, start: int, stop: int) -> tuple[np.ndarray, ...]:
+        """Copies of rows ``start:stop``: time, kind, source, then the four id code columns."""
+        cols = (self.time, self.kind, self.source, *(self.codes[c] for c in self.ID_TABLES))
+        return tuple(np.array(c[start:stop]) for c in cols)
 
     def set_label(self, channel_id: str, label: str) -> bool:
         """Name a channel; True if that changed anything."""
@@ -172,8 +185,8 @@ class ColumnStore:
         return Snapshot(
             np.frombuffer(self.time, np.int64, n).copy(), np.frombuffer(self.kind, np.int8, n).copy(),
             np.frombuffer(self.source, np.int8, n).copy(),
-            {c: np.frombuffer(self.codes[c], np.int32, n).copy() for c in self._ID_TABLES},
-            {c: list(self.tables[c].values) for c in self._ID_TABLES},
+            {c: np.frombuffer(self.codes[c], np.int32, n).copy() for c in self.ID_TABLES},
+            {c: list(self.tables[c].values) for c in self.ID_TABLES},
             np.frombuffer(self.label_of, np.int32).copy(), list(self.labels.values))
 
     def frame(self) -> pd.DataFrame:

@@ -140,10 +140,13 @@ def test_a_foreign_sqlite_file_is_refused(tmp_path):
         ParticipantLog(path)
 
 
-def test_ids_are_text_in_the_file(tmp_path):
+def test_the_file_reads_as_text_through_its_view(tmp_path):
     path = tmp_path / "log.sqlite"
     with ParticipantLog(path) as log:
-        log.record(join(0, BIG_USER))
+        log.record(join(0, BIG_USER, name="ann"))
+        log.record(leave(1, BIG_USER))
     with sqlite3.connect(path) as conn:
-        assert conn.execute("select user_id, typeof(user_id) from events").fetchall() == [
-            (BIG_USER, "text")]
+        got = conn.execute("select kind, source, clan_id, user_id, typeof(user_id), participant "
+                           "from events_text order by seq").fetchall()
+    assert got == [("joined", "live", "1", BIG_USER, "text", "ann"),
+                   ("left", "live", "1", BIG_USER, "text", "ann")]
