@@ -158,7 +158,8 @@ async def test_reconnects_rejoins_clans_and_reconciles_after_a_drop(sandbox):
             await control(sandbox, "remove_viewer", user_id=added["user_id"])
 
 
-async def test_logs_in_again_before_expiry_and_after_a_401():
+async def test_logs_in_again_before_expiry_and_after_a_401(caplog):
+    caplog.set_level(logging.INFO, logger="httpx")
     with Sandbox.start(seed=1, crowd=False, session_ttl=2.0) as short:
         async with logged_in(short) as client:
             first = await client.session()
@@ -166,7 +167,8 @@ async def test_logs_in_again_before_expiry_and_after_a_401():
                              what="the proactive re-login")
             assert client.state == "connected"
             assert await client.clans()
-            # Now let the server expire a session the client still trusts: one 401, one retry.
+        async with logged_in(short, realtime=False) as client:  # only an RPC can re-login now
+            # Let the server expire a session the client still trusts: one 401, one retry.
             client._keeper.close()
             trusted = client._keeper.current
             client._keeper._refresh_at = None
@@ -174,6 +176,7 @@ async def test_logs_in_again_before_expiry_and_after_a_401():
                                 .total_seconds() + 0.5)
             assert await client.clans()
             assert client._keeper.current is not trusted
+            assert "ListClanDescs \"HTTP/1.1 401" in caplog.text
 
 
 async def test_unknown_event_name_is_a_clear_error(sandbox):
