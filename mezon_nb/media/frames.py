@@ -107,7 +107,14 @@ class AudioChunk:
 
 
 class DropBuffer(Generic[T]):
-    """A bounded FIFO that drops its oldest item when full; sync and async ``get``."""
+    """A bounded FIFO that drops its oldest item when full; sync and async ``get``.
+
+    >>> buf = DropBuffer(2)
+    >>> for i in range(3):
+    ...     buf.put(i)
+    >>> buf.get(), buf.dropped
+    (1, 1)
+    """
 
     def __init__(self, maxlen: int):
         self._items: deque[T] = deque()
@@ -169,6 +176,12 @@ class FrameStream(Generic[T]):
 
     Iteration ends when the stream ends or :meth:`close` is called. ``dropped`` counts frames
     this consumer missed because it was slower than the stream.
+
+    >>> hub = FrameHub(buffer=4)
+    >>> with hub.stream() as frames:
+    ...     hub.publish("a"); hub.close()
+    ...     list(frames)
+    ['a']
     """
 
     def __init__(self, buffer: DropBuffer[T], on_close: Callable[[], None]):
@@ -218,7 +231,15 @@ class FrameStream(Generic[T]):
 
 
 class FrameHub(Generic[T]):
-    """Fan-out of received items: the latest one, per-consumer buffers, callback threads."""
+    """Fan-out of received items: the latest one, per-consumer buffers, callback threads.
+
+    >>> hub = FrameHub()
+    >>> got = []
+    >>> unsubscribe = hub.subscribe(got.append)
+    >>> hub.publish(1); hub.latest(timeout=1)
+    1
+    >>> unsubscribe()
+    """
 
     def __init__(self, buffer: int = 4):
         self.buffer = buffer

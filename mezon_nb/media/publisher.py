@@ -183,7 +183,7 @@ class Publisher:
     def stop(self, timeout: float = 10.0) -> None:
         """:meth:`astop` from synchronous code (any thread)."""
         call_sync(self._loop, self.astop, timeout)
-        self.state = "closed"
+        self._set_state("closed")
 
 
 async def _signaling(client: Any, channel_id: str) -> StnSignaling:
@@ -210,6 +210,11 @@ async def publish_file(client: Any, channel_id: int | str, url_or_path: str | Pa
 
     Usually ``client.publish_file(channel_id, "clip.webm")``; returns a live
     :class:`Publisher`. STN accepts Ogg Opus and WebM (VP8 + Opus), without transcoding.
+
+    >>> publisher = client.publish_file(channel_id, "clip.webm")  # doctest: +SKIP
+    >>> publisher.state  # doctest: +SKIP
+    'live'
+    >>> publisher.stop()  # doctest: +SKIP
     """
     cid = str(channel_id)
     sig = await _signaling(client, cid)
@@ -232,6 +237,11 @@ async def publish(client: Any, channel_id: int | str, source: Any, *, fps: float
     Usually ``client.publish(channel_id, frames)`` with ``frames`` an iterable (a generator)
     of H x W x 3 uint8 arrays, sent at ``fps``; ``stamp`` draws a latency stamp into them.
     The publication ends when the frames run out.
+
+    >>> frames = (np.zeros((480, 640, 3), np.uint8) for _ in range(90))  # doctest: +SKIP
+    >>> publisher = client.publish(channel_id, frames, fps=30)  # doctest: +SKIP
+    >>> publisher.stats.frames_sent > 0  # doctest: +SKIP
+    True
     """
     cid = str(channel_id)
     sig = await _signaling(client, cid)

@@ -77,6 +77,7 @@ class Recorder:
                     stream.pix_fmt = "yuv420p"
                     stream.bit_rate = self.bitrate
                     stream.codec_context.time_base = Fraction(1, 1000)
+                    stream.codec_context.thread_count = 1  # see sandbox.stn.fanout
                     start = received_at
                 pts = max(round((received_at - start) * 1000), last_pts + 1)
                 last_pts = pts

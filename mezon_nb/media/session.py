@@ -73,7 +73,16 @@ def stamp_of(frame: av.VideoFrame) -> float | None:
 
 
 class StreamSession:
-    """A joined stream. Get one from ``client.join_stream(channel_id)``; see the module doc."""
+    """A joined stream. Get one from ``client.join_stream(channel_id)``; see the module doc.
+
+    ``latest_frame(timeout)`` waits only while no frame has arrived yet; ``frames()`` and
+    ``on_frame()`` see every frame unless they fall ``buffer`` frames behind.
+
+    >>> session = client.join_stream(sandbox.stream_channel_id)  # doctest: +SKIP
+    >>> session.latest_frame(timeout=5).array.shape  # doctest: +SKIP
+    (720, 1280, 3)
+    >>> session.leave()  # doctest: +SKIP
+    """
 
     def __init__(self, channel_id: str, *, buffer: int = 4):
         self.channel_id = str(channel_id)

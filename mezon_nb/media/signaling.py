@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,6 +38,21 @@ from mezon_nb.protocol import stn
 
 logger = logging.getLogger(__name__)
 PING_INTERVAL = 15.0
+_TOKEN = re.compile(r"token=[^&\s]+")
+
+
+class _HideToken(logging.Filter):
+    """websockets logs the request line at DEBUG; blank out the token in it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "token=" in text:
+            record.msg, record.args = _TOKEN.sub("token=<hidden>", text), ()
+        return True
+
+
+wire_logger = logging.getLogger("mezon_nb.media.wire")
+wire_logger.addFilter(_HideToken())
 
 
 def stn_ws_url(stream_url: str) -> str:
@@ -87,7 +103,7 @@ class StnSignaling:
         try:
             self._ws = await asyncio.wait_for(
                 connect(f"{self.url}?{query}", open_timeout=None, max_size=2**22,
-                        ping_interval=20, ping_timeout=20), timeout)
+                        ping_interval=20, ping_timeout=20, logger=wire_logger), timeout)
         except InvalidStatus as exc:
             status = exc.response.status_code
             if status in (401, 403) or status < 300:

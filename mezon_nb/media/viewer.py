@@ -54,7 +54,13 @@ def receive_codecs() -> list[Any]:
 
 
 class StnViewer:
-    """Drives one :class:`StreamSession` over STN signalling and an RTCPeerConnection."""
+    """Drives one :class:`StreamSession` over STN signalling and an RTCPeerConnection.
+
+    >>> viewer = StnViewer(StreamSession("6"), StnSignaling("ws://127.0.0.1:9", "t"),
+    ...                    wait_live=True)
+    >>> viewer.pc is None
+    True
+    """
 
     def __init__(self, session: StreamSession, signaling: StnSignaling, *, wait_live: bool):
         self.session, self.sig, self.wait_live = session, signaling, wait_live
@@ -242,11 +248,12 @@ async def join_stream(client: Any, channel_id: int | str, *, timeout: float = 20
     Waits (up to ``timeout`` s) for the first frame; with ``wait_live=False`` a channel with
     no publisher raises :class:`~mezon_nb.errors.StreamNotLiveError` at once. ``buffer`` is
     how many frames each consumer may fall behind before the oldest are dropped.
-    Usually called as ``client.join_stream(channel_id)``::
+    Usually called as ``client.join_stream(channel_id)``:
 
-        session = client.join_stream(channel_id)
-        frame = session.latest_frame(timeout=5)
-        session.leave()
+    >>> session = client.join_stream(sandbox.stream_channel_id)  # doctest: +SKIP
+    >>> session.state, session.stats.codec  # doctest: +SKIP
+    ('live', 'VP8')
+    >>> session.leave()  # doctest: +SKIP
     """
     cid = str(channel_id)
     auth = await client.session()

@@ -7,6 +7,7 @@ Not covered: real STN's exact error texts (unknown, see the streaming spec §6).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from types import SimpleNamespace
 
@@ -82,3 +83,12 @@ def test_publishing_a_missing_file_is_refused(client, idle_channels, tmp_path):
 
 async def _done(value):
     return value
+
+
+def test_token_stays_out_of_debug_logs(client, sandbox, caplog):
+    token = client.session().token
+    caplog.set_level(logging.DEBUG)
+    session = client.join_stream(sandbox.stream_channel_id, timeout=15)
+    session.leave()
+    assert "token=<hidden>" in caplog.text  # websockets' request line, redacted
+    assert token not in caplog.text and token not in repr(session)
