@@ -18,11 +18,13 @@ boundary of the table).
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pandas as pd
 
 from mezon_nb.analytics import schema
-from mezon_nb.analytics.sessions import codes, time_ns, to_time
+from mezon_nb.analytics.schema import codes, column_ns, to_time
 
 _NAT = np.iinfo(np.int64).min
 
@@ -40,7 +42,7 @@ def concurrency(sessions: pd.DataFrame, freq: str | None = "1min", channel_id: s
     s = sessions[~sessions["start_unknown"]]
     if channel_id is not None:
         s = s[s["channel_id"] == str(channel_id)]
-    ch, joined, left = codes(s["channel_id"]), time_ns(s["joined_at"]), time_ns(s["left_at"])
+    ch, joined, left = codes(s["channel_id"]), column_ns(s["joined_at"]), column_ns(s["left_at"])
     closed = left != _NAT
     t, c, level = _steps(np.concatenate([joined, left[closed]]),
                          np.concatenate([ch, ch[closed]]),
@@ -77,7 +79,7 @@ def _binned(t: np.ndarray, c: np.ndarray, level: np.ndarray, step: int, end: int
     """Max viewers per ``step``-ns bin, per channel, from its first bin to the bin of ``end``."""
     out_t, out_c, out_v = [], [], []
     bounds = np.flatnonzero(np.r_[True, c[1:] != c[:-1], True])
-    for lo, hi in zip(bounds[:-1], bounds[1:]):  # one pass per channel
+    for lo, hi in pairwise(bounds):  # one pass per channel
         tc, lc = t[lo:hi], level[lo:hi]
         first = tc[0] // step
         grid = np.arange(first, end // step + 1) * step

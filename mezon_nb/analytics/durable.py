@@ -33,11 +33,15 @@ import logging
 import sqlite3
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mezon_nb.analytics import schema
 from mezon_nb.analytics.store import ColumnStore
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 
@@ -123,11 +127,29 @@ class SqliteSink:
         self._thread.start()
 
     def set_label(self, channel_id: str, clan_id: str | None, label: str) -> None:
-        """Queue a channel label for the next commit."""
+        """Queue a channel label for the next commit.
+
+        >>> import tempfile, os, threading
+        >>> from mezon_nb.analytics.store import ColumnStore
+        >>> path = os.path.join(tempfile.mkdtemp(), "x.sqlite")
+        >>> with SqliteSink(path, ColumnStore(), threading.Lock()) as sink:
+        ...     sink.set_label("6", "1", "Live")
+        >>> SqliteSink(path, ColumnStore(), threading.Lock()).labels
+        {'6': ('1', 'Live')}
+        """
         self._labels[channel_id] = (clan_id, label)
 
     def flush(self) -> None:
-        """Commit every row recorded so far; when this returns, they are on disk."""
+        """Commit every row recorded so far; when this returns, they are on disk.
+
+        >>> import tempfile, os, threading
+        >>> from mezon_nb.analytics.store import ColumnStore
+        >>> store = ColumnStore()
+        >>> sink = SqliteSink(os.path.join(tempfile.mkdtemp(), "x.sqlite"), store, threading.Lock())
+        >>> store.append((5, "ended", "live", "1", "6", None, None)); sink.flush(); sink.committed
+        1
+        >>> sink.close()
+        """
         with self._io:
             with self._lock:
                 end = len(self._store)
@@ -177,7 +199,14 @@ class SqliteSink:
                 logger.exception("participant log: commit to %s failed", self.path)
 
     def close(self) -> None:
-        """Commit what is recorded, stop the writer thread, close the file. Idempotent."""
+        """Commit what is recorded, stop the writer thread, close the file. Idempotent.
+
+        >>> import tempfile, os, threading
+        >>> from mezon_nb.analytics.store import ColumnStore
+        >>> sink = SqliteSink(os.path.join(tempfile.mkdtemp(), "x.sqlite"), ColumnStore(),
+        ...                   threading.Lock())
+        >>> sink.close(); sink.close()
+        """
         if self._closed:
             return
         self._closed = True
@@ -186,7 +215,7 @@ class SqliteSink:
         self.flush()
         self._conn.close()
 
-    def __enter__(self) -> SqliteSink:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -12,23 +12,27 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from itertools import islice
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from mezon_nb.analytics import parquet, schema
+from mezon_nb.analytics import parquet
 from mezon_nb.analytics.concurrency import concurrency
 from mezon_nb.analytics.durable import SqliteSink
 from mezon_nb.analytics.plot import LogPlot
 from mezon_nb.analytics.reconcile import SessionTracker
 from mezon_nb.analytics.retention import retention
-from mezon_nb.analytics.sessions import sessions, time_ns
+from mezon_nb.analytics.schema import column_ns
+from mezon_nb.analytics.sessions import sessions
 from mezon_nb.analytics.store import ColumnStore, Row, frame
 from mezon_nb.analytics.summary import summary, users
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +141,11 @@ class ParticipantLog:
 
     @property
     def channel_labels(self) -> dict[str, str]:
-        """``{channel_id: label}`` for every named channel."""
+        """``{channel_id: label}`` for every named channel (from joins or describe_channels).
+
+        >>> ParticipantLog().channel_labels
+        {}
+        """
         with self._lock:
             return {c: label for c, (_, label) in self._channels.items()}
 
@@ -247,7 +255,7 @@ class ParticipantLog:
         """
         log = cls()
         events = parquet.read_events(paths)
-        log._store.extend_columns(time_ns(events["time"]), events["kind"], events["source"],
+        log._store.extend_columns(column_ns(events["time"]), events["kind"], events["source"],
                                   {c: events[c] for c in ColumnStore.ID_TABLES})
         log._restore(parquet.labels(events))
         return log
@@ -270,7 +278,7 @@ class ParticipantLog:
         if self._sink is not None:
             self._finalizer()
 
-    def __enter__(self) -> ParticipantLog:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -72,6 +72,11 @@ class SessionTracker:
         """Append the rows one client event implies to ``out``, in order; update the state.
 
         Raises ``TypeError`` for anything that is not one of the four streaming events.
+
+        >>> from mezon_nb.client.events import StreamingEnded
+        >>> out = []; SessionTracker().ingest(StreamingEnded(clan_id="1", channel_id="6"), out)
+        >>> [r[1:] for r in out]
+        [('ended', 'live', '1', '6', None, None)]
         """
         kind = type(event)
         if kind is StreamingJoined:
@@ -95,6 +100,14 @@ class SessionTracker:
 
         ``snapshot`` rows need ``.channel_id``, ``.user_id`` and ``.participant``; ids may be
         ``str`` or ``int`` (never float).
+
+        >>> from types import SimpleNamespace as Row
+        >>> at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        >>> t = SessionTracker()
+        >>> [r[1:3] for r in t.reconcile([Row(channel_id=6, user_id=5, participant="a")], "1", at)]
+        [('joined', 'snapshot')]
+        >>> [r[1:3] for r in t.reconcile([], "1", at)]
+        [('left', 'reconciled')]
         """
         t = time_ns(at)
         source = "reconciled" if clan_id in self.clans else "snapshot"
@@ -142,7 +155,12 @@ class SessionTracker:
 
     def restore(self, open_sessions: Iterable[tuple], names: dict[str, str],
                 clans: Iterable[str]) -> None:
-        """Reset the state from a reloaded log: ``(user, channel, clan, participant)`` tuples."""
+        """Reset the state from a reloaded log: ``(user, channel, clan, participant)`` tuples.
+
+        >>> t = SessionTracker(); t.restore([("5", "6", "1", "ann")], {"5": "ann"}, ["1"])
+        >>> t.open
+        {'5': ('6', '1', 'ann')}
+        """
         self.open = {u: (ch, clan, p) for u, ch, clan, p in open_sessions}
         self.names = dict(names)
         self.clans = set(clans)

@@ -13,6 +13,7 @@ Ids (clan, channel, user) are exact decimal strings stored as categoricals whose
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from mezon_nb.errors import MezonError
@@ -76,6 +77,35 @@ def id_categorical(values, categories=None) -> pd.Categorical:
     return pd.Categorical.from_codes(values, dtype=pd.CategoricalDtype(cats))
 
 
+def column_ns(column: pd.Series) -> np.ndarray:
+    """A UTC datetime column as int64 nanoseconds (NaT becomes ``int64.min``).
+
+    >>> column_ns(pd.Series(pd.to_datetime(["1970-01-01T00:00:01Z"]))).tolist()
+    [1000000000]
+    """
+    return np.asarray(column.dt.tz_convert("UTC").dt.as_unit("ns").array.asi8)
+
+
+def to_time(ns: np.ndarray) -> pd.DatetimeIndex:
+    """int64 nanoseconds (``int64.min`` for NaT) as a UTC DatetimeIndex.
+
+    >>> to_time(np.array([0])).tolist()
+    [Timestamp('1970-01-01 00:00:00+0000', tz='UTC')]
+    """
+    return pd.DatetimeIndex(np.asarray(ns, np.int64).view("M8[ns]")).tz_localize("UTC")
+
+
+def codes(column: pd.Series) -> np.ndarray:
+    """Integer codes of a categorical (or any) column; missing is -1.
+
+    >>> codes(pd.Series(["b", "a", "b"], dtype="category")).tolist()
+    [1, 0, 1]
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return np.asarray(column.cat.codes, dtype=np.int64)
+    return pd.factorize(column)[0].astype(np.int64)
+
+
 def empty_events() -> pd.DataFrame:
     """An event table with no rows and the declared columns and dtypes.
 
@@ -105,8 +135,26 @@ def events_frame(time, kind, ids: dict, source) -> pd.DataFrame:
 
 
 __all__ = [
-    "CONCURRENCY_COLUMNS", "DURATION", "EVENT_COLUMNS", "ID_COLUMNS", "KIND", "KINDS",
-    "LogSchemaError", "PARQUET_VERSION_KEY", "RETENTION_COLUMNS", "SCHEMA_VERSION",
-    "SESSION_COLUMNS", "SOURCE", "SOURCES", "SUMMARY_COLUMNS", "TIME", "USER_COLUMNS",
-    "empty_events", "events_frame", "id_categorical",
+    "CONCURRENCY_COLUMNS",
+    "DURATION",
+    "EVENT_COLUMNS",
+    "ID_COLUMNS",
+    "KIND",
+    "KINDS",
+    "PARQUET_VERSION_KEY",
+    "RETENTION_COLUMNS",
+    "SCHEMA_VERSION",
+    "SESSION_COLUMNS",
+    "SOURCE",
+    "SOURCES",
+    "SUMMARY_COLUMNS",
+    "TIME",
+    "USER_COLUMNS",
+    "LogSchemaError",
+    "codes",
+    "column_ns",
+    "empty_events",
+    "events_frame",
+    "id_categorical",
+    "to_time",
 ]

@@ -23,44 +23,20 @@ import numpy as np
 import pandas as pd
 
 from mezon_nb.analytics import schema
+from mezon_nb.analytics.schema import codes, column_ns, to_time
 
 _JOINED, _LEFT = schema.KINDS.index("joined"), schema.KINDS.index("left")
 _LIVE = schema.SOURCES.index("live")
 _NAT = np.iinfo(np.int64).min
 
 
-def time_ns(column: pd.Series) -> np.ndarray:
-    """A UTC datetime column as int64 nanoseconds (NaT becomes ``int64.min``).
-
-    >>> time_ns(pd.Series(pd.to_datetime(["1970-01-01T00:00:01Z"]))).tolist()
-    [1000000000]
-    """
-    return np.asarray(column.dt.tz_convert("UTC").dt.as_unit("ns").array.asi8)
-
-
-def to_time(ns: np.ndarray) -> pd.DatetimeIndex:
-    """int64 nanoseconds (``int64.min`` for NaT) as a UTC DatetimeIndex.
-
-    >>> to_time(np.array([0])).tolist()
-    [Timestamp('1970-01-01 00:00:00+0000', tz='UTC')]
-    """
-    return pd.DatetimeIndex(np.asarray(ns, np.int64).view("M8[ns]")).tz_localize("UTC")
-
-
-def codes(column: pd.Series) -> np.ndarray:
-    """Integer codes of a categorical (or any) column; missing is -1.
-
-    >>> codes(pd.Series(["b", "a", "b"], dtype="category")).tolist()
-    [1, 0, 1]
-    """
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        return np.asarray(column.cat.codes, dtype=np.int64)
-    return pd.factorize(column)[0].astype(np.int64)
-
-
 def last_time(events: pd.DataFrame) -> int | None:
-    """The newest event time in ns, or ``None`` for an empty table."""
-    return int(time_ns(events["time"]).max()) if len(events) else None
+    """The newest event time in ns, or ``None`` for an empty table.
+
+    >>> last_time(schema.empty_events()) is None
+    True
+    """
+    return int(column_ns(events["time"]).max()) if len(events) else None
 
 
 def _group_order(key: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -92,7 +68,7 @@ def sessions(events: pd.DataFrame, until: pd.Timestamp | None = None) -> pd.Data
     """
     kind = codes(events["kind"].astype(schema.KIND))
     rows = np.flatnonzero(((kind == _JOINED) | (kind == _LEFT)) & (codes(events["user_id"]) >= 0))
-    t = time_ns(events["time"])[rows]
+    t = column_ns(events["time"])[rows]
     k = kind[rows]
     user = codes(events["user_id"])[rows]
     key = codes(events["channel_id"])[rows] * (int(user.max(initial=0)) + 1) + user
@@ -145,4 +121,4 @@ def _frame(events: pd.DataFrame, rows: np.ndarray, t: np.ndarray, start: np.ndar
     return pd.DataFrame({c: out[c] for c in schema.SESSION_COLUMNS})
 
 
-__all__ = ["codes", "last_time", "sessions", "time_ns", "to_time"]
+__all__ = ["last_time", "sessions"]

@@ -28,7 +28,7 @@ from mezon_nb.analytics import schema
 
 #: An event row as the ingest rules produce it: (time_ns, kind, source, clan_id, channel_id,
 #: user_id, participant); ids and names are ``str`` or ``None``.
-Row = tuple
+Row = tuple[int, str, str, "str | None", str, "str | None", "str | None"]
 
 _KIND_CODE = {k: i for i, k in enumerate(schema.KINDS)}
 _SOURCE_CODE = {s: i for i, s in enumerate(schema.SOURCES)}
@@ -61,7 +61,11 @@ def _factorize(values: Sequence) -> tuple[np.ndarray, Sequence]:
 
 
 class Snapshot(NamedTuple):
-    """Copied columns of a :class:`ColumnStore` (numpy arrays, code -> string lists)."""
+    """Copied columns of a :class:`ColumnStore` (numpy arrays, code -> string lists).
+
+    >>> ColumnStore().snapshot().labels
+    []
+    """
 
     time: np.ndarray
     kind: np.ndarray
@@ -110,7 +114,11 @@ class ColumnStore:
         return len(self.time)
 
     def append(self, row: Row) -> None:
-        """Append one row (see :data:`Row`)."""
+        """Append one row (see :data:`Row`).
+
+        >>> s = ColumnStore(); s.append((0, "left", "live", "1", "6", "5", None)); len(s)
+        1
+        """
         t, kind, source, clan, channel, user, participant = row
         self.time.append(t)
         self.kind.append(_KIND_CODE[kind])
@@ -122,7 +130,12 @@ class ColumnStore:
         codes["participant"].append(tables["participant"][participant])
 
     def extend(self, rows: list[Row]) -> None:
-        """Append many rows, column by column (the per-value work runs in C)."""
+        """Append many rows, column by column (the per-value work runs in C).
+
+        >>> s = ColumnStore(); s.extend([(i, "joined", "live", "1", "6", str(i), None)
+        ...                              for i in range(10)]); s.tables["user_id"].values[-1]
+        '9'
+        """
         if len(rows) < 8:
             for row in rows:
                 self.append(row)
@@ -136,7 +149,14 @@ class ColumnStore:
 
     def extend_codes(self, time: np.ndarray, kind: np.ndarray, source: np.ndarray,
                      codes: dict[str, np.ndarray], tables: dict[str, Sequence[str]]) -> None:
-        """Bulk-append coded columns; ``tables[c][code]`` is the string a code of ``c`` means."""
+        """Bulk-append coded columns; ``tables[c][code]`` is the string a code of ``c`` means.
+
+        >>> s = ColumnStore()
+        >>> s.extend_codes([0], [0], [0], {c: [0] for c in s.ID_TABLES},
+        ...                {c: [c[:4]] for c in s.ID_TABLES})
+        >>> s.frame()[["clan_id", "user_id"]].values.tolist()
+        [['clan', 'user']]
+        """
         self.time.frombytes(np.asarray(time, np.int64).tobytes())
         self.kind.frombytes(np.asarray(kind, np.int8).tobytes())
         self.source.frombytes(np.asarray(source, np.int8).tobytes())
@@ -147,7 +167,14 @@ class ColumnStore:
 
     def extend_columns(self, time: np.ndarray, kind: Sequence, source: Sequence,
                        ids: dict[str, Sequence]) -> None:
-        """Bulk-append columns of strings (``None``/NaN for missing), e.g. read from Parquet."""
+        """Bulk-append columns of strings (``None``/NaN for missing), e.g. read from Parquet.
+
+        >>> s = ColumnStore()
+        >>> s.extend_columns([0, 1], ["joined", "left"], ["live", "live"],
+        ...                  {c: ["7", None] for c in s.ID_TABLES})
+        >>> s.frame()["user_id"].tolist()
+        ['7', nan]
+        """
         enums = []
         for values, lut in ((kind, _KIND_CODE), (source, _SOURCE_CODE)):
             cats = pd.Categorical(values)
@@ -157,12 +184,21 @@ class ColumnStore:
                           {c: list(f[1]) for c, f in factorized.items()})
 
     def slice(self, start: int, stop: int) -> tuple[np.ndarray, ...]:
-        """Copies of rows ``start:stop``: time, kind, source, then the four id code columns."""
+        """Copies of rows ``start:stop``: time, kind, source, then the four id code columns.
+
+        >>> s = ColumnStore(); s.append((9, "left", "live", "1", "6", "5", None))
+        >>> [c.tolist() for c in s.slice(0, 1)]
+        [[9], [1], [0], [0], [0], [0], [-1]]
+        """
         cols = (self.time, self.kind, self.source, *(self.codes[c] for c in self.ID_TABLES))
         return tuple(np.array(c[start:stop]) for c in cols)
 
     def set_label(self, channel_id: str, label: str) -> bool:
-        """Name a channel; True if that changed anything."""
+        """Name a channel; True if that changed anything.
+
+        >>> s = ColumnStore(); s.set_label("6", "Live"), s.set_label("6", "Live")
+        (True, False)
+        """
         code = self.tables["channel_id"][channel_id]
         missing = code + 1 - len(self.label_of)
         if missing > 0:
@@ -173,14 +209,23 @@ class ColumnStore:
         return changed
 
     def label(self, channel_id: str) -> str | None:
-        """The channel's label, or ``None``."""
+        """The channel's label, or ``None``.
+
+        >>> s = ColumnStore(); s.set_label("6", "Live"); (s.label("6"), s.label("8"))
+        True
+        ('Live', None)
+        """
         code = self.tables["channel_id"].get(channel_id, -1)
         if 0 <= code < len(self.label_of) and self.label_of[code] >= 0:
             return self.labels.values[self.label_of[code]]
         return None
 
     def snapshot(self) -> Snapshot:
-        """A copy of the columns and string tables (cheap: no per-row objects)."""
+        """A copy of the columns and string tables (cheap: no per-row objects).
+
+        >>> ColumnStore().snapshot().time.dtype
+        dtype('int64')
+        """
         n = len(self.time)
         return Snapshot(
             np.frombuffer(self.time, np.int64, n).copy(), np.frombuffer(self.kind, np.int8, n).copy(),
@@ -190,7 +235,11 @@ class ColumnStore:
             np.frombuffer(self.label_of, np.int32).copy(), list(self.labels.values))
 
     def frame(self) -> pd.DataFrame:
-        """The tidy event table (see :data:`schema.EVENT_COLUMNS`), a copy."""
+        """The tidy event table (see :data:`schema.EVENT_COLUMNS`), a copy.
+
+        >>> ColumnStore().frame().columns[0]
+        'time'
+        """
         return frame(self.snapshot())
 
     def nbytes(self) -> int:

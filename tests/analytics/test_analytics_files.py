@@ -15,7 +15,7 @@ from analytics_helpers import BIG_CHANNEL, BIG_USER, join, leave
 from mezon_nb.analytics import LogSchemaError, ParticipantLog, demo_events, schema
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
 @pytest.fixture(autouse=True)
