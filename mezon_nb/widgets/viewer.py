@@ -100,11 +100,15 @@ class StreamViewer(anywidget.AnyWidget):
                                   runner=self._mz_runner)
         self._mz_ticker = start_task(self._mz_runner, self._mz_tick(), "mezon_nb-viewer-overlay")
         self.on_msg(self._mz_on_msg)
-        self.channels = channel_choices(client)
-        if channel_id is not None:
-            self.join(channel_id)
-        elif self.channels:
-            self.channel_id = self.channels[0]["id"]
+        try:
+            self.channels = channel_choices(client)
+            if channel_id is not None:
+                self.join(channel_id)
+            elif self.channels:
+                self.channel_id = self.channels[0]["id"]
+        except BaseException:
+            self.close()
+            raise
 
     # -- public -----------------------------------------------------------------------------
 

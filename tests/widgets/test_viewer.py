@@ -179,6 +179,7 @@ def test_overlay_counts_viewers_from_the_participant_log(setup, client):
 
 def test_close_leaves_the_session_and_stops_everything(client):
     before = {t.name for t in threading.enumerate() if not t.name.startswith("mezon_nb-encode")}
+    tasks_before = _our_tasks()
     viewer = StreamViewer(client, "7")
     frontend = Frontend(viewer)
     frontend.show()
@@ -189,6 +190,7 @@ def test_close_leaves_the_session_and_stops_everything(client):
     viewer.close()                                   # idempotent
     assert session.left == 1 and session.subscribers == 0
     assert viewer._mz_pump.closed and viewer._mz_ticker.done()
+    assert _our_tasks() == tasks_before
     assert client.participants._fns == []
     assert viewer.status == "closed" and viewer.comm is None
     count = len(frontend.messages)
@@ -197,3 +199,30 @@ def test_close_leaves_the_session_and_stops_everything(client):
     assert len(frontend.messages) == count
     after = {t.name for t in threading.enumerate() if not t.name.startswith("mezon_nb-encode")}
     assert after <= before | {"mezon_nb-loop"}
+
+
+def test_a_failed_join_in_the_constructor_leaves_nothing_running(client):
+    from mezon_nb.errors import NotFoundError
+
+    def refuse(channel_id, **options):
+        raise NotFoundError(f"channel {channel_id!r} not found")
+
+    client.join_stream = refuse
+    tasks_before = _our_tasks()
+    with pytest.raises(NotFoundError):
+        StreamViewer(client, "404")
+    assert _our_tasks() == tasks_before
+    assert client.participants._fns == []
+
+
+def _our_tasks() -> int:
+    import asyncio
+
+    from mezon_nb.client.runner import LoopThread
+
+    runner = LoopThread.shared()
+
+    async def count() -> int:
+        return sum(t.get_name().startswith("mezon_nb-") for t in asyncio.all_tasks())
+
+    return runner.run(count(), timeout=5)
