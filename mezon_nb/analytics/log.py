@@ -190,13 +190,19 @@ class ParticipantLog:
         return self._sessions(until).copy()
 
     def concurrency(self, freq: str | None = "1min", channel_id: str | None = None,
-                    until: pd.Timestamp | None = None) -> pd.DataFrame:
+                    until: pd.Timestamp | None = None, how: str = "max") -> pd.DataFrame:
         """Viewers over time per channel; see :func:`mezon_nb.analytics.concurrency.concurrency`.
+
+        Bins run to ``until``, by default the time of the log's last event.
 
         >>> ParticipantLog().concurrency().columns.tolist()
         ['channel_id', 'time', 'viewers']
         """
-        return concurrency(self._sessions(until), freq=freq, channel_id=channel_id, until=until)
+        table = self._sessions(until)
+        if until is None:
+            with self._lock:
+                until = self._store.last_time()
+        return concurrency(table, freq=freq, channel_id=channel_id, until=until, how=how)
 
     def summary(self, until: pd.Timestamp | None = None) -> pd.DataFrame:
         """Per channel totals; see :func:`mezon_nb.analytics.summary.summary`.

@@ -242,6 +242,16 @@ class ColumnStore:
         """
         return frame(self.snapshot())
 
+    def last_time(self) -> pd.Timestamp | None:
+        """The time of the newest row, or ``None``.
+
+        >>> ColumnStore().last_time() is None
+        True
+        """
+        if not len(self.time):
+            return None
+        return pd.Timestamp(int(np.frombuffer(self.time, np.int64).max()), tz="UTC")
+
     def nbytes(self) -> int:
         """Bytes held by the columns (not the string tables).
 

@@ -83,3 +83,16 @@ def test_frames_are_new_objects():
     a, b = log.events, log.events
     a.loc[0, "source"] = "snapshot"
     assert b.loc[0, "source"] == "live" and isinstance(a, pd.DataFrame)
+
+
+def test_time_weighted_mean_bins_by_hand():
+    # ch 6 from 0 to 45: [0,10) 1, [10,30) 2, [30,40) 1, [40,45) 2; log ends at 50 with 1 open
+    c = log_of(*EXAMPLE).concurrency(freq="20min", channel_id="6", how="mean")
+    assert rows(c, "time") == [(ts(0),), (ts(20),), (ts(40),)]
+    assert c["viewers"].round(6).tolist() == [1.5, 1.5, round((2 * 5 + 1 * 5) / 10, 6)]
+    try:
+        log_of(*EXAMPLE).concurrency(how="median")
+    except ValueError as exc:
+        assert "how=" in str(exc)
+    else:
+        raise AssertionError("expected ValueError")

@@ -114,3 +114,17 @@ def test_parquet_round_trip_keeps_sessions(tmp_path_factory, ops):
     for c in a.columns:
         assert np.array_equal(a[c].astype(object).fillna(-1).to_numpy(),
                               b[c].astype(object).fillna(-1).to_numpy()), c
+
+
+@SETTINGS
+@given(st.lists(op, max_size=30), st.sampled_from(["1min", "4min"]))
+def test_time_weighted_bins_integrate_to_the_watch_time(ops, freq):
+    log = build(ops)
+    mean = log.concurrency(freq=freq, how="mean")
+    if not len(mean):
+        return
+    until = log.events["time"].max()
+    width = (np.minimum(mean["time"] + pd.Timedelta(freq), until) - mean["time"]).clip(
+        lower=pd.Timedelta(0))
+    total = (mean["viewers"] * width.dt.total_seconds()).sum()
+    assert abs(total - log.sessions()["duration"].sum().total_seconds()) < 1e-6
