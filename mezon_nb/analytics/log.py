@@ -137,7 +137,9 @@ class ParticipantLog:
         """
         with self._lock:
             for channel_id, (clan_id, label) in mapping.items():
-                self._set_label(str(channel_id), clan_id, label)
+                entry = (None if clan_id is None else str(clan_id), str(label))
+                if self._channels.get(str(channel_id)) != entry:
+                    self._set_label(str(channel_id), *entry)
 
     @property
     def channel_labels(self) -> dict[str, str]:
@@ -150,14 +152,19 @@ class ParticipantLog:
             return {c: label for c, (_, label) in self._channels.items()}
 
     def on_event(self, fn: Listener) -> Callable[[], None]:
-        """Call ``fn(row)`` with each new row as a dict; returns the unsubscribe function.
+        """Call ``fn(row)`` with each new row; returns the unsubscribe function.
 
-        Exceptions raised by ``fn`` are logged, never raised into the recording thread.
+        ``row`` has the keys of :data:`~mezon_nb.analytics.schema.EVENT_COLUMNS` (``time`` a UTC
+        ``pd.Timestamp``, missing values ``None``), and comes after the row is in the table.
+        ``fn`` runs on the recording thread (the client's event loop): keep it short. Its
+        exceptions are logged, never raised into the recording thread.
 
+        >>> from types import SimpleNamespace as Row
         >>> log = ParticipantLog(); seen = []
         >>> stop = log.on_event(seen.append)
-        >>> log.reconcile([], clan_id="1"); stop(); seen
-        []
+        >>> log.reconcile([Row(channel_id="6", user_id="5", participant="ann")], clan_id="1")
+        >>> stop(); {k: seen[0][k] for k in ("kind", "user_id", "channel_label", "source")}
+        {'kind': 'joined', 'user_id': '5', 'channel_label': None, 'source': 'snapshot'}
         """
         with self._lock:
             self._listeners.append(fn)
