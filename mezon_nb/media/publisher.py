@@ -31,6 +31,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
 from mezon_nb.errors import MediaError, MezonError, StreamEndedError
+from mezon_nb.media.errors import map_media_errors
 from mezon_nb.media.loop import call_sync, run_here
 from mezon_nb.media.signaling import StnSignaling, error_for
 from mezon_nb.media.tracks import PacedVideoTrack, source_tracks
@@ -245,7 +246,8 @@ async def publish(client: Any, channel_id: int | str, source: Any, *, fps: float
     """
     cid = str(channel_id)
     sig = await _signaling(client, cid)
-    tracks = source_tracks(source, fps=fps, size=size, stamp=stamp)
+    with map_media_errors("opening the source"):
+        tracks = source_tracks(source, fps=fps, size=size, stamp=stamp)
     publisher = Publisher(cid, sig, tracks=tracks)
 
     async def answered(pc: RTCPeerConnection, connected: asyncio.Event) -> None:
@@ -255,7 +257,8 @@ async def publish(client: Any, channel_id: int | str, source: Any, *, fps: float
                 raise error_for(stn.error_text(msg.value))
             sdp = stn.answer_sdp(msg.value) if msg.key == "sd_answer" else None
             if sdp:
-                await pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
+                with map_media_errors("applying the answer"):
+                    await pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
                 break
         await connected.wait()
 
@@ -264,9 +267,10 @@ async def publish(client: Any, channel_id: int | str, source: Any, *, fps: float
         connected = asyncio.Event()
         pc.on("iceconnectionstatechange", lambda: pc.iceConnectionState == "completed"
               and connected.set())
-        for track in tracks:
-            pc.addTransceiver(track, direction="sendonly")
-        await pc.setLocalDescription(await pc.createOffer())
+        with map_media_errors("creating the offer"):
+            for track in tracks:
+                pc.addTransceiver(track, direction="sendonly")
+            await pc.setLocalDescription(await pc.createOffer())
         await sig.connect()
         await sig.send("session_publisher", {"type": "offer", "sdp": pc.localDescription.sdp})
         try:

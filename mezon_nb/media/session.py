@@ -4,7 +4,8 @@ The session lives on the library's loop thread (``LoopThread.shared()``), so fra
 arriving while a cell blocks. Every public method can be called from any thread. Video frames
 are decoded by aiortc; the rgb24 conversion happens only when a consumer reads ``.array``.
 
-States: ``connecting`` → ``waiting`` (channel not live yet) → ``live`` (first frame) →
+States: ``connecting`` → ``waiting`` (channel not live yet) → ``live`` (first audio or video
+frame; a radio-style stream has audio only) →
 ``ended`` (publisher stopped) / ``error`` (see ``session.error``) / ``closed`` (``leave()``).
 :meth:`StreamSession.on_state` callbacks run on the loop thread on each change.
 
@@ -99,7 +100,6 @@ class StreamSession:
         self._recorder: Any = None
         self._close: Callable[[], Awaitable[None]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._expects_video = True
 
     def __repr__(self) -> str:
         return f"<StreamSession channel={self.channel_id} state={self.state}>"
@@ -153,7 +153,7 @@ class StreamSession:
         chunk = AudioChunk(self._audio.count, frame.pts, frame.sample_rate, frame.samples,
                            len(frame.layout.channels), time.time(), _source=frame)
         self._audio.publish(chunk)
-        if self._state in ("connecting", "waiting") and not self._expects_video:
+        if self._state in ("connecting", "waiting"):
             self._set_state("live")
 
     # -- consumers (any thread) --------------------------------------------------------

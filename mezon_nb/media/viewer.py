@@ -32,6 +32,7 @@ from mezon_nb.errors import (
     StreamEndedError,
     StreamNotLiveError,
 )
+from mezon_nb.media.errors import map_media_errors
 from mezon_nb.media.loop import run_here
 from mezon_nb.media.session import StreamSession
 from mezon_nb.media.signaling import StnSignaling, error_for
@@ -100,15 +101,15 @@ class StnViewer:
     async def _open(self) -> None:
         await self.sig.connect()
         has_video = await self._wait_live()
-        self.session._expects_video = has_video
         pc = self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         pc.on("track", lambda track: self._spawn(self._consume(track)))
         pc.on("connectionstatechange", self._on_connection_state)
-        pc.addTransceiver("audio", direction="recvonly")
-        if has_video:
-            pc.addTransceiver("video", direction="recvonly").setCodecPreferences(
-                receive_codecs())
-        await pc.setLocalDescription(await pc.createOffer())
+        with map_media_errors("creating the offer"):
+            pc.addTransceiver("audio", direction="recvonly")
+            if has_video:
+                pc.addTransceiver("video", direction="recvonly").setCodecPreferences(
+                    receive_codecs())
+            await pc.setLocalDescription(await pc.createOffer())
         await self.sig.send("session_subscriber", {"type": "offer",
                                                    "sdp": pc.localDescription.sdp})
         self._receiver = self._spawn(self._receive())
@@ -150,7 +151,9 @@ class StnViewer:
     async def _receive(self) -> None:
         try:
             while True:
-                await self._handle(await self.sig.receive())
+                msg = await self.sig.receive()
+                with map_media_errors(f"handling {msg.key!r}"):
+                    await self._handle(msg)
         except MezonError as exc:
             await self._fail(exc)
 

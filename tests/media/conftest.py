@@ -62,6 +62,20 @@ def clip(tmp_path_factory):
     return make_webm(tmp_path_factory.mktemp("media") / "clip.webm", seconds=3.0)
 
 
+@pytest.fixture(scope="module")
+def ogg(tmp_path_factory):
+    """Two seconds of Ogg Opus tone (a radio-style, audio-only publication)."""
+    path = tmp_path_factory.mktemp("media") / "tone.ogg"
+    pattern = TestPattern(*SIZE)
+    with av.open(str(path), "w") as container:
+        audio = container.add_stream("libopus", rate=48_000)
+        audio.layout = "stereo"
+        for i in range(100):
+            container.mux(audio.encode(pattern.audio_frame(i)))
+        container.mux(audio.encode(None))
+    return path
+
+
 @pytest.fixture
 def loop_tasks():
     """A function: how many tasks the library's loop thread runs now."""

@@ -100,3 +100,22 @@ def test_stn_parsing_is_tolerant():
 ])
 def test_error_texts_map_to_typed_errors(text, kind):
     assert type(error_for(text)) is kind
+
+
+def test_publish_rejects_what_it_cannot_read(tmp_path):
+    from types import SimpleNamespace
+
+    from mezon_nb.errors import MediaError
+    from mezon_nb.media import publish
+
+    async def session():
+        return SimpleNamespace(token="t", user_id="1")
+
+    async def channel(cid):
+        return SimpleNamespace(clan_id="1")
+
+    fake = SimpleNamespace(stream_url="ws://127.0.0.1:9/stn", session=session, channel=channel)
+    with pytest.raises(MediaError, match="opening the source"):
+        asyncio.run(publish(fake, "6", str(tmp_path / "missing.mp4")))
+    with pytest.raises(TypeError, match="numpy frames"):
+        asyncio.run(publish(fake, "6", 42))

@@ -56,3 +56,15 @@ def test_publish_numpy_generator_is_watched_with_stamps(client, idle_channels):
         session.leave()
     finally:
         publisher.stop()
+
+
+def test_audio_only_file_makes_a_radio_stream(client, idle_channels, ogg):
+    publisher = client.publish_file(idle_channels[0], str(ogg))
+    try:
+        session = client.join_stream(idle_channels[0], timeout=10)
+        assert session.state == "live"
+        assert session.latest_audio(timeout=3) is not None
+        assert session.latest_frame() is None
+        session.leave()
+    finally:
+        publisher.stop()

@@ -19,6 +19,7 @@ from aiortc import (
     RTCRtpSender,
     RTCSessionDescription,
 )
+from aiortc.exceptions import InvalidAccessError, InvalidStateError, OperationError
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -135,8 +136,10 @@ class Connection:
             pc.addTransceiver("video", direction="sendonly").setCodecPreferences(_vp8_only())
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
-        except ValueError as exc:
+        except (ValueError, InvalidAccessError, InvalidStateError, OperationError) as exc:
             raise Refused(f"invalid offer: {exc}") from None
+        if not any(t.mid is not None for t in pc.getTransceivers()):
+            raise Refused("invalid offer: no audio or video")
         return pc
 
     async def _answer(self) -> None:
