@@ -18,6 +18,6 @@ from __future__ import annotations
 
 from mezon_nb.analytics.demo import demo_events
 from mezon_nb.analytics.log import ParticipantLog
-from mezon_nb.analytics.schema import LogSchemaError
+from mezon_nb.analytics.schema import LogInUseError, LogSchemaError
 
-__all__ = ["LogSchemaError", "ParticipantLog", "demo_events"]
+__all__ = ["LogInUseError", "LogSchemaError", "ParticipantLog", "demo_events"]

@@ -5,7 +5,10 @@ copies the rows and strings added since the last commit (under the log's lock, a
 slices) and commits them in one transaction (outside it); a background thread calls it every
 ``interval`` seconds. A committed row survives the death of the process (SIGKILL, kernel
 restart); with ``synchronous=NORMAL`` in WAL mode an OS crash or power cut may lose the last
-commits. Opening a file loads every committed row back into the store.
+commits. Opening a file loads every committed row back into the store. The file is locked
+while open (SQLite ``locking_mode=EXCLUSIVE``): a second log, or ``sqlite3``, on the same file
+gets :class:`~mezon_nb.analytics.schema.LogInUseError` (or "database is locked") until
+:meth:`SqliteSink.close`; read a live log through ``log.events`` or ``log.to_parquet()``.
 
 The file keeps integer codes, as the store does, plus the string tables; the ``events_text``
 view decodes them (``sqlite3 log.sqlite 'select * from events_text'``). Tables, under
@@ -70,8 +73,18 @@ _UPSERT = "INSERT OR REPLACE INTO channels (channel_id, clan_id, label) VALUES (
 
 
 def _open(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    """Open (or create) the log file and hold it exclusively until the connection closes."""
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=2.0)
+    conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        conn.execute("BEGIN EXCLUSIVE")
+        conn.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        raise schema.LogInUseError(
+            f"{path} is open elsewhere (another ParticipantLog or SQLite connection, in this "
+            f"or another process); close that first, or pass another log_path") from exc
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if version > schema.SCHEMA_VERSION:
         conn.close()

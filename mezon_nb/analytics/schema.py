@@ -65,6 +65,14 @@ class LogSchemaError(MezonError, ValueError):
     """
 
 
+class LogInUseError(MezonError, RuntimeError):
+    """The log file is open elsewhere: another ParticipantLog or SQLite connection.
+
+    >>> isinstance(LogInUseError("log.sqlite is in use"), RuntimeError)
+    True
+    """
+
+
 def id_categorical(values, categories=None) -> pd.Categorical:
     """A categorical of exact id strings; ``values`` may be codes (with ``categories``) or strings.
 
@@ -150,6 +158,7 @@ __all__ = [
     "SUMMARY_COLUMNS",
     "TIME",
     "USER_COLUMNS",
+    "LogInUseError",
     "LogSchemaError",
     "codes",
     "column_ns",

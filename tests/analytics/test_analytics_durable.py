@@ -14,13 +14,14 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from analytics_helpers import BIG_USER, at, join, leave, snapshot
 
-from mezon_nb.analytics import LogSchemaError, ParticipantLog
+from mezon_nb.analytics import LogInUseError, LogSchemaError, ParticipantLog
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -110,23 +111,32 @@ def test_reopen_restores_rows_labels_and_who_is_watching(tmp_path):
 
 
 def test_unflushed_rows_are_committed_by_the_background_writer(tmp_path):
-    path = tmp_path / "log.sqlite"
-    log = ParticipantLog(path, flush_interval=0.05)
+    log = ParticipantLog(tmp_path / "log.sqlite", flush_interval=0.05)
     log.record(join(0, "5"))
     for _ in range(100):  # bounded wait, up to 5 s
-        with sqlite3.connect(path) as conn:
-            if conn.execute("select count(*) from events").fetchone()[0] == 1:
-                break
+        if log._sink.committed == 1:
+            break
         time.sleep(0.05)
     else:
         raise AssertionError("the row was not committed within 5 s")
     log.close()
 
 
+def test_one_log_per_file_at_a_time(tmp_path):
+    path = tmp_path / "log.sqlite"
+    with ParticipantLog(path):
+        with pytest.raises(LogInUseError, match="is open elsewhere"):
+            ParticipantLog(path)
+        with closing(sqlite3.connect(path, timeout=0.1)) as conn, \
+                pytest.raises(sqlite3.OperationalError, match="locked"):  # plain readers too
+            conn.execute("select count(*) from events").fetchone()
+    ParticipantLog(path).close()  # free again once closed
+
+
 def test_a_newer_schema_version_is_refused(tmp_path):
     path = tmp_path / "log.sqlite"
     ParticipantLog(path).close()
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn:
         conn.execute("PRAGMA user_version = 99")
     with pytest.raises(LogSchemaError, match="schema version 99; this mezon_nb reads up to 1"):
         ParticipantLog(path)
@@ -134,7 +144,7 @@ def test_a_newer_schema_version_is_refused(tmp_path):
 
 def test_a_foreign_sqlite_file_is_refused(tmp_path):
     path = tmp_path / "other.sqlite"
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn:
         conn.execute("create table notes (x)")
     with pytest.raises(LogSchemaError, match="not a participant log"):
         ParticipantLog(path)
@@ -145,7 +155,7 @@ def test_the_file_reads_as_text_through_its_view(tmp_path):
     with ParticipantLog(path) as log:
         log.record(join(0, BIG_USER, name="ann"))
         log.record(leave(1, BIG_USER))
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn:
         got = conn.execute("select kind, source, clan_id, user_id, typeof(user_id), participant "
                            "from events_text order by seq").fetchall()
     assert got == [("joined", "live", "1", BIG_USER, "text", "ann"),
