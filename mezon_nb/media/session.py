@@ -100,6 +100,7 @@ class StreamSession:
         self._recorder: Any = None
         self._close: Callable[[], Awaitable[None]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.track_kinds: set[str] = set()  # "audio" / "video", as the server sends them
 
     def __repr__(self) -> str:
         return f"<StreamSession channel={self.channel_id} state={self.state}>"
@@ -152,6 +153,8 @@ class StreamSession:
     def _on_audio(self, frame: av.AudioFrame) -> None:
         chunk = AudioChunk(self._audio.count, frame.pts, frame.sample_rate, frame.samples,
                            len(frame.layout.channels), time.time(), _source=frame)
+        if self._recorder is not None:
+            self._recorder.write_audio(frame, chunk.received_at)
         self._audio.publish(chunk)
         if self._state in ("connecting", "waiting"):
             self._set_state("live")
@@ -192,13 +195,20 @@ class StreamSession:
 
     # -- recording ---------------------------------------------------------------------
 
-    def record(self, path: str | Path, **options: Any) -> Path:
-        """Start writing received video to ``path`` (``.mp4`` H.264 or ``.webm`` VP8)."""
+    def record(self, path: str | Path, *, video: bool | None = None, audio: bool | None = None,
+               **options: Any) -> Path:
+        """Start writing the stream to ``path``: ``.mp4`` (H.264 + AAC) or ``.webm`` (VP8 + Opus).
+
+        By default it records the tracks the stream carries (``track_kinds``).
+        """
         from mezon_nb.media.recording import Recorder
 
         if self._recorder is not None:
             raise RuntimeError("already recording; call stop_recording() first")
-        self._recorder = Recorder(path, **options)
+        kinds = self.track_kinds
+        self._recorder = Recorder(
+            path, video="video" in kinds or not kinds if video is None else video,
+            audio="audio" in kinds if audio is None else audio, **options)
         return self._recorder.path
 
     def stop_recording(self, timeout: float = 30.0) -> Path | None:

@@ -192,6 +192,7 @@ class StnViewer:
             await self._fail(MediaError("WebRTC connection failed (ICE/DTLS)"))
 
     async def _consume(self, track: MediaStreamTrack) -> None:
+        self.session.track_kinds.add(track.kind)
         handler = self.session._on_video if track.kind == "video" else self.session._on_audio
         while True:
             try:

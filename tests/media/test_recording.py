@@ -1,7 +1,7 @@
 """Recording a live stream: the file reads back with av and holds the frames received while
-recording (±5 %).
+recording (±5 %), and about as much sound as picture.
 
-Not covered: audio in recordings (video only for now).
+Not covered: recordings longer than a few seconds, resolution changes mid-recording.
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ def test_recording_holds_every_received_frame(client, sandbox, tmp_path, suffix)
         stream = container.streams.video[0]
         decoded = sum(1 for _ in container.decode(stream))
         assert (stream.width, stream.height) == (320, 240)
+    with av.open(str(written)) as container:
+        seconds = sum(f.samples for f in container.decode(container.streams.audio[0])) / 48_000
+    assert abs(seconds - 2.0) < 0.5
     assert written == path
     assert abs(decoded - received) <= max(1, 0.05 * received)
     assert decoded >= 20

@@ -178,9 +178,12 @@ class Connection:
         if self.watching is not None:
             raise Refused("already subscribed")
         for transceiver in self.pc.getTransceivers():
-            fanout = channel.source.video if transceiver.kind == "video" else channel.source.audio
-            if transceiver.mid is not None and (transceiver.kind == "audio"
-                                                or channel.source.has_video):
+            if transceiver.mid is None:
+                continue
+            if transceiver.kind == "video" and not channel.source.has_video:
+                transceiver.direction = "inactive"  # radio: no video m-line media
+            else:
+                fanout = getattr(channel.source, transceiver.kind)
                 transceiver.sender.replaceTrack(fanout.subscribe())
         self.watching = cid
         channel.viewers.add(self)
