@@ -86,7 +86,13 @@ class _Writer:
 
 
 class Recorder:
-    """Writes decoded frames handed to :meth:`write` / :meth:`write_audio` into ``path``."""
+    """Writes decoded frames handed to :meth:`write` / :meth:`write_audio` into ``path``.
+
+    >>> Recorder("clip.avi")
+    Traceback (most recent call last):
+    ...
+    mezon_nb.errors.MediaError: cannot record to '.avi': use .mp4, .mkv or .webm
+    """
 
     def __init__(self, path: str | Path, *, video: bool = True, audio: bool = True,
                  bitrate: int = 2_000_000):

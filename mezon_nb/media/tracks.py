@@ -34,7 +34,13 @@ VIDEO_CLOCK = 90_000
 
 
 class PacedVideoTrack(MediaStreamTrack):
-    """Video frames from ``next_frame(index)`` (``None`` ends the track), paced to ``fps``."""
+    """Video frames from ``next_frame(index)`` (``None`` ends the track), paced to ``fps``.
+
+    >>> track = PacedVideoTrack(lambda i: av.VideoFrame(64, 48, "rgb24"), fps=30)
+    >>> frame = asyncio.run(track.recv())
+    >>> (frame.pts, track.frames_sent, track.size)
+    (0, 1, (64, 48))
+    """
 
     kind = "video"
 
@@ -66,7 +72,12 @@ class PacedVideoTrack(MediaStreamTrack):
 
 
 class ToneTrack(MediaStreamTrack):
-    """The test pattern's tone: 20 ms frames of 48 kHz stereo, paced to the wall clock."""
+    """The test pattern's tone: 20 ms frames of 48 kHz stereo, paced to the wall clock.
+
+    >>> from mezon_nb.sandbox.stn.pattern import TestPattern
+    >>> asyncio.run(ToneTrack(TestPattern(64, 48)).recv()).samples
+    960
+    """
 
     kind = "audio"
 

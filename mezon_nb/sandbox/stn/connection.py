@@ -34,7 +34,11 @@ logger = logging.getLogger(__name__)
 
 
 class Refused(Exception):
-    """A request the server refuses: its text goes out as ``error`` and the socket closes."""
+    """A request the server refuses: its text goes out as ``error`` and the socket closes.
+
+    >>> str(Refused('channel "6" not found'))
+    'channel "6" not found'
+    """
 
 
 def _vp8_only() -> list[Any]:
@@ -43,7 +47,12 @@ def _vp8_only() -> list[Any]:
 
 
 class Connection:
-    """State of one socket: its peer connection, what it watches or publishes, its presence."""
+    """State of one socket: its peer connection, what it watches or publishes, its presence.
+
+    >>> conn = Connection(server=None, websocket=None, user_id=7)
+    >>> (conn.pc, conn.watching, conn.joined)
+    (None, None, False)
+    """
 
     def __init__(self, server: StreamServer, websocket: WebSocket, user_id: int):
         self.server, self.websocket, self.user_id = server, websocket, user_id

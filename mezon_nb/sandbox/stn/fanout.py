@@ -29,7 +29,13 @@ _QUEUE = 30  # packets a viewer may lag behind before it is resynchronised on a 
 
 
 class PacketTrack(MediaStreamTrack):
-    """One viewer's track: ``recv()`` returns encoded ``av.Packet`` objects from a fanout."""
+    """One viewer's track: ``recv()`` returns encoded ``av.Packet`` objects from a fanout.
+
+    >>> track = PacketTrack("video", on_keyframe_needed=lambda: None)
+    >>> track.offer(av.Packet(b"delta"))  # not a keyframe: skipped until one comes
+    >>> track.pending
+    0
+    """
 
     def __init__(self, kind: str, on_keyframe_needed: Callable[[], None]):
         super().__init__()
@@ -70,7 +76,13 @@ class PacketTrack(MediaStreamTrack):
 
 
 class Fanout:
-    """Distributes one stream of encoded packets of ``kind`` to every subscribed track."""
+    """Distributes one stream of encoded packets of ``kind`` to every subscribed track.
+
+    >>> fanout = Fanout("video")
+    >>> _ = fanout.subscribe(), fanout.subscribe()
+    >>> len(fanout), fanout.keyframe_requested
+    (2, True)
+    """
 
     def __init__(self, kind: str):
         self.kind = kind

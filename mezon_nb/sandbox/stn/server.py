@@ -35,12 +35,21 @@ logger = logging.getLogger(__name__)
 
 
 class ChannelInUse(Exception):
-    """A second publisher tried a live channel (babelcast's ``is already in use``)."""
+    """A second publisher tried a live channel (babelcast's ``is already in use``).
+
+    >>> str(ChannelInUse('channel "6" is already in use'))
+    'channel "6" is already in use'
+    """
 
 
 @dataclass(eq=False)
 class LiveChannel:
-    """One live channel: its source, the publisher's user and connection, and its viewers."""
+    """One live channel: its source, the publisher's user and connection, and its viewers.
+
+    >>> from mezon_nb.sandbox.stn.sources import Source
+    >>> LiveChannel("6", Source(), user_id=None).viewers
+    set()
+    """
 
     channel_id: str
     source: Source
@@ -50,7 +59,11 @@ class LiveChannel:
 
 
 class StreamServer:
-    """Live channels plus the ``/ws`` signalling route for viewers and publishers."""
+    """Live channels plus the ``/ws`` signalling route for viewers and publishers.
+
+    >>> StreamServer(object()).reject_status
+    401
+    """
 
     def __init__(self, world: Any) -> None:
         self.world = world

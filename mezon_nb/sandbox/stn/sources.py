@@ -29,7 +29,12 @@ logger = logging.getLogger(__name__)
 
 
 class Source:
-    """Base: two fanouts, a set of tasks, and ``on_end`` fired once."""
+    """Base: two fanouts, a set of tasks, and ``on_end`` fired once.
+
+    >>> src = Source()
+    >>> (src.video.kind, src.audio.kind, src.has_video)
+    ('video', 'audio', True)
+    """
 
     has_video = True
     codec = "VP8"
@@ -70,7 +75,11 @@ class Source:
 
 
 class PatternSource(Source):
-    """The built-in publisher: :class:`TestPattern` video with a tone, paced to the wall clock."""
+    """The built-in publisher: :class:`TestPattern` video with a tone, paced to the wall clock.
+
+    >>> PatternSource(640, 360, fps=30).pattern.speed
+    4
+    """
 
     def __init__(self, width: int, height: int, fps: float = 30):
         super().__init__()
@@ -130,7 +139,13 @@ def local_path(file_url: str) -> Path:
 
 
 class FileSource(Source):
-    """A WebM (VP8 + Opus) or Ogg Opus file relayed packet by packet, without transcoding."""
+    """A WebM (VP8 + Opus) or Ogg Opus file relayed packet by packet, without transcoding.
+
+    >>> FileSource(Path("clip.mp4"))
+    Traceback (most recent call last):
+    ...
+    ValueError: unsupported file type '.mp4': use .webm, .ogg or .opus
+    """
 
     def __init__(self, path: Path):
         super().__init__()
@@ -170,7 +185,11 @@ class FileSource(Source):
 
 
 class TrackSource(Source):
-    """A WebRTC publisher's received tracks, decoded by aiortc and encoded once for everyone."""
+    """A WebRTC publisher's received tracks, decoded by aiortc and encoded once for everyone.
+
+    >>> TrackSource([]).has_video
+    False
+    """
 
     def __init__(self, tracks: list[MediaStreamTrack], fps: float = 30):
         super().__init__()
