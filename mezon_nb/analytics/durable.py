@@ -35,6 +35,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -109,6 +110,10 @@ def _open(path: Path) -> sqlite3.Connection:
     return conn
 
 
+#: Files open in this process (resolved path -> sink), for a clearer error on a second open.
+_OPEN: weakref.WeakValueDictionary[Path, SqliteSink] = weakref.WeakValueDictionary()
+
+
 class SqliteSink:
     """Keeps ``store``'s rows committed to ``path``; loads the file into ``store`` when opened.
 
@@ -127,7 +132,13 @@ class SqliteSink:
         self.path = Path(path)
         self.interval = interval
         self._store, self._lock = store, lock
+        here = _OPEN.get(self.path.resolve())
+        if here is not None:
+            raise schema.LogInUseError(
+                f"{self.path} is already open in this process; close that log first "
+                f"(log.close(), or open it with `with ParticipantLog(path) as log:`)")
         self._conn = _open(self.path)
+        _OPEN[self.path.resolve()] = self
         self._labels: dict[str, tuple[str | None, str]] = {}  # queued channel labels
         self.labels = self._load()  # {channel_id: (clan_id, label)} found in the file
         self.committed = len(store)  # rows of the store already in the file
@@ -227,6 +238,7 @@ class SqliteSink:
         self._thread.join()
         self.flush()
         self._conn.close()
+        _OPEN.pop(self.path.resolve(), None)
 
     def __enter__(self) -> Self:
         return self

@@ -125,12 +125,33 @@ def test_unflushed_rows_are_committed_by_the_background_writer(tmp_path):
 def test_one_log_per_file_at_a_time(tmp_path):
     path = tmp_path / "log.sqlite"
     with ParticipantLog(path):
-        with pytest.raises(LogInUseError, match="is open elsewhere"):
+        with pytest.raises(LogInUseError, match="already open in this process"):
             ParticipantLog(path)
         with closing(sqlite3.connect(path, timeout=0.1)) as conn, \
                 pytest.raises(sqlite3.OperationalError, match="locked"):  # plain readers too
             conn.execute("select count(*) from events").fetchone()
     ParticipantLog(path).close()  # free again once closed
+    other = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), str(ROOT)],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline().strip() == "open"
+        with pytest.raises(LogInUseError, match="is open elsewhere"):
+            ParticipantLog(path)
+    finally:
+        other.kill()
+        other.wait(timeout=30)
+        other.stdout.close()
+    ParticipantLog(path).close()  # a killed holder releases the file
+
+
+HOLDER = r"""
+import sys, time
+sys.path.insert(0, sys.argv[2])
+from mezon_nb.analytics import ParticipantLog
+log = ParticipantLog(sys.argv[1])
+print("open", flush=True)
+time.sleep(60)
+"""
 
 
 def test_a_newer_schema_version_is_refused(tmp_path):
