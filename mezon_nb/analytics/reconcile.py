@@ -11,6 +11,8 @@ The rules (the only place they live):
   (re)connect) against the open sessions of that clan: viewers gone are recorded as ``left``,
   new viewers as ``joined``, both at the snapshot time. Rows are ``source="snapshot"`` the first
   time the log sees the clan (nothing could have been missed) and ``"reconciled"`` afterwards.
+  A user listed in several channels (several devices) keeps the session already open, else
+  the last channel listed wins.
 * A leave with no open session is recorded as is; the session analysis gives it an unknown start.
 
 >>> from datetime import datetime, timedelta, timezone
@@ -111,13 +113,16 @@ class SessionTracker:
         """
         t = time_ns(at)
         source = "reconciled" if clan_id in self.clans else "snapshot"
-        present = [(str(r.channel_id), str(r.user_id), r.participant) for r in snapshot]
-        pairs = {(c, u) for c, u, _ in present}
+        present: dict[str, tuple[str, str]] = {}  # user -> (channel, participant)
+        for r in snapshot:
+            user = str(r.user_id)
+            if present.get(user, (None,))[0] != self.open.get(user, (0,))[0]:
+                present[user] = (str(r.channel_id), r.participant)
         rows: list[Row] = []
         for user, (channel, clan, _) in list(self.open.items()):
-            if clan == clan_id and (channel, user) not in pairs:
+            if clan == clan_id and present.get(user, (None,))[0] != channel:
                 self._leave(t, "reconciled", clan, channel, user, rows)
-        for channel, user, participant in present:
+        for user, (channel, participant) in present.items():
             if self.open.get(user, (None,))[0] != channel:
                 self._join(t, source, clan_id, channel, user, participant, rows)
         self.clans.add(clan_id)

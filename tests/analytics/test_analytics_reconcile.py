@@ -120,3 +120,16 @@ def test_closed_log_refuses_records():
         assert "closed" in str(exc)
     else:
         raise AssertionError("expected RuntimeError")
+
+
+def test_a_user_listed_twice_keeps_the_open_session():
+    log = ParticipantLog()
+    log.record(join(0, "5", channel="8", name="ann"))
+    both = snapshot(("6", "5", "ann"), ("8", "5", "ann"), ("6", "7", "bob"))
+    for minute in (5, 6):  # reconnecting twice changes nothing more
+        log.reconcile(both, clan_id="1", at=at(minute))
+    assert rows(log.events, "kind", "channel_id", "user_id", "source") == [
+        ("joined", "8", "5", "live"), ("joined", "6", "7", "reconciled")]
+    fresh = ParticipantLog()
+    fresh.reconcile(snapshot(("6", "5", "ann"), ("8", "5", "ann")), clan_id="1", at=at(0))
+    assert rows(fresh.events, "kind", "channel_id") == [("joined", "8")]
