@@ -1,8 +1,9 @@
 """Where stream work runs: the library's loop thread, reachable from any thread or loop.
 
 Sessions and publishers live on ``LoopThread.shared()`` so frames flow while a cell blocks.
-:func:`run_here` starts a coroutine there and awaits it from whatever loop the caller is on;
-:func:`call_sync` waits for one from plain (non-async) code.
+:func:`run_here` starts a coroutine there and awaits it from whatever loop the caller is on,
+:func:`run_on` does the same for an object's own loop, and :func:`call_sync` waits for one from
+plain (non-async) code.
 
 >>> import asyncio
 >>> asyncio.run(run_here(asyncio.sleep(0, result="on the loop thread")))
@@ -28,6 +29,18 @@ async def run_here(coro: Coroutine[Any, Any, T]) -> T:
     return await asyncio.wrap_future(runner.submit(coro))
 
 
+async def run_on(loop: asyncio.AbstractEventLoop | None,
+                 make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Await ``make()`` on ``loop`` (where the object it belongs to lives) from any loop.
+
+    >>> asyncio.run(run_on(None, lambda: asyncio.sleep(0, result=3)))
+    3
+    """
+    if loop is None or asyncio.get_running_loop() is loop:
+        return await make()
+    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(make(), loop))
+
+
 def call_sync(loop: asyncio.AbstractEventLoop | None,
               make: Callable[[], Coroutine[Any, Any, Any]], timeout: float) -> None:
     """Run ``make()`` on ``loop`` and wait; from the loop's own thread only schedule it.
@@ -46,4 +59,4 @@ def call_sync(loop: asyncio.AbstractEventLoop | None,
         asyncio.run_coroutine_threadsafe(make(), loop).result(timeout)
 
 
-__all__ = ["call_sync", "run_here"]
+__all__ = ["call_sync", "run_here", "run_on"]

@@ -32,7 +32,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from mezon_nb.errors import MediaError, MezonError, StreamEndedError
 from mezon_nb.media.errors import map_media_errors
-from mezon_nb.media.loop import call_sync, run_here
+from mezon_nb.media.loop import call_sync, run_here, run_on
 from mezon_nb.media.signaling import StnSignaling, error_for
 from mezon_nb.media.tracks import PacedVideoTrack, source_tracks
 from mezon_nb.protocol import stn
@@ -172,10 +172,9 @@ class Publisher:
 
     async def astop(self) -> None:
         """Stop publishing (``stop_publisher``) and close everything; idempotent."""
-        if self._loop is not None and asyncio.get_running_loop() is not self._loop:
-            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.astop(),
-                                                                       self._loop))
-            return
+        await run_on(self._loop, self._stop)
+
+    async def _stop(self) -> None:
         live = self.state in ("connecting", "live")
         self._set_state("closed")
         if live:
@@ -183,7 +182,7 @@ class Publisher:
 
     def stop(self, timeout: float = 10.0) -> None:
         """:meth:`astop` from synchronous code (any thread)."""
-        call_sync(self._loop, self.astop, timeout)
+        call_sync(self._loop, self._stop, timeout)
         self._set_state("closed")
 
 

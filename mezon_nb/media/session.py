@@ -30,7 +30,7 @@ import av
 import numpy as np
 
 from mezon_nb.media.frames import AudioChunk, Frame, FrameHub, FrameStream
-from mezon_nb.media.loop import call_sync
+from mezon_nb.media.loop import call_sync, run_on
 from mezon_nb.protocol.stamp import read_stamp
 
 if TYPE_CHECKING:
@@ -220,11 +220,7 @@ class StreamSession:
 
     async def aleave(self) -> None:
         """Leave the stream (State 5, close); idempotent."""
-        if self._loop is not None and asyncio.get_running_loop() is not self._loop:
-            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._leave(),
-                                                                       self._loop))
-        else:
-            await self._leave()
+        await run_on(self._loop, self._leave)
 
     async def _leave(self) -> None:
         if self._recorder is not None:

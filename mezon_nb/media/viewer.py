@@ -67,7 +67,6 @@ class StnViewer:
         self.session, self.sig, self.wait_live = session, signaling, wait_live
         self.pc: RTCPeerConnection | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._receiver: asyncio.Task[None] | None = None
         self._pending: list[Any] = []
         self._answered = False
         self._closed = False
@@ -112,7 +111,7 @@ class StnViewer:
             await pc.setLocalDescription(await pc.createOffer())
         await self.sig.send("session_subscriber", {"type": "offer",
                                                    "sdp": pc.localDescription.sdp})
-        self._receiver = self._spawn(self._receive())
+        self._spawn(self._receive())
         settled = asyncio.Event()
         remove = self.session.on_state(lambda state: state != "waiting" and settled.set())
         try:
