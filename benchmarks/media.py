@@ -251,8 +251,9 @@ def main() -> None:
         serve(int(width), int(height), float(fps), mode)
         return
     seconds = 3.0 if args.quick else 8.0
-    print(f"mezon_nb media benchmark: {os.cpu_count()} CPUs, {seconds:.0f} s windows, 30 fps "
-          "pattern, VP8; CPU = CPU s per wall s (100 % = one core)")
+    print(f"mezon_nb media benchmark: {os.cpu_count()} CPUs (load average "
+          f"{os.getloadavg()[0]:.1f} at start), {seconds:.0f} s windows, 30 fps pattern, VP8; "
+          "CPU = CPU s per wall s (100 % = one core)")
     rows = []
     for width, height in ((640, 480), (1280, 720), (1920, 1080)):
         rows.append((f"1 viewer {width}x{height}", run_case(width, height, 1, "encoded", seconds)))

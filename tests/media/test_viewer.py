@@ -115,3 +115,22 @@ def test_leave_updates_presence_and_leaks_no_task(client, sandbox, loop_tasks):
     assert session.state == "closed"
     assert wait_until(lambda: not watching())
     assert wait_until(lambda: loop_tasks() <= before)
+
+
+def test_async_client_on_its_own_loop(sandbox):
+    """As in a notebook cell with top-level await: the session still runs on the loop thread."""
+    from mezon_nb.client import AsyncClient
+
+    async def main():
+        async with AsyncClient(sandbox.bot_id, sandbox.bot_token, base_url=sandbox.api_url,
+                               stream_url=sandbox.stream_url) as aclient:
+            async with await aclient.join_stream(sandbox.stream_channel_id) as session:
+                got = []
+                async for frame in session.frames():
+                    got.append(frame)
+                    if len(got) == 3:
+                        break
+            return session.state, got
+
+    state, got = asyncio.run(asyncio.wait_for(main(), 30))
+    assert state == "closed" and len(got) == 3 and got[0].captured_at is not None
