@@ -11,6 +11,9 @@ What runs (all on 127.0.0.1, in this one run):
   capture time drawn into the pixels) of the chosen size.
 * ``viewer``: ``StreamViewer`` on that publisher; the frontend reports the view visible and acks
   each painted frame (ack window 2).
+* ``viewer, cell busy``: the same while another cell runs ``time.sleep`` for the whole
+  measurement (acks wait in the shell queue: the window fails open at 0.2 s); ``viewer, busy,
+  subshell``: the frontend sends its acks on a kernel subshell, as JupyterLab >= 4.4 does.
 * ``naive``: the loop people write by hand in a cell, ``for frame in frames: image.value =
   jpeg(frame)`` on an ``ipywidgets.Image`` (same JPEG encoder, bytes also as a binary buffer);
   the frontend just paints what arrives.
@@ -128,6 +131,11 @@ source.leave()
 """
 
 
+#: The viewer while another cell blocks the kernel for the whole measurement: acks queue up on
+#: the shell channel, or (JupyterLab >= 4.4 style) arrive on a comm subshell.
+BUSY = ("viewer, cell busy", "viewer, busy, subshell")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -151,14 +159,18 @@ class Frontend:
         self.painted: list[tuple[float, float]] = []   # (painted_at, captured_at)
         self.received_bytes = 0
         self.viewer_comm: str | None = None
+        self.subshell_id: str | None = None     # acks go there when set (JupyterLab >= 4.4)
         self.engine_ms: list[float] = []       # viewer only: publisher stamp -> comm send
 
-    def send(self, msg_type: str, content: dict) -> None:
+    def send(self, msg_type: str, content: dict, channel: str = "shell",
+             subshell_id: str | None = None) -> None:
         header = {"msg_id": uuid.uuid4().hex, "username": "bench", "session": self.session,
                   "msg_type": msg_type, "version": "5.3",
                   "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        if subshell_id is not None:
+            header["subshell_id"] = subshell_id
         self.ws.write_message(json.dumps({"header": header, "parent_header": {}, "metadata": {},
-                                          "content": content, "channel": "shell",
+                                          "content": content, "channel": channel,
                                           "buffers": []}))
 
     def execute(self, code: str) -> None:
@@ -167,7 +179,8 @@ class Frontend:
 
     def custom(self, content: dict) -> None:
         self.send("comm_msg", {"comm_id": self.viewer_comm,
-                               "data": {"method": "custom", "content": content}})
+                               "data": {"method": "custom", "content": content}},
+                  subshell_id=self.subshell_id)
 
     async def run(self, until: float) -> None:
         while time.time() < until:
@@ -182,6 +195,8 @@ class Frontend:
 
     async def handle(self, msg: dict) -> None:
         kind, content = msg["msg_type"], msg["content"]
+        if kind == "create_subshell_reply":
+            self.subshell_id = content["subshell_id"]
         if kind == "error":
             raise RuntimeError("\n".join(content["traceback"]))
         if kind == "comm_open" and "overlay" in content["data"].get("state", {}):
@@ -270,8 +285,15 @@ async def case(server: Server, method: str, size: tuple[int, int], paint_ms: flo
     try:
         code = SOURCE.format(width=size[0], height=size[1])
         frontend.execute(code)
-        frontend.execute(VIEWER if method == "viewer" else NAIVE.format(seconds=seconds + 2))
+        frontend.execute(NAIVE.format(seconds=seconds + 2) if method == "naive" else VIEWER)
+        if "subshell" in method:
+            frontend.send("create_subshell_request", {}, channel="control")
+        deadline = time.time() + 60.0                     # kernel start, imports
+        while not frontend.painted and time.time() < deadline:
+            await frontend.run(time.time() + 0.1)
         await frontend.run(time.time() + 1.0)             # warm-up
+        if "busy" in method:
+            frontend.execute(f"time.sleep({seconds + 2})")  # a cell blocks the main thread
         start, before = time.time(), len(frontend.painted)
         engine_before = len(frontend.engine_ms)
         bytes_before = frontend.received_bytes
@@ -303,6 +325,9 @@ async def main(seconds: float, slow_ms: float) -> list[dict]:
                 for method in ("viewer", "naive"):
                     rows.append(await case(server, method, size, paint_ms, seconds))
                     print_row(rows[-1])
+        for method in BUSY:
+            rows.append(await case(server, method, (640, 480), 0.0, seconds))
+            print_row(rows[-1])
         return rows
     finally:
         server.stop()
@@ -310,7 +335,7 @@ async def main(seconds: float, slow_ms: float) -> list[dict]:
 
 def print_row(row: dict) -> None:
     browser = "fast" if not row["paint_ms"] else f"slow {row['paint_ms']:.0f} ms"
-    print(f"| {row['size']:>9} | {browser:>11} | {row['method']:>6} | {row['fps']:6.1f} | "
+    print(f"| {row['size']:>9} | {browser:>11} | {row['method']:>22} | {row['fps']:6.1f} | "
           f"{row['p50']:8.0f} | {row['p95']:8.0f} | {row['max']:8.0f} | {row['mb_s']:6.2f} | "
           f"{row['engine']:6.1f} |",
           flush=True)
@@ -324,8 +349,8 @@ if __name__ == "__main__":
     args = parser.parse_args()
     print("source: 30 fps stamped frames in the kernel; frontend: websocket client "
           "through jupyter_server (not a browser); delay = publisher stamp -> paint")
-    print("|      size |     browser | method |    fps | p50 (ms) | p95 (ms) | max (ms) |   MB/s "
-          "| engine |")
-    print("|-----------|-------------|--------|--------|----------|----------|----------|--------"
-          "|--------|")
+    print("|      size |     browser |                 method |    fps | p50 (ms) | p95 (ms) "
+          "| max (ms) |   MB/s | engine |")
+    print("|-----------|-------------|------------------------|--------|----------|----------"
+          "|----------|--------|--------|")
     asyncio.run(main(args.seconds, args.slow_ms))

@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 
+#: The view that ``display()`` creates before its frontend can speak: counted as visible so
+#: frames flow even when the next cell blocks the shell (and the visibility message) at once.
+_DISPLAYED = "displayed"
+
 
 def channel_choices(client: Any) -> list[dict]:
     """The picker's entries: ``{"id", "label"}`` for each streaming channel (nothing else).
@@ -58,7 +62,8 @@ class StreamViewer(anywidget.AnyWidget):
     counting after 1 s (0.2 s while a cell keeps the kernel busy and acks cannot arrive).
     The browser acknowledges each frame once it has painted it on an animation frame, and when
     no new frame arrives for ``lossless_delay`` (0.3 s) the last one is re-sent once as PNG.
-    Nothing is sent while no output of the widget is on screen or after :meth:`close`.
+    Nothing is sent while no output of the widget is on screen (a just-displayed output counts
+    as on screen until its frontend reports) or after :meth:`close`.
 
     ``channel_id=None`` joins nothing: pick a channel and press Join (or call :meth:`join`).
     Extra ``options`` go to ``client.join_stream``. ``budget`` shares an in-flight cap with
@@ -213,6 +218,10 @@ class StreamViewer(anywidget.AnyWidget):
             self._mz_audience.close()
         super().close()
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        self._mz_pump.set_visible(_DISPLAYED, True)
+        return super()._repr_mimebundle_(**kwargs)
+
     # -- private ----------------------------------------------------------------------------
 
     def _mz_on_msg(self, _widget: Any, content: dict, buffers: list) -> None:
@@ -220,6 +229,7 @@ class StreamViewer(anywidget.AnyWidget):
         if kind == "ack":
             self._mz_pump.ack(int(content["id"]), content.get("painted_at"))
         elif kind == "visibility":
+            self._mz_pump.set_visible(_DISPLAYED, False)   # the frontend speaks for itself now
             self._mz_pump.set_visible(str(content.get("view")), bool(content.get("visible")))
         elif kind == "nobuffers":
             self._mz_pump.base64 = True

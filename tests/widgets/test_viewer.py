@@ -226,3 +226,17 @@ def _our_tasks() -> int:
         return sum(t.get_name().startswith("mezon_nb-") for t in asyncio.all_tasks())
 
     return runner.run(count(), timeout=5)
+
+
+def test_a_displayed_viewer_counts_as_visible_until_its_frontend_reports(setup):
+    viewer, frontend, session = setup
+    viewer._repr_mimebundle_()        # display(): the next cell may block the shell at once
+    session.push()
+    assert settle(viewer, lambda: len(frontend.frames()) == 1)
+    frontend.paint_all()
+    frontend.show("v1", visible=False)          # the real view reports: off-screen
+    settle(viewer, lambda: True)
+    count = len(frontend.frames())
+    session.push()
+    time.sleep(0.4)
+    assert len(frontend.frames()) == count
