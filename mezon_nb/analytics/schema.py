@@ -34,7 +34,6 @@ SOURCES = ("live", "snapshot", "reconciled")
 SOURCE = pd.CategoricalDtype(SOURCES, ordered=False)
 
 TIME = pd.DatetimeTZDtype("ns", "UTC")
-DURATION = "timedelta64[ns]"
 
 #: Id and name columns: categoricals of ``str`` (categories differ per frame, values are exact).
 ID_COLUMNS = ("clan_id", "channel_id", "channel_label", "user_id", "participant")
@@ -137,14 +136,11 @@ def events_frame(time, kind, ids: dict, source) -> pd.DataFrame:
     """
     cols = {"time": pd.DatetimeIndex(time).tz_convert("UTC").as_unit("ns"), "kind": kind,
             **{c: ids[c] for c in ID_COLUMNS}, "source": source}
-    frame = pd.DataFrame({c: cols[c] for c in EVENT_COLUMNS})
-    frame["time"] = frame["time"].astype(TIME)
-    return frame
+    return pd.DataFrame({c: cols[c] for c in EVENT_COLUMNS})
 
 
 __all__ = [
     "CONCURRENCY_COLUMNS",
-    "DURATION",
     "EVENT_COLUMNS",
     "ID_COLUMNS",
     "KIND",
