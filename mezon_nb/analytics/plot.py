@@ -61,6 +61,7 @@ class LogPlot:
                     label=labels.get(channel, channel))
         ax.set(title="Concurrent viewers" + (f" (max per {freq})" if freq else ""),
                xlabel="time (UTC)", ylabel="viewers")
+        ax.set_ylim(bottom=0)
         ax.yaxis.get_major_locator().set_params(integer=True)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
         if len(steps):
