@@ -23,6 +23,7 @@ from typing import Any
 import anywidget
 import traitlets
 
+from mezon_nb.widgets import cells
 from mezon_nb.widgets.audience import Audience
 
 _STATIC = pathlib.Path(__file__).parent / "static"
@@ -33,7 +34,7 @@ class ParticipantsPanel(anywidget.AnyWidget):
 
     ``source`` is a ``Client`` (its ``participants`` log is used) or a ``ParticipantLog``;
     ``channel_id`` limits the panel to one channel. Updates are pushed as deltas, one per log
-    row, never as whole tables.
+    row, never as whole tables. Re-running the cell that made it closes the old panel.
 
     >>> import mezon_nb
     >>> panel = ParticipantsPanel(mezon_nb.ParticipantLog())
@@ -58,6 +59,7 @@ class ParticipantsPanel(anywidget.AnyWidget):
         self._mz_audience.listeners.append(self._mz_push)
         self.initial = self._mz_audience.snapshot()
         self.on_msg(self._mz_on_msg)
+        cells.adopt(self)
 
     @property
     def audience(self) -> Audience:

@@ -45,6 +45,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from mezon_nb.client.runner import LoopThread
+from mezon_nb.widgets import cells
 from mezon_nb.widgets.jpeg import encode
 from mezon_nb.widgets.transport import FlowControl, Job
 
@@ -52,36 +53,6 @@ log = logging.getLogger(__name__)
 
 _ENCODERS = concurrent.futures.ThreadPoolExecutor(max_workers=2,
                                                   thread_name_prefix="mezon_nb-encode")
-
-
-def kernel_busy() -> bool:
-    """True while an IPython cell is executing in this process (False outside IPython).
-
-    >>> kernel_busy()
-    False
-    """
-    return _CellWatch.busy
-
-
-class _CellWatch:
-    """Follows IPython's pre/post_execute events once per process."""
-
-    busy = False
-    installed = False
-
-    @classmethod
-    def install(cls) -> None:
-        if cls.installed:
-            return
-        cls.installed = True
-        try:
-            from IPython import get_ipython
-        except ImportError:  # pragma: no cover - IPython comes with ipywidgets
-            return
-        shell = get_ipython()
-        if shell is not None:
-            shell.events.register("pre_execute", lambda: setattr(cls, "busy", True))
-            shell.events.register("post_execute", lambda: setattr(cls, "busy", False))
 
 
 def start_task(runner: LoopThread, coro: Coroutine, name: str) -> asyncio.Task:
@@ -119,7 +90,7 @@ class FramePump:
     def __init__(self, send: Callable[[dict, list], Any], *, flow: FlowControl | None = None,
                  quality: int = 80, on_painted: Callable[[Job, float | None], Any] | None = None,
                  runner: LoopThread | None = None) -> None:
-        _CellWatch.install()
+        cells.install()
         self.flow = flow or FlowControl()
         self.quality = quality
         self.base64 = False
@@ -224,10 +195,10 @@ class FramePump:
         loop = asyncio.get_running_loop()
         while not self._stopped:
             now = time.monotonic()
-            job = self.flow.take(now, kernel_busy())
+            job = self.flow.take(now, cells.kernel_busy())
             if job is None:
                 self._wake.clear()
-                delay = self.flow.next_wakeup(now, kernel_busy())
+                delay = self.flow.next_wakeup(now, cells.kernel_busy())
                 timer = None if delay is None else loop.call_later(delay, self._wake.set)
                 await self._wake.wait()
                 if timer is not None:
@@ -264,4 +235,4 @@ class FramePump:
         self.flow.transmitted(job.frame_id, time.monotonic(), len(data), encode_s)
 
 
-__all__ = ["FramePump", "kernel_busy", "start_task", "stop_task"]
+__all__ = ["FramePump", "start_task", "stop_task"]

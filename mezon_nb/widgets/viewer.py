@@ -25,6 +25,7 @@ import traitlets
 
 from mezon_nb.client.runner import LoopThread
 from mezon_nb.errors import MezonError
+from mezon_nb.widgets import cells
 from mezon_nb.widgets.audience import Audience
 from mezon_nb.widgets.pump import FramePump, start_task, stop_task
 from mezon_nb.widgets.transport import FlowControl, Job, SharedBudget
@@ -65,6 +66,7 @@ class StreamViewer(anywidget.AnyWidget):
     Nothing is sent while no output of the widget is on screen (a just-displayed output counts
     as on screen until its frontend reports) or after :meth:`close`.
 
+    Re-running the notebook cell that made a viewer closes the old one (its stream is left).
     ``channel_id=None`` joins nothing: pick a channel and press Join (or call :meth:`join`).
     Extra ``options`` go to ``client.join_stream``. ``budget`` shares an in-flight cap with
     other viewers (see ``StreamGrid``). The widget state holds channel ids, labels, status and
@@ -114,6 +116,7 @@ class StreamViewer(anywidget.AnyWidget):
         except BaseException:
             self.close()
             raise
+        cells.adopt(self)
 
     # -- public -----------------------------------------------------------------------------
 

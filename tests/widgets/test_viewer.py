@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from widget_fakes import FakeClient, Frontend, settle
 
-from mezon_nb.widgets import pump as pump_module
+from mezon_nb.widgets import cells
 from mezon_nb.widgets.viewer import StreamViewer
 
 
@@ -112,7 +112,7 @@ def test_paint_timestamps_give_glass_to_glass_latency(setup):
 
 def test_window_fails_open_while_a_cell_keeps_the_kernel_busy(setup, monkeypatch):
     viewer, frontend, session = setup
-    monkeypatch.setattr(pump_module._CellWatch, "busy", True)
+    monkeypatch.setattr(cells._Cells, "busy", True)
     frontend.show()
     deadline = time.monotonic() + 1.0
     while time.monotonic() < deadline:             # nobody acks: the shell is blocked

@@ -1,0 +1,121 @@
+"""The notebook cell lifecycle, as the widgets need it: is a cell running, and which cell made
+which widget.
+
+* :func:`kernel_busy` is true while a cell executes (IPython's ``pre_execute``/``post_execute``);
+  the frame pump then stops waiting for acks that cannot arrive (see :mod:`.transport`).
+* :func:`adopt` ties a widget to the cell being run; when that cell runs again its previous
+  widgets are closed (their outputs are gone and the name now points at the new widget), so
+  re-running ``viewer = client.viewer(channel)`` leaves one live stream, not two.
+
+Outside IPython (scripts, tests) nothing is tracked and :func:`kernel_busy` is False.
+
+>>> kernel_busy()
+False
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from typing import Any, ClassVar
+
+log = logging.getLogger(__name__)
+
+
+class _Cells:
+    busy = False
+    current: str | None = None               # cell_id of the cell being run, if the UI sent one
+    owned: ClassVar[dict[str, list]] = {}     # cell_id -> weak references to closable widgets
+    installed = False
+    lock = threading.Lock()
+
+
+def install() -> None:
+    """Register the IPython event hooks once per process (a no-op outside IPython).
+
+    >>> install()
+    """
+    with _Cells.lock:
+        if _Cells.installed:
+            return
+        _Cells.installed = True
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.events.register("pre_execute", _pre_execute)
+        shell.events.register("post_execute", _post_execute)
+        shell.events.register("pre_run_cell", pre_run_cell)
+
+
+def kernel_busy() -> bool:
+    """True while an IPython cell is executing in this process.
+
+    >>> kernel_busy()
+    False
+    """
+    return _Cells.busy
+
+
+def adopt(widget: Any) -> None:
+    """Close ``widget`` (anything with ``close()``) when the cell now running runs again.
+
+    >>> adopt(object())        # outside a cell: nothing happens
+    """
+    install()
+    cell = _Cells.current or _cell_of_current_request()
+    if cell is not None:
+        with _Cells.lock:
+            _Cells.owned.setdefault(cell, []).append(weakref.ref(widget))
+
+
+def _cell_of_current_request() -> str | None:
+    """The ``cellId`` a notebook UI put in the running execute_request (hooks installed
+    mid-cell missed that cell's ``pre_run_cell``)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return None
+    kernel = getattr(get_ipython(), "kernel", None)
+    if kernel is None:
+        return None
+    parent = kernel.get_parent()
+    if parent.get("header", {}).get("msg_type") != "execute_request":
+        return None
+    return parent.get("metadata", {}).get("cellId")
+
+
+def pre_run_cell(info: Any) -> None:
+    """IPython hook: a cell starts; close what its previous run made.
+
+    >>> import types
+    >>> pre_run_cell(types.SimpleNamespace(cell_id=None))
+    """
+    cell = getattr(info, "cell_id", None)
+    _Cells.current = cell
+    if cell is None:
+        return
+    with _Cells.lock:
+        previous = _Cells.owned.pop(cell, [])
+    for ref in previous:
+        widget = ref()
+        if widget is not None:
+            try:
+                widget.close()
+            except Exception:  # closing a stale widget must not break the user's cell
+                log.exception("could not close %r from the previous run of its cell", widget)
+
+
+def _pre_execute() -> None:
+    _Cells.busy = True
+
+
+def _post_execute() -> None:
+    _Cells.busy = False
+    _Cells.current = None
+
+
+__all__ = ["adopt", "install", "kernel_busy", "pre_run_cell"]
