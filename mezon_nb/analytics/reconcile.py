@@ -51,9 +51,10 @@ def time_ns(at: datetime) -> int:
     >>> time_ns(datetime(1970, 1, 1, 0, 0, 1, 5, tzinfo=timezone.utc))
     1000005000
     """
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
-    return (at - _EPOCH) // _MICROSECOND * 1_000
+    try:
+        return (at - _EPOCH) // _MICROSECOND * 1_000
+    except TypeError:  # naive
+        return (at.replace(tzinfo=timezone.utc) - _EPOCH) // _MICROSECOND * 1_000
 
 
 class SessionTracker:

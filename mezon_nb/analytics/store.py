@@ -109,6 +109,9 @@ class ColumnStore:
         self.tables = {c: Interner() for c in self.ID_TABLES}
         self.labels = Interner()
         self.label_of = array.array("i")  # channel code -> label code (-1: unknown)
+        # (append, code-of) per id column, bound once: append() is on the per-event path
+        self._id_columns = tuple((self.codes[c].append, self.tables[c].__getitem__)
+                                 for c in self.ID_TABLES)
 
     def __len__(self) -> int:
         return len(self.time)
@@ -119,15 +122,14 @@ class ColumnStore:
         >>> s = ColumnStore(); s.append((0, "left", "live", "1", "6", "5", None)); len(s)
         1
         """
-        t, kind, source, clan, channel, user, participant = row
-        self.time.append(t)
-        self.kind.append(_KIND_CODE[kind])
-        self.source.append(_SOURCE_CODE[source])
-        codes, tables = self.codes, self.tables
-        codes["clan_id"].append(tables["clan_id"][clan])
-        codes["channel_id"].append(tables["channel_id"][channel])
-        codes["user_id"].append(tables["user_id"][user])
-        codes["participant"].append(tables["participant"][participant])
+        self.time.append(row[0])
+        self.kind.append(_KIND_CODE[row[1]])
+        self.source.append(_SOURCE_CODE[row[2]])
+        (a0, c0), (a1, c1), (a2, c2), (a3, c3) = self._id_columns
+        a0(c0(row[3]))
+        a1(c1(row[4]))
+        a2(c2(row[5]))
+        a3(c3(row[6]))
 
     def extend(self, rows: list[Row]) -> None:
         """Append many rows, column by column (the per-value work runs in C).
