@@ -19,7 +19,7 @@ def test_recording_holds_every_received_frame(client, sandbox, tmp_path, suffix)
     with client.join_stream(sandbox.stream_channel_id, timeout=15) as session:
         first = session.stats.frames_received
         path = session.record(tmp_path / f"rec{suffix}")
-        time.sleep(2.0)
+        time.sleep(3.0)
         written = session.stop_recording()
         received = session.stats.frames_received - first
     with av.open(str(written)) as container:
@@ -28,7 +28,7 @@ def test_recording_holds_every_received_frame(client, sandbox, tmp_path, suffix)
         assert (stream.width, stream.height) == (320, 240)
     with av.open(str(written)) as container:
         seconds = sum(f.samples for f in container.decode(container.streams.audio[0])) / 48_000
-    assert abs(seconds - 2.0) < 0.5
+    assert abs(seconds - 3.0) < 0.5
     assert written == path
-    assert abs(decoded - received) <= max(1, 0.05 * received)
-    assert decoded >= 20
+    assert abs(decoded - received) <= 0.05 * received
+    assert decoded >= 30
