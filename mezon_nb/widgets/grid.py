@@ -24,10 +24,10 @@ class StreamGrid(ipywidgets.GridBox):
     starving some. ``columns`` defaults to 2 (1 for a single stream); ``options`` go to every
     viewer (and on to ``client.join_stream``).
 
-    >>> import mezon_nb
-    >>> with mezon_nb.Sandbox.start() as sandbox:                      # doctest: +SKIP
-    ...     client = mezon_nb.connect(sandbox=sandbox)
-    ...     display(StreamGrid(client, [sandbox.stream_channel_id] * 2))
+    >>> grid = StreamGrid(client, [sandbox.stream_channel_id] * 2)   # display(grid) to watch
+    >>> grid.budget.limit, len(grid.viewers)
+    (3, 2)
+    >>> grid.close()
     """
 
     def __init__(self, client: Any, channel_ids: list, *, columns: int | None = None,
@@ -52,24 +52,29 @@ class StreamGrid(ipywidgets.GridBox):
     def viewers(self) -> list[StreamViewer]:
         """The viewers, in the order of ``channel_ids``.
 
-        >>> StreamGrid.viewers.__doc__.split()[0]
-        'The'
+        >>> grid = StreamGrid(client, [sandbox.stream_channel_id])
+        >>> [v.channel_id for v in grid.viewers] == [sandbox.stream_channel_id]
+        True
+        >>> grid.close()
         """
         return list(self.children)
 
     def get_stats(self) -> list[dict]:
         """Each viewer's :meth:`StreamViewer.get_stats`, in order.
 
-        >>> StreamGrid.get_stats.__name__
-        'get_stats'
+        >>> grid = StreamGrid(client, [sandbox.stream_channel_id])
+        >>> [s["channel_id"] for s in grid.get_stats()] == [sandbox.stream_channel_id]
+        True
+        >>> grid.close()
         """
         return [viewer.get_stats() for viewer in self.viewers]
 
     def close(self) -> None:
         """Close every viewer (leaving their streams), then the grid (idempotent).
 
-        >>> StreamGrid.close.__name__
-        'close'
+        >>> grid = StreamGrid(client, [sandbox.stream_channel_id])
+        >>> grid.close(); [v.status for v in grid.viewers]
+        ['closed']
         """
         for viewer in self.viewers:
             viewer.close()

@@ -65,16 +65,20 @@ class ParticipantsPanel(anywidget.AnyWidget):
     def audience(self) -> Audience:
         """The live state behind the panel (counts, watchers, history).
 
-        >>> ParticipantsPanel.audience.__doc__.split()[0]
-        'The'
+        >>> panel = client.participants_panel()                   # the client's log
+        >>> panel.audience.count() >= 0
+        True
+        >>> panel.close()
         """
         return self._mz_audience
 
     def close(self) -> None:
         """Stop following the log and close the comm (idempotent).
 
-        >>> ParticipantsPanel.close.__name__
-        'close'
+        >>> import mezon_nb
+        >>> panel = ParticipantsPanel(mezon_nb.ParticipantLog())
+        >>> panel.close(); panel.comm is None
+        True
         """
         self._mz_audience.close()
         super().close()

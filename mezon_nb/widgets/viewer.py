@@ -72,11 +72,14 @@ class StreamViewer(anywidget.AnyWidget):
     other viewers (see ``StreamGrid``). The widget state holds channel ids, labels, status and
     overlay numbers, never a token or a URL.
 
-    >>> import mezon_nb
-    >>> with mezon_nb.Sandbox.start() as sandbox:                      # doctest: +SKIP
-    ...     client = mezon_nb.connect(sandbox=sandbox)
-    ...     viewer = client.viewer(sandbox.stream_channel_id)
-    ...     display(viewer)
+    In a notebook, ``display(client.viewer(channel_id))`` is all it takes:
+
+    >>> viewer = client.viewer(sandbox.stream_channel_id)     # joins the stream
+    >>> viewer.session.latest_frame(timeout=10).array.shape
+    (240, 320, 3)
+    >>> viewer.status in ("connecting", "waiting", "live")
+    True
+    >>> viewer.close()
     """
 
     _esm = _STATIC / "viewer.js"
@@ -124,16 +127,20 @@ class StreamViewer(anywidget.AnyWidget):
     def session(self) -> Any:
         """The ``StreamSession`` being shown (None before :meth:`join` and after :meth:`leave`).
 
-        >>> StreamViewer.session.__doc__.startswith("The")
+        >>> viewer = StreamViewer(client)
+        >>> viewer.session is None                                  # nothing joined yet
         True
+        >>> viewer.close()
         """
         return self._mz_session
 
     def join(self, channel_id: str | None = None) -> Any:
         """Leave the current stream (if any) and join ``channel_id``; returns the session.
 
-        >>> StreamViewer.join.__name__
-        'join'
+        >>> viewer = StreamViewer(client)
+        >>> viewer.join(sandbox.stream_channel_id).channel_id == sandbox.stream_channel_id
+        True
+        >>> viewer.close()
         """
         channel_id = str(channel_id or self.channel_id or "")
         if not channel_id:
@@ -155,8 +162,10 @@ class StreamViewer(anywidget.AnyWidget):
     def leave(self) -> None:
         """Stop showing and leave the stream (idempotent); the widget stays, status ``idle``.
 
-        >>> StreamViewer.leave.__name__
-        'leave'
+        >>> viewer = StreamViewer(client)
+        >>> viewer.leave(); viewer.status
+        'idle'
+        >>> viewer.close()
         """
         session, self._mz_session = self._mz_session, None
         unsubscribe, self._mz_unsubscribe_state = self._mz_unsubscribe_state, None
@@ -174,8 +183,10 @@ class StreamViewer(anywidget.AnyWidget):
 
         None until a frame has been painted (no frontend, widget off-screen, nothing joined).
 
-        >>> StreamViewer.snapshot.__name__
-        'snapshot'
+        >>> viewer = StreamViewer(client)
+        >>> viewer.snapshot() is None
+        True
+        >>> viewer.close()
         """
         frame = self._mz_painted
         return None if frame is None else frame.array
@@ -187,8 +198,11 @@ class StreamViewer(anywidget.AnyWidget):
         receipt (from the session); ``glass_to_glass_ms`` is publisher stamp to browser paint
         (median of recent acks; both clocks are epoch, so it holds on one machine).
 
-        >>> StreamViewer.get_stats.__name__
-        'get_stats'
+        >>> viewer = StreamViewer(client)
+        >>> stats = viewer.get_stats()
+        >>> stats["sent"], stats["in_flight"], stats["state"]
+        (0, 0, 'idle')
+        >>> viewer.close()
         """
         flow, pump = self._mz_pump.flow, self._mz_pump
         stats = getattr(self._mz_session, "stats", None)
@@ -210,8 +224,9 @@ class StreamViewer(anywidget.AnyWidget):
     def close(self) -> None:
         """Stop sending, leave the stream, stop following the log, close the comm (idempotent).
 
-        >>> StreamViewer.close.__name__
-        'close'
+        >>> viewer = StreamViewer(client)
+        >>> viewer.close(); viewer.status
+        'closed'
         """
         self._mz_set_status("closed")
         self.leave()
