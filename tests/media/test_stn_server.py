@@ -69,3 +69,39 @@ def test_errors_are_sent_then_the_socket_closes(client, sandbox, idle_channels, 
     replies, closed = exchange(sandbox, client.session().token, [message], replies=2)
     assert replies[0]["Key"] == "error" and text in replies[0]["Value"]
     assert closed and len(replies) == 1
+
+
+def test_oldest_web_order_gets_audio(client, sandbox):
+    """Generation A: audio-only offer, then get_channels, connect_subscriber after channels."""
+    from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+    async def main():
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc.addTransceiver("audio")  # sendrecv without a track, as the old web client did
+        got = asyncio.get_running_loop().create_future()
+        pc.on("track", lambda track: got.done() or got.set_result(track))
+        await pc.setLocalDescription(await pc.createOffer())
+        envelope = {"ClanId": sandbox.clan_id, "ChannelId": sandbox.stream_channel_id,
+                    "UserId": client.session().user_id}
+        uri = f"{sandbox.stream_url}/ws?username=bot&token={client.session().token}"
+        async with connect(uri) as ws:
+            await ws.send(json.dumps({"Key": "session_subscriber", **envelope, "Value": {
+                "type": "offer", "sdp": pc.localDescription.sdp}}))
+            await ws.send(json.dumps({"Key": "get_channels"}))
+            keys = []
+            while "sd_answer" not in keys:
+                msg = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                keys.append(msg["Key"])
+                if msg["Key"] == "channels":
+                    await ws.send(json.dumps({"Key": "connect_subscriber", **envelope,
+                                              "Value": {"ChannelId": sandbox.stream_channel_id}}))
+                if msg["Key"] == "sd_answer":
+                    await pc.setRemoteDescription(RTCSessionDescription(msg["Value"], "answer"))
+            track = await asyncio.wait_for(got, 5)
+            frame = await asyncio.wait_for(track.recv(), 5)
+        await pc.close()
+        return keys, track.kind, frame.sample_rate
+
+    keys, kind, rate = asyncio.run(main())
+    assert keys == ["session_received", "channels", "sd_answer"]
+    assert (kind, rate) == ("audio", 48_000)

@@ -21,7 +21,7 @@ from aiortc import (
 )
 from aiortc.exceptions import InvalidAccessError, InvalidStateError, OperationError
 from aiortc.mediastreams import MediaStreamTrack
-from aiortc.sdp import candidate_from_sdp
+from aiortc.sdp import SessionDescription, candidate_from_sdp
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from mezon_nb.protocol import stn
@@ -139,16 +139,24 @@ class Connection:
         sdp = stn.answer_sdp(msg.value)
         if sdp is None:
             raise Refused("offer missing")
+        try:
+            kinds = [m.kind for m in SessionDescription.parse(sdp).media
+                     if m.kind in ("audio", "video")]
+        except (ValueError, IndexError) as exc:
+            raise Refused(f"invalid offer: {exc}") from None
+        if not kinds:
+            raise Refused("invalid offer: no audio or video")
         pc = self._new_pc()
-        if sending:  # codecs are settled by setRemoteDescription: prefer what fanouts carry
-            pc.addTransceiver("audio", direction="sendonly")
-            pc.addTransceiver("video", direction="sendonly").setCodecPreferences(_vp8_only())
+        # Codecs are settled by setRemoteDescription, so a viewer's transceivers exist first,
+        # preferring what the fanouts carry (VP8); one per kind the offer has, no others.
+        for kind in dict.fromkeys(kinds) if sending else ():
+            transceiver = pc.addTransceiver(kind, direction="sendonly")
+            if kind == "video":
+                transceiver.setCodecPreferences(_vp8_only())
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
         except (ValueError, InvalidAccessError, InvalidStateError, OperationError) as exc:
             raise Refused(f"invalid offer: {exc}") from None
-        if not any(t.mid is not None for t in pc.getTransceivers()):
-            raise Refused("invalid offer: no audio or video")
         return pc
 
     async def _answer(self) -> None:
