@@ -2,8 +2,18 @@
 
 ``join_stream`` returns a :class:`StreamSession` (numpy frames, audio, stats, recording);
 ``publish_file`` and ``publish`` return a :class:`Publisher`. All of them are normally reached
-through the client (``client.join_stream(channel_id)``). ``read_stamp`` decodes the frame
-counter and capture time the sandbox's test pattern draws in every frame:
+through the client (``client.join_stream(channel_id)``). Modules, one concern each:
+
+- :mod:`.signaling`: the STN socket (envelopes, ping, handshake errors);
+- :mod:`.viewer`: the viewer exchange on an aiortc peer connection, ``join_stream``;
+- :mod:`.session`: ``StreamSession`` (state, consumers, stats, recording switch);
+- :mod:`.frames`: ``Frame``/``AudioChunk`` and the drop-oldest buffers;
+- :mod:`.recording`: writing mp4/webm on a worker thread;
+- :mod:`.publisher`, :mod:`.tracks`: publishing files, numpy frames, the test pattern;
+- :mod:`.loop`, :mod:`.errors`: the loop thread hand-over, aiortc/PyAV error mapping.
+
+``read_stamp`` decodes the frame counter and capture time the sandbox's test pattern (and
+``publish``) draws in every frame:
 
 >>> import numpy as np
 >>> from mezon_nb.media import read_stamp, write_stamp
