@@ -215,12 +215,16 @@ class SqliteSink:
                 conn.execute("SELECT channel_id, clan_id, label FROM channels")}
 
     def _run(self) -> None:
+        delay = self.interval
         while not self._closed:
-            self._wake.wait(self.interval)
+            self._wake.wait(delay)
             try:
                 self.flush()
-            except Exception:  # keep the thread alive; the rows are retried next time
-                logger.exception("participant log: commit to %s failed", self.path)
+                delay = self.interval
+            except Exception:  # keep the thread alive; the rows stay in memory and are retried
+                logger.exception("participant log: commit to %s failed; retrying in %.1f s",
+                                 self.path, min(delay * 2, 30.0))
+                delay = min(delay * 2, 30.0)  # back off, e.g. while the disk is full
 
     def close(self) -> None:
         """Commit what is recorded, stop the writer thread, close the file. Idempotent.

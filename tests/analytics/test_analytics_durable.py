@@ -181,3 +181,29 @@ def test_the_file_reads_as_text_through_its_view(tmp_path):
                            "from events_text order by seq").fetchall()
     assert got == [("joined", "live", "1", BIG_USER, "text", "ann"),
                    ("left", "live", "1", BIG_USER, "text", "ann")]
+
+
+def test_a_failed_commit_keeps_the_rows_for_the_next_one(tmp_path):
+    log = ParticipantLog(tmp_path / "log.sqlite", flush_interval=60)
+    real = log._sink._conn
+
+    class Failing:
+        def execute(self, sql, *args):
+            if sql == "COMMIT":
+                raise sqlite3.OperationalError("disk I/O error")
+            return real.execute(sql, *args)
+
+        def executemany(self, sql, rows):
+            return real.executemany(sql, rows)
+
+    log.describe_channels({"6": ("1", "Live")})
+    log.record(join(0, "5"))
+    log._sink._conn = Failing()
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        log.flush()
+    log._sink._conn = real
+    log.record(leave(1, "5"))
+    log.close()
+    with ParticipantLog(tmp_path / "log.sqlite") as again:
+        assert again.events["kind"].tolist() == ["joined", "left"]
+        assert again.channel_labels == {"6": "Live"}
