@@ -259,12 +259,17 @@ class ParticipantLog:
     def read_parquet(cls, paths: str | Path | Iterable[str | Path]) -> ParticipantLog:
         """An in-memory log of the events in one or many Parquet files (e.g. bots × days).
 
+        Rows are merged in time order. When two bots saw the same event, the session rules
+        absorb the copy (a repeated join continues a session, a repeated leave confirms its
+        end), so sessions and everything derived from them are not double-counted.
+
         >>> import tempfile, os
         >>> from mezon_nb.analytics import demo_events
         >>> path = os.path.join(tempfile.mkdtemp(), "e.parquet")
         >>> src = ParticipantLog(); src.extend(demo_events(as_events=True)); src.to_parquet(path)
-        >>> len(ParticipantLog.read_parquet([path, path]))
-        14
+        >>> both = ParticipantLog.read_parquet([path, path])
+        >>> len(both), len(both.sessions()), len(src.sessions())
+        (14, 4, 4)
         """
         log = cls()
         events = parquet.read_events(paths)

@@ -93,3 +93,16 @@ def test_plots_of_an_empty_log_do_not_raise():
     log = ParticipantLog()
     for draw in (log.plot.concurrency, log.plot.sessions_hist, log.plot.retention):
         assert draw().get_title()
+
+
+def test_two_bots_seeing_the_same_events_do_not_double_count(tmp_path):
+    for bot, jitter in (("a", 0.0), ("b", 0.01)):  # the second bot hears everything 0.6 s later
+        log = ParticipantLog()
+        log.extend([join(0 + jitter, "5"), join(2 + jitter, "7"), leave(10 + jitter, "5"),
+                    join(12 + jitter, "5", channel="8"), leave(20 - jitter, "7")])
+        log.to_parquet(tmp_path / f"{bot}.parquet")
+    merged = ParticipantLog.read_parquet(sorted(tmp_path.glob("*.parquet")))
+    assert len(merged) == 10
+    assert merged.sessions()[["channel_id", "user_id", "open"]].values.tolist() == [
+        ["6", "5", False], ["6", "7", False], ["8", "5", True]]
+    assert merged.summary()["peak_viewers"].tolist() == [2, 1]
