@@ -9,6 +9,14 @@ in SQLite, and answers with tidy pandas frames.
 >>> log.sessions()["duration"].sum()
 Timedelta('0 days 01:40:00')
 
+The analytics are pure functions too, composed the same way the methods do it: the session
+table is a function of the event table, and everything else a function of the session table:
+
+>>> from mezon_nb.analytics.sessions import sessions
+>>> from mezon_nb.analytics.concurrency import concurrency
+>>> int(concurrency(sessions(log.events), freq=None)["viewers"].max())
+2
+
 Modules: ``schema`` (columns, dtypes, version), ``store`` (columnar memory), ``durable``
 (SQLite), ``reconcile`` (ingest rules), ``sessions``, ``concurrency``, ``retention``,
 ``summary``, ``plot``, ``parquet``, ``log`` (the facade), ``demo`` (a fixed example log).

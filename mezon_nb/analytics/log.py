@@ -3,8 +3,10 @@
 >>> from mezon_nb.analytics import ParticipantLog, demo_events
 >>> with ParticipantLog() as log:
 ...     log.extend(demo_events(as_events=True))
-...     log.summary()[["channel_label", "unique_viewers", "peak_viewers"]].to_string(index=False)
-'channel_label  unique_viewers  peak_viewers\\n         Live               2             2\\n          Q&A               1             1'
+...     log.summary()[["channel_label", "unique_viewers", "peak_viewers", "total_watch"]]
+  channel_label  unique_viewers  peak_viewers     total_watch
+0          Live               2             2 0 days 01:40:00
+1           Q&A               1             1 0 days 00:00:00
 """
 
 from __future__ import annotations

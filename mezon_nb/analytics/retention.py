@@ -9,8 +9,12 @@ usual Kaplan–Meier convention). Zero-length sessions leave at ``t = 0``.
 >>> from mezon_nb.analytics import demo_events
 >>> from mezon_nb.analytics.sessions import sessions
 >>> r = retention(sessions(demo_events()))
->>> r.round({"retained": 2}).to_string(index=False)
-'       duration  at_risk  left  censored  retained\\n0 days 00:00:00        4     0         1      1.00\\n0 days 00:20:00        3     1         0      0.67\\n0 days 00:30:00        2     1         0      0.33\\n0 days 00:50:00        1     0         1      0.33'
+>>> r.round({"retained": 2})
+         duration  at_risk  left  censored  retained
+0 0 days 00:00:00        4     0         1      1.00
+1 0 days 00:20:00        3     1         0      0.67
+2 0 days 00:30:00        2     1         0      0.33
+3 0 days 00:50:00        1     0         1      0.33
 """
 
 from __future__ import annotations

@@ -13,8 +13,10 @@ after a reconnect, another stream joined, the stream ended) rather than reported
 >>> import pandas as pd
 >>> from mezon_nb.analytics import demo_events
 >>> s = sessions(demo_events())
->>> s[["user_id", "joined_at", "duration", "open"]].head(2).to_string(index=False)
-'user_id                 joined_at        duration  open\\n      5 2026-01-01 10:00:00+00:00 0 days 00:30:00 False\\n      7 2026-01-01 10:10:00+00:00 0 days 00:50:00  True'
+>>> s[["user_id", "joined_at", "duration", "open"]].head(2)
+  user_id                 joined_at        duration   open
+0       5 2026-01-01 10:00:00+00:00 0 days 00:30:00  False
+1       7 2026-01-01 10:10:00+00:00 0 days 00:50:00   True
 """
 
 from __future__ import annotations
