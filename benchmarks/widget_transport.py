@@ -6,7 +6,8 @@ What runs (all on 127.0.0.1, in this one run):
   through its REST API; this script is the frontend: a tornado websocket client on
   ``/api/kernels/<id>/channels`` (the legacy protocol: JSON text, binary frames for messages
   with buffers), i.e. the same path a browser's messages take. It is **not a browser**: "paint"
-  is a JPEG decode (simplejpeg) plus an optional sleep standing in for a slow browser.
+  is a JPEG decode (``mezon_nb.widgets.jpeg.decode``: simplejpeg) plus an optional sleep
+  standing in for a slow browser.
 * In the kernel a synthetic 30 fps publisher makes stamped frames (``mezon_nb.media``'s stamp,
   capture time drawn into the pixels) of the chosen size.
 * ``viewer``: ``StreamViewer`` on that publisher; the frontend reports the view visible and acks
@@ -43,7 +44,6 @@ import time
 import uuid
 from pathlib import Path
 
-import simplejpeg
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
@@ -210,10 +210,7 @@ class Frontend:
             return
         payload = bytes(msg["buffers"][0])
         self.received_bytes += len(payload)
-        if frame is not None and frame.get("mime") == "image/png":
-            pixels = decode(payload)
-        else:
-            pixels = simplejpeg.decode_jpeg(payload)
+        pixels = decode(payload)
         if self.paint_s:
             await asyncio.sleep(self.paint_s)
         painted = time.time()
