@@ -41,6 +41,9 @@ class Refused(Exception):
     """
 
 
+_WEBRTC_ERRORS = (ValueError, InvalidAccessError, InvalidStateError, OperationError)
+
+
 def _vp8_only() -> list[Any]:
     return [c for c in RTCRtpSender.getCapabilities("video").codecs
             if c.mimeType.lower() == "video/vp8"]
@@ -74,8 +77,8 @@ class Connection:
                     continue
                 try:
                     await handler(msg)
-                except Refused as exc:
-                    await self.send("error", str(exc))
+                except (Refused, *_WEBRTC_ERRORS) as exc:
+                    await self.send("error", str(exc) or type(exc).__name__)
                     break
         except (WebSocketDisconnect, RuntimeError):
             pass
@@ -155,7 +158,7 @@ class Connection:
                 transceiver.setCodecPreferences(_vp8_only())
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
-        except (ValueError, InvalidAccessError, InvalidStateError, OperationError) as exc:
+        except _WEBRTC_ERRORS as exc:
             raise Refused(f"invalid offer: {exc}") from None
         return pc
 
