@@ -13,6 +13,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from contextlib import closing
 from pathlib import Path
@@ -207,3 +208,33 @@ def test_a_failed_commit_keeps_the_rows_for_the_next_one(tmp_path):
     with ParticipantLog(tmp_path / "log.sqlite") as again:
         assert again.events["kind"].tolist() == ["joined", "left"]
         assert again.channel_labels == {"6": "Live"}
+
+
+def test_record_does_not_wait_for_a_slow_disk(tmp_path):
+    log = ParticipantLog(tmp_path / "log.sqlite", flush_interval=60)
+    real = log._sink._conn
+    writing = threading.Event()
+
+    class Slow:
+        def execute(self, sql, *args):
+            return real.execute(sql, *args)
+
+        def executemany(self, sql, rows):
+            writing.set()
+            time.sleep(1.0)  # a commit stuck on the disk
+            return real.executemany(sql, rows)
+
+    log.record(join(0, "5"))
+    log._sink._conn = Slow()
+    flusher = threading.Thread(target=log.flush)
+    flusher.start()
+    assert writing.wait(10)
+    start = time.perf_counter()
+    for i in range(100):
+        log.record(join(1 + i, str(100 + i)))
+    assert time.perf_counter() - start < 0.5  # no record() waited for the 1 s write
+    flusher.join(timeout=30)
+    log._sink._conn = real
+    log.close()
+    with ParticipantLog(tmp_path / "log.sqlite") as again:
+        assert len(again) == 101
