@@ -32,7 +32,7 @@ sys.path[:0] = [sys.argv[3], sys.argv[4]]
 from analytics_helpers import workload
 from mezon_nb.analytics import ParticipantLog
 log = ParticipantLog(sys.argv[1], flush_interval=float(sys.argv[2]))
-events = workload(200_000)
+events = workload(100_000)
 mode = sys.argv[5]
 for i, event in enumerate(events):
     log.record(event)
@@ -53,7 +53,7 @@ def run_and_kill(path: Path, mode: str, acks_wanted: int) -> int:
          mode], stdout=subprocess.PIPE, text=True)
     acked, deadline = 0, time.monotonic() + 60
     try:
-        for _ in range(10_000):  # bounded: the child prints at most 401 lines
+        for _ in range(10_000):  # bounded: the child prints at most 201 lines
             line = proc.stdout.readline()
             if not line or line.startswith("done") or time.monotonic() > deadline:
                 break
