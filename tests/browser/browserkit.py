@@ -14,6 +14,7 @@ import http.server
 import io
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -149,6 +150,14 @@ def stop_process_tree(process: subprocess.Popen, timeout: float = 10.0) -> None:
 
 # -- Jupyter --------------------------------------------------------------------------------------
 
+def _quiet_settings(settings: Path) -> None:
+    """User settings for a test JupyterLab: no news toast, no update checks."""
+    notification = settings / "@jupyterlab" / "apputils-extension"
+    notification.mkdir(parents=True, exist_ok=True)
+    (notification / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+
+
 class JupyterServer:
     """A JupyterLab server (with Notebook 7's pages too) on 127.0.0.1 over ``root``.
 
@@ -176,14 +185,17 @@ class JupyterServer:
             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
         })
         env.pop("JUPYTER_NO_CONFIG", None)
+        _quiet_settings(self._home / "settings")
         args = [
             sys.executable, "-m", "jupyterlab", "--no-browser",
             "--ServerApp.ip=127.0.0.1", "--ServerApp.port=0", "--ServerApp.port_retries=0",
             f"--ServerApp.root_dir={root}", "--ServerApp.open_browser=False",
             "--LabApp.news_url=None",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            "--LabApp.extension_manager=readonly",
+            "--LabApp.extension_manager=readonly", "--ServerApp.terminals_enabled=False",
         ]
+        if os.geteuid() == 0:  # CI and the dev machines run as root
+            args.append("--allow-root")
         self._log = open(log_path or os.devnull, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(args, env=env, cwd=str(root), stdin=subprocess.DEVNULL,
                                         stdout=self._log, stderr=subprocess.STDOUT,
@@ -226,8 +238,8 @@ class JupyterServer:
     def login(self, page: Any) -> None:
         """Log ``page``'s browser context in through the login form (a cookie, no token in URLs)."""
         page.goto(self.url + "/login", wait_until="domcontentloaded")
-        page.locator("input[type=password]").fill(self.token)
-        page.locator("input[type=password]").press("Enter")
+        page.locator("#password_input").fill(self.token)
+        page.locator("#password_input").press("Enter")
         page.wait_for_load_state("domcontentloaded")
 
     def kernel_pids(self) -> list[int]:
@@ -284,3 +296,70 @@ def wait_for(predicate: Any, timeout: float, interval: float = 0.1) -> Any:
         if value or time.monotonic() > deadline:
             return value
         time.sleep(interval)
+
+
+# -- driving a notebook in JupyterLab or Notebook 7 --------------------------------------------
+
+_DONE = re.compile(r"\[\d+\]")
+
+
+class NotebookUI:
+    """One notebook open in ``ui`` ("lab" or "notebook"), driven as a person would: menus,
+    clicks and Shift+Enter. Cells are addressed by their index in the .ipynb file."""
+
+    def __init__(self, page: Any, server: JupyterServer, path: str, ui: str = "lab") -> None:
+        self.page, self.ui = page, ui
+        route = "/lab/tree/" if ui == "lab" else "/notebooks/"
+        page.goto(server.url + route + path, wait_until="domcontentloaded")
+        self.cells = page.locator(".jp-Notebook .jp-Cell")
+        self.cells.first.wait_for(timeout=60_000)
+        # the kernel is up once the toolbar says so (idle)
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
+                     ".jp-ExecutionIndicator[data-status='idle']").first.wait_for(
+            timeout=60_000, state="attached")
+
+    def cell(self, index: int) -> Any:
+        return self.cells.nth(index)
+
+    def prompt(self, index: int) -> str:
+        """The cell's input prompt: ``[ ]:``, ``[*]:`` or ``[7]:`` (DOM text, even off screen)."""
+        return (self.cell(index).locator(".jp-InputPrompt").text_content() or "").strip()
+
+    def select(self, index: int) -> None:
+        """Make cell ``index`` the active cell, in command mode."""
+        prompt = self.cell(index).locator(".jp-InputPrompt")
+        prompt.scroll_into_view_if_needed()
+        prompt.click()
+        self.page.keyboard.press("Escape")
+
+    def menu(self, top: str, item: str) -> None:
+        """Click ``item`` in the menu bar's ``top`` menu (Run, Kernel, …)."""
+        self.page.locator(".lm-MenuBar-item", has_text=re.compile(f"^{top}$")).click()
+        self.page.locator(".lm-Menu-item:visible", has_text=re.compile(f"^{item}")).first.click()
+
+    def run(self, index: int, timeout: float = 60.0) -> str:
+        """Run one cell (Shift+Enter) and wait until it finished; returns its output text."""
+        before = self.prompt(index)
+        self.select(index)
+        self.page.keyboard.press("Shift+Enter")
+        self.wait_done(index, timeout, not_prompt=before)
+        return self.output_text(index)
+
+    def wait_done(self, index: int, timeout: float, not_prompt: str | None = None) -> None:
+        def done() -> bool:
+            prompt = self.prompt(index)
+            return bool(_DONE.fullmatch(prompt.rstrip(":"))) and prompt != not_prompt
+        if not wait_for(done, timeout, 0.2):
+            raise AssertionError(f"cell {index} did not finish within {timeout:g} s "
+                                 f"(prompt {self.prompt(index)!r})")
+
+    def output_text(self, index: int) -> str:
+        return self.cell(index).locator(".jp-OutputArea").text_content() or ""
+
+    def errors(self) -> list[str]:
+        """Text of every error or stderr output that reports an exception."""
+        texts = self.page.locator(
+            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'], "
+            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']"
+        ).all_text_contents()
+        return [t for t in texts if re.search(r"Traceback|Error|Exception", t)]

@@ -1,0 +1,230 @@
+"""notebooks/01-quickstart.ipynb in a real JupyterLab and a real Notebook 7, in Chromium.
+
+For each UI: a Jupyter server on 127.0.0.1 over a temp root holding a copy of the notebook
+(plus one probe cell of ours, just before the clean-up cell, that prints how many
+``StreamSession`` objects are still live in the kernel), a token made here and typed into the
+login form only. The test runs every cell above the probe from the Run menu, then asserts from
+the page:
+
+* the StreamViewer's picture changes (pixel difference between screenshots of its canvas),
+  its overlay shows more than 20 fps, its status is live and no cell shows an exception;
+* the participants panel counts more than 0 viewers;
+* re-running the viewer cell while it plays leaves one live session in the kernel, not two;
+* Leave stops the picture (the stamped frame counter stands still, screenshots match) and
+  leaves no live session;
+* the clean-up cell runs without error and stops the sandbox child process.
+
+Screenshots go to tests/browser/artifacts/; ``MEZON_NB_UPDATE_DOCS=1`` also refreshes the
+curated docs/viewer.png from the JupyterLab run.
+
+Not covered: frame rates and latency as numbers (benchmarks/browser.py), other notebooks,
+Colab/VS Code frontends, a widget saved and reloaded without a kernel.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+from browserkit import (
+    REPO,
+    JupyterServer,
+    NotebookUI,
+    descendants,
+    pixel_difference,
+    png_array,
+    save,
+    wait_for,
+)
+
+from mezon_nb.media import read_stamp
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOK = REPO / "notebooks" / "01-quickstart.ipynb"
+PROBE = """\
+# browser-test probe (added by tests/browser to its temp copy; not part of the tutorial)
+import gc as _gc, json as _json
+from mezon_nb.media import StreamSession as _Session
+_live = [s for s in _gc.get_objects()  # type(), not isinstance(): dead weak proxies
+         if issubclass(type(s), _Session) and s.state not in ("closed", "ended", "error")]
+print("MZ-PROBE " + _json.dumps({"sessions": len(_live)}))
+"""
+
+
+def prepare(root: Path) -> dict:
+    """Copy the notebook into ``root`` with the probe cell before the clean-up cell; returns
+    the cell indexes the test needs."""
+    nb = json.loads(NOTEBOOK.read_text())
+    code = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"]
+    source = ["".join(nb["cells"][i]["source"]) for i in range(len(nb["cells"]))]
+    viewer = next(i for i in code if re.search(r"\.viewer\(", source[i]))
+    cleanup = code[-1]
+    assert "close()" in source[cleanup], "the quickstart's last code cell should clean up"
+    probe = {"cell_type": "code", "execution_count": None, "id": "browser-test-probe",
+             "metadata": {}, "outputs": [], "source": PROBE.splitlines(keepends=True)}
+    nb["cells"].insert(cleanup, probe)
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    (root / NOTEBOOK.name).write_text(json.dumps(nb, indent=1))
+    return {"viewer": viewer, "probe": cleanup, "cleanup": cleanup + 1,
+            "last_above": max(i for i in code if i < cleanup)}
+
+
+def probe(ui: NotebookUI, index: int) -> dict:
+    text = ui.run(index, timeout=30)
+    match = re.search(r"MZ-PROBE (\{.*\})", text)
+    assert match, f"probe printed {text!r}"
+    return json.loads(match.group(1))
+
+
+def overlay_fps(page) -> float:
+    text = page.locator(".mz-viewer .mz-overlay").first.text_content() or ""
+    match = re.search(r"([\d.]+) fps", text)
+    return float(match.group(1)) if match else 0.0
+
+
+def canvas_stamp(page) -> int | None:
+    """The frame counter stamped in the picture the canvas holds now (its own pixels, read
+    with toDataURL, so the overlay on top does not matter)."""
+    url = page.locator(".mz-viewer .mz-canvas").first.evaluate("c => c.toDataURL('image/png')")
+    stamp = read_stamp(png_array(base64.b64decode(url.split(",", 1)[1])))
+    return None if stamp is None else stamp.index
+
+
+def canvas_shots(page, count: int, gap: float) -> list:
+    """``count`` screenshots of the viewer's canvas, ``gap`` s apart, the overlay text masked
+    (it changes on its own: viewer counts)."""
+    canvas = page.locator(".mz-viewer .mz-canvas").first
+    canvas.scroll_into_view_if_needed()
+    overlay = page.locator(".mz-viewer .mz-overlay")
+    shots = []
+    for i in range(count):
+        if i:
+            time.sleep(gap)
+        shots.append(canvas.screenshot(mask=[overlay]))
+    return shots
+
+
+@pytest.fixture(scope="module")
+def quickstart():
+    if not NOTEBOOK.exists():
+        pytest.skip(f"{NOTEBOOK.relative_to(REPO)} is not in this checkout")
+    return NOTEBOOK
+
+
+@pytest.fixture
+def opened(chromium, quickstart, tmp_path):
+    """A function ``(ui_name) -> (ui, cells, server, page_errors)``: a Jupyter server over a
+    temp copy of the notebook, logged in, the notebook open and run above the probe cell.
+    Everything it started is stopped at teardown."""
+    started = []
+
+    def open_(ui_name):
+        root = tmp_path / "root"
+        root.mkdir()
+        cells = prepare(root)
+        server = JupyterServer(root, log_path=tmp_path / "jupyter.log")
+        context = chromium.new_context(viewport={"width": 1280, "height": 1000})
+        started.append((context, server))
+        context.set_default_timeout(30_000)
+        page_errors: list[str] = []
+        page = context.new_page()
+        page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+        server.login(page)
+        ui = NotebookUI(page, server, NOTEBOOK.name, ui_name)
+        assert len(wait_for(server.kernel_pids, 30)) == 1
+        # Notebook 7.6.5 itself throws "Cannot read properties of undefined (reading 'schema')"
+        # while its page loads (with or without our notebook): count errors from here on.
+        page_errors.clear()
+        # Run everything above the probe (the tutorial minus its clean-up), from the menu.
+        ui.select(cells["probe"])
+        ui.menu("Run", "Run All Above Selected Cell")
+        ui.wait_done(cells["last_above"], timeout=150)
+        assert ui.errors() == []
+        return ui, cells, server, page_errors
+
+    yield open_
+    for context, server in started:
+        context.close()
+        server.stop()
+
+
+@pytest.mark.parametrize("ui_name", ["lab", "notebook"])
+def test_quickstart_runs_and_plays(opened, ui_name):
+    ui, cells, server, page_errors = opened(ui_name)
+    page = ui.page
+    kernels = server.kernel_pids()
+
+    viewer = page.locator(".mz-viewer").first
+    viewer.scroll_into_view_if_needed()
+    status = viewer.locator(".mz-status")
+    assert wait_for(lambda: status.get_attribute("data-state") == "live", 20), \
+        status.text_content()
+    assert wait_for(lambda: overlay_fps(page) > 20, 20), \
+        page.locator(".mz-viewer .mz-overlay").first.text_content()
+    first = canvas_stamp(page)
+    shots = canvas_shots(page, 3, 0.4)
+    arrays = [png_array(s) for s in shots]
+    assert first is not None and canvas_stamp(page) > first, "the frame counter stood still"
+    assert arrays[0].shape[0] > 100 and arrays[0].std() > 10, "the canvas is blank"
+    assert pixel_difference(arrays[0], arrays[1]) > 1.0, "the picture did not change"
+    assert pixel_difference(arrays[1], arrays[2]) > 1.0, "the picture did not change"
+    save(f"quickstart_{ui_name}_canvas.png", shots[-1])
+    cell_shot = ui.cell(cells["viewer"]).screenshot()
+    save(f"quickstart_{ui_name}_viewer_cell.png", cell_shot)
+    if ui_name == "lab" and os.environ.get("MEZON_NB_UPDATE_DOCS") == "1":
+        (REPO / "docs").mkdir(exist_ok=True)
+        (REPO / "docs" / "viewer.png").write_bytes(cell_shot)
+
+    panel = page.locator(".mz-panel").first
+    panel.scroll_into_view_if_needed()
+    count = panel.locator("b").first
+    assert wait_for(lambda: int(count.text_content() or 0) > 0, 20), panel.text_content()
+    save(f"quickstart_{ui_name}_panel.png", panel.screenshot())
+    save(f"quickstart_{ui_name}_page.png", page.screenshot())
+
+    # Re-running the viewer cell while it plays must not leave the first session behind.
+    assert probe(ui, cells["probe"]) == {"sessions": 1}
+    ui.run(cells["viewer"], timeout=60)
+    viewer = page.locator(".mz-viewer").first
+    status = viewer.locator(".mz-status")
+    viewer.scroll_into_view_if_needed()
+    assert wait_for(lambda: status.get_attribute("data-state") == "live", 20)
+    assert wait_for(lambda: overlay_fps(page) > 20, 20)
+    assert probe(ui, cells["probe"]) == {"sessions": 1}, "re-running the cell leaked a session"
+
+    # Leave stops the picture and the session.
+    viewer.scroll_into_view_if_needed()
+    viewer.locator(".mz-leave").click()
+    assert wait_for(lambda: status.get_attribute("data-state") == "idle", 10), \
+        status.text_content()
+    time.sleep(0.5)          # a frame in flight, and the lossless re-send of the last one
+    before = canvas_stamp(page)
+    still = [png_array(s) for s in canvas_shots(page, 2, 1.0)]
+    assert canvas_stamp(page) == before, "the picture moves after Leave"
+    assert pixel_difference(still[0], still[1]) < 0.5, "the picture moves after Leave"
+    assert probe(ui, cells["probe"]) == {"sessions": 0}
+
+    # The tutorial's own clean-up.
+    sandbox_children = [p for k in kernels for p in descendants(k)
+                        if b"mezon_nb.sandbox" in _cmdline(p)]
+    assert sandbox_children, "the notebook's sandbox runs in a child of the kernel"
+    ui.run(cells["cleanup"], timeout=60)
+    assert ui.errors() == []
+    assert wait_for(lambda: not any(Path(f"/proc/{p}").exists() for p in sandbox_children),
+                    10), "sandbox.stop() left its child process running"
+    assert page_errors == []
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    except OSError:
+        return b""
