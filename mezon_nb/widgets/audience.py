@@ -87,13 +87,22 @@ class Audience:
         return audience
 
     def close(self) -> None:
-        """Stop following the log (idempotent)."""
+        """Stop following the log (idempotent).
+
+        >>> Audience().close()
+        """
         unsubscribe, self._unsubscribe = self._unsubscribe, None
         if unsubscribe is not None:
             unsubscribe()
 
     def apply(self, row: dict, notify: bool = True) -> dict | None:
-        """Apply one log row; returns the delta sent to listeners (None if it changes nothing)."""
+        """Apply one log row; returns the delta sent to listeners (None if it changes nothing).
+
+        >>> delta = Audience().apply({"time": 1.0, "kind": "left", "channel_id": "7",
+        ...                           "user_id": "u"})
+        >>> delta["seq"], delta["event"]["kind"], delta["count"]
+        (1, 'left', 0)
+        """
         channel, kind, user = (_text(row.get(k)) for k in ("channel_id", "kind", "user_id"))
         if kind not in _KINDS or (self.channel_id is not None and channel != self.channel_id):
             return None
@@ -128,14 +137,22 @@ class Audience:
         return delta
 
     def count(self, channel_id: str | None = None) -> int:
-        """Viewers watching ``channel_id`` now (all followed channels with None)."""
+        """Viewers watching ``channel_id`` now (all followed channels with None).
+
+        >>> Audience().count("7")
+        0
+        """
         with self._lock:
             if channel_id is None:
                 return sum(len(w) for w in self._watching.values())
             return len(self._watching.get(channel_id, {}))
 
     def watchers(self, channel_id: str) -> list[dict]:
-        """Who watches ``channel_id`` now: ``user_id``, ``participant``, ``since`` (epoch s)."""
+        """Who watches ``channel_id`` now: ``user_id``, ``participant``, ``since`` (epoch s).
+
+        >>> Audience().watchers("7")
+        []
+        """
         with self._lock:
             return sorted(self._watching.get(channel_id, {}).values(), key=lambda w: w["since"])
 

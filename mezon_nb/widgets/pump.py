@@ -59,6 +59,8 @@ def start_task(runner: LoopThread, coro: Coroutine, name: str) -> asyncio.Task:
     """Create a task on ``runner``'s loop from another thread and return it.
 
     >>> task = start_task(LoopThread.shared(), asyncio.sleep(0), "mezon_nb-doc")
+    >>> task.get_name()
+    'mezon_nb-doc'
     >>> stop_task(LoopThread.shared(), task)
     """
 
@@ -69,7 +71,12 @@ def start_task(runner: LoopThread, coro: Coroutine, name: str) -> asyncio.Task:
 
 
 def stop_task(runner: LoopThread, task: asyncio.Task, timeout: float = 5.0) -> None:
-    """Cancel ``task`` (a task on ``runner``'s loop) and wait until it has finished."""
+    """Cancel ``task`` (a task on ``runner``'s loop) and wait until it has finished.
+
+    >>> task = start_task(LoopThread.shared(), asyncio.sleep(60), "mezon_nb-doc")
+    >>> stop_task(LoopThread.shared(), task); task.cancelled()
+    True
+    """
     if task.done() or not runner.is_running():
         return
     runner.loop.call_soon_threadsafe(task.cancel)
@@ -81,8 +88,9 @@ def stop_task(runner: LoopThread, task: asyncio.Task, timeout: float = 5.0) -> N
 class FramePump:
     """Sends a source's newest frames through ``send(content, buffers)`` under flow control.
 
-    ``on_painted(job, painted_at)`` is called on the loop thread for each acknowledged frame.
-    Call :meth:`set_source`, :meth:`set_visible` and :meth:`ack` from any thread.
+    ``on_painted(job, painted_at)`` is called on the loop thread for each acknowledged frame;
+    ``glass_to_glass_ms`` keeps the last 60 publisher-stamp-to-paint delays. Call
+    :meth:`set_source`, :meth:`offer`, :meth:`set_visible` and :meth:`ack` from any thread.
 
     >>> FramePump(lambda content, buffers: None).close()
     """
@@ -111,32 +119,60 @@ class FramePump:
     # -- inputs (any thread) ------------------------------------------------------------------
 
     def set_source(self, source: Any) -> None:
-        """Follow ``source`` (or nothing, with None); frames of the previous source are dropped."""
+        """Follow ``source`` (or nothing, with None); frames of the previous source are dropped.
+
+        >>> pump = FramePump(lambda content, buffers: None)
+        >>> pump.set_source(None); pump.close()
+        """
         unsubscribe = self._unsubscribe
         self._unsubscribe, self._source = None, source
         if unsubscribe is not None:
             unsubscribe()
         self._call(self.flow.clear)
         if source is not None:
-            self._unsubscribe = source.on_frame(self.offer)
+            self._unsubscribe = source.on_frame(
+                lambda frame: self._call(self._offer_from, source, frame))
             latest = source.latest_frame(timeout=0)
             if latest is not None:
-                self.offer(latest)
+                self._call(self._offer_from, source, latest)
 
     def offer(self, frame: Any) -> None:
-        """Hand a frame to the pump (newest wins)."""
+        """Hand a frame to the pump (newest wins).
+
+        >>> import types, numpy as np
+        >>> pump = FramePump(lambda content, buffers: None)
+        >>> pump.offer(types.SimpleNamespace(array=np.zeros((2, 2, 3), np.uint8)))
+        >>> pump.close()
+        """
         self._call(self.flow.offer, frame)
 
     def set_visible(self, view: str, visible: bool) -> None:
-        """Record whether frontend view ``view`` is on screen."""
+        """Record whether frontend view ``view`` is on screen.
+
+        >>> pump = FramePump(lambda content, buffers: None)
+        >>> pump.set_visible("view-1", True)
+        >>> pump.wait_until(lambda: pump.flow.visible)
+        True
+        >>> pump.close()
+        """
         self._call(self._set_visible, view, visible)
 
     def ack(self, frame_id: int, painted_at: float | None = None) -> None:
-        """The frontend painted ``frame_id`` at ``painted_at`` (epoch milliseconds, browser clock)."""
+        """The frontend painted ``frame_id`` at ``painted_at`` (epoch milliseconds, browser clock).
+
+        >>> pump = FramePump(lambda content, buffers: None)
+        >>> pump.ack(1, painted_at=None)             # unknown ids are ignored
+        >>> pump.close()
+        """
         self._call(self._ack, frame_id, painted_at)
 
     def close(self) -> None:
-        """Stop the task and unsubscribe; safe to call twice."""
+        """Stop the task and unsubscribe; safe to call twice.
+
+        >>> pump = FramePump(lambda content, buffers: None)
+        >>> pump.close(); pump.close(); pump.closed
+        True
+        """
         self.set_source(None)
         if self.flow.budget is not None:
             self._call(self.flow.budget.withdraw, self.flow)
@@ -148,11 +184,23 @@ class FramePump:
 
     @property
     def closed(self) -> bool:
-        """Whether the pump's task has ended."""
+        """Whether the pump's task has ended.
+
+        >>> pump = FramePump(lambda content, buffers: None)
+        >>> pump.closed
+        False
+        >>> pump.close()
+        """
         return self._task.done()
 
     def wait_until(self, condition: Callable[[], Any], timeout: float = 5.0) -> bool:
-        """Let the loop thread work until ``condition()`` is true (tests, benchmarks)."""
+        """Let the loop thread work until ``condition()`` is true (tests, benchmarks).
+
+        >>> pump = FramePump(lambda content, buffers: None)
+        >>> pump.wait_until(lambda: False, timeout=0.01)
+        False
+        >>> pump.close()
+        """
         deadline = time.monotonic() + timeout
         while True:
             if not self._runner.in_loop_thread() and self._runner.is_running():
@@ -174,6 +222,10 @@ class FramePump:
         elif self._runner.is_running():
             self._loop.call_soon_threadsafe(run)
 
+    def _offer_from(self, source: Any, frame: Any) -> None:
+        if source is self._source:        # a late frame of a replaced source is dropped
+            self.flow.offer(frame)
+
     def _wake_soon(self) -> None:
         self._wake.set()
 
@@ -186,7 +238,7 @@ class FramePump:
         if job is None:
             return
         captured = getattr(job.payload, "captured_at", None)
-        if painted_at is not None and captured is not None and job.payload is not None:
+        if painted_at is not None and captured is not None:
             self.glass_to_glass_ms.append(painted_at - captured * 1000.0)
         if self._on_painted is not None:
             self._on_painted(job, painted_at)

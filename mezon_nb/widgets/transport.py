@@ -78,7 +78,11 @@ class SharedBudget:
         self._queue: list[object] = []
 
     def try_take(self, owner: object) -> bool:
-        """Take a slot for ``owner`` if one is free and nobody queued earlier is waiting."""
+        """Take a slot for ``owner`` if one is free and nobody queued earlier is waiting.
+
+        >>> SharedBudget(2).try_take("a")
+        True
+        """
         ahead = self._queue.index(owner) if owner in self._queue else len(self._queue)
         if self.limit - self.in_flight > ahead:
             self.withdraw(owner)
@@ -89,12 +93,20 @@ class SharedBudget:
         return False
 
     def withdraw(self, owner: object) -> None:
-        """Leave the queue (the owner has nothing to send, is hidden or closed)."""
+        """Leave the queue (the owner has nothing to send, is hidden or closed).
+
+        >>> SharedBudget(1).withdraw("a")
+        """
         if owner in self._queue:
             self._queue.remove(owner)
 
     def release(self) -> None:
-        """Give a slot back and wake the waiting senders."""
+        """Give a slot back and wake the waiting senders.
+
+        >>> budget = SharedBudget(1); budget.try_take("a"); budget.release(); budget.in_flight
+        True
+        0
+        """
         self.in_flight = max(0, self.in_flight - 1)
         for listener in list(self.listeners):
             listener()
@@ -157,13 +169,22 @@ class FlowControl:
     # -- inputs -----------------------------------------------------------------------------
 
     def offer(self, payload: Any) -> None:
-        """A new frame: it replaces any frame still waiting to be sent."""
+        """A new frame: it replaces any frame still waiting to be sent.
+
+        >>> flow = FlowControl(); flow.offer("a"); flow.offer("b"); flow.stats.superseded
+        1
+        """
         if self._has_pending:
             self.stats.superseded += 1
         self._pending, self._has_pending = payload, True
 
     def set_visible(self, visible: bool) -> None:
-        """Whether any view is on screen; becoming visible re-sends the last frame."""
+        """Whether any view is on screen; becoming visible re-sends the last frame.
+
+        >>> flow = FlowControl(); flow.offer("a"); flow.set_visible(True)
+        >>> flow.take(now=0.0).payload
+        'a'
+        """
         if visible and not self.visible and not self._has_pending and self._last is not None:
             self._pending, self._has_pending = self._last, True
         self.visible = visible
@@ -171,7 +192,11 @@ class FlowControl:
             self.budget.withdraw(self)
 
     def acked(self, frame_id: int, now: float) -> Job | None:
-        """The frontend painted ``frame_id``; returns its job (None if unknown or too old)."""
+        """The frontend painted ``frame_id``; returns its job (None if unknown or too old).
+
+        >>> FlowControl().acked(7, now=0.0) is None
+        True
+        """
         if frame_id in self._in_flight:
             self._free(frame_id)
         job = self._recent.get(frame_id)
@@ -182,7 +207,12 @@ class FlowControl:
         return job
 
     def transmitted(self, frame_id: int, now: float, nbytes: int, encode_s: float) -> None:
-        """The caller finished encoding and sending ``frame_id`` (roundtrips count from here)."""
+        """The caller finished encoding and sending ``frame_id`` (roundtrips count from here).
+
+        >>> flow = FlowControl(); flow.transmitted(1, now=0.0, nbytes=100, encode_s=0.001)
+        >>> flow.stats.bytes_sent
+        100
+        """
         job = self._recent.get(frame_id)
         if job is not None:
             job.sent_at, job.nbytes, job.encode_s = now, nbytes, encode_s
@@ -192,7 +222,12 @@ class FlowControl:
         self.stats.encodes.append(encode_s)
 
     def clear(self) -> None:
-        """Forget the frames (a new stream): in-flight slots are released, nothing is re-sent."""
+        """Forget the frames (a new stream): in-flight slots are released, nothing is re-sent.
+
+        >>> flow = FlowControl(); flow.set_visible(True); flow.offer("a"); _ = flow.take(0.0)
+        >>> flow.clear(); flow.in_flight
+        0
+        """
         for frame_id in list(self._in_flight):
             self._free(frame_id)
         self._pending, self._has_pending, self._last = None, False, None
@@ -202,11 +237,19 @@ class FlowControl:
 
     @property
     def in_flight(self) -> int:
-        """Frames sent and neither acknowledged nor expired."""
+        """Frames sent and neither acknowledged nor expired.
+
+        >>> FlowControl().in_flight
+        0
+        """
         return len(self._in_flight)
 
     def take(self, now: float, busy: bool = False) -> Job | None:
-        """The frame to send now, counted as in flight, or None (then wait for a wake-up)."""
+        """The frame to send now, counted as in flight, or None (then wait for a wake-up).
+
+        >>> FlowControl().take(now=0.0) is None          # nothing offered, nobody watching
+        True
+        """
         self._expire(now, busy)
         if not self.visible:
             return None
@@ -237,7 +280,12 @@ class FlowControl:
         return job
 
     def next_wakeup(self, now: float, busy: bool = False) -> float | None:
-        """Seconds until a decision may change without any input (expiry, PNG due), or None."""
+        """Seconds until a decision may change without any input (expiry, PNG due), or None.
+
+        >>> flow = FlowControl(); flow.set_visible(True); flow.offer("a"); _ = flow.take(0.0)
+        >>> round(flow.next_wakeup(0.1), 3)              # the PNG of "a" is due at 0.3 s
+        0.2
+        """
         times = [self._lossless_at] if self.visible else []
         timeout = self.busy_ack_timeout if busy else self.ack_timeout
         times += [sent_at + timeout for sent_at in self._in_flight.values()]
