@@ -36,6 +36,7 @@ import logging
 import sqlite3
 import threading
 import weakref
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -207,8 +208,9 @@ class SqliteSink:
                                           "('kind', 'source') ORDER BY domain, code"):
             tables[domain].append(value)
         n = conn.execute("SELECT count(*) FROM events").fetchone()[0]
-        cols = np.array(conn.execute(f"SELECT time_ns, kind, source, {', '.join(_CODED)} FROM "
-                                     f"events ORDER BY seq").fetchall(), np.int64).reshape(n, 7)
+        cursor = conn.execute(f"SELECT time_ns, kind, source, {', '.join(_CODED)} FROM events "
+                              f"ORDER BY seq")  # streamed into one array: no list of tuples
+        cols = np.fromiter(chain.from_iterable(cursor), np.int64, count=7 * n).reshape(n, 7)
         self._store.extend_codes(cols[:, 0], cols[:, 1], cols[:, 2],
                                  dict(zip(ColumnStore.ID_TABLES, cols[:, 3:].T)), tables)
         return {c: (clan, lab) for c, clan, lab in
