@@ -46,7 +46,7 @@ from typing import Any
 
 from mezon_nb.client.runner import LoopThread
 from mezon_nb.widgets import cells
-from mezon_nb.widgets.jpeg import encode
+from mezon_nb.widgets.jpeg import encode, shrink
 from mezon_nb.widgets.transport import FlowControl, Job
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ class FramePump:
         self._on_painted = on_painted
         self._runner = runner or LoopThread.shared()
         self._loop = self._runner.loop
-        self._views: set[str] = set()
+        self._views: dict[str, int | None] = {}     # visible view -> its width in pixels
         self._unsubscribe: Callable[[], Any] | None = None
         self._source: Any = None
         self._wake = asyncio.Event()
@@ -146,8 +146,11 @@ class FramePump:
         """
         self._call(self.flow.offer, frame)
 
-    def set_visible(self, view: str, visible: bool) -> None:
-        """Record whether frontend view ``view`` is on screen.
+    def set_visible(self, view: str, visible: bool, width: int | None = None) -> None:
+        """Record whether frontend view ``view`` is on screen, and how many device pixels wide.
+
+        Frames are reduced by whole factors to the widest visible view (full size when any
+        visible view did not say its width).
 
         >>> pump = FramePump(lambda content, buffers: None)
         >>> pump.set_visible("view-1", True)
@@ -155,7 +158,7 @@ class FramePump:
         True
         >>> pump.close()
         """
-        self._call(self._set_visible, view, visible)
+        self._call(self._set_visible, view, visible, width)
 
     def ack(self, frame_id: int, painted_at: float | None = None) -> None:
         """The frontend painted ``frame_id`` at ``painted_at`` (epoch milliseconds, browser clock).
@@ -229,9 +232,16 @@ class FramePump:
     def _wake_soon(self) -> None:
         self._wake.set()
 
-    def _set_visible(self, view: str, visible: bool) -> None:
-        (self._views.add if visible else self._views.discard)(view)
+    def _set_visible(self, view: str, visible: bool, width: int | None) -> None:
+        if visible:
+            self._views[view] = width
+        else:
+            self._views.pop(view, None)
         self.flow.set_visible(bool(self._views))
+
+    def _target_width(self) -> int | None:
+        widths = list(self._views.values())
+        return None if not widths or None in widths else max(widths)
 
     def _ack(self, frame_id: int, painted_at: float | None) -> None:
         job = self.flow.acked(frame_id, time.monotonic())
@@ -262,12 +272,12 @@ class FramePump:
                 log.exception("could not send frame %d", job.frame_id)
 
     async def _transmit(self, loop: asyncio.AbstractEventLoop, job: Job) -> None:
-        frame = job.payload
+        frame, width = job.payload, self._target_width()
 
         def encode_frame() -> tuple[bytes, tuple[int, ...], float]:
             started = time.perf_counter()
             array = frame.array          # a media Frame converts to rgb24 on first access
-            return encode(array, job.mime, self.quality), array.shape, started
+            return encode(shrink(array, width), job.mime, self.quality), array.shape, started
 
         data, shape, started = await loop.run_in_executor(_ENCODERS, encode_frame)
         encode_s = time.perf_counter() - started

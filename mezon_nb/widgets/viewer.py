@@ -248,7 +248,9 @@ class StreamViewer(anywidget.AnyWidget):
             self._mz_pump.ack(int(content["id"]), content.get("painted_at"))
         elif kind == "visibility":
             self._mz_pump.set_visible(_DISPLAYED, False)   # the frontend speaks for itself now
-            self._mz_pump.set_visible(str(content.get("view")), bool(content.get("visible")))
+            width = content.get("width")
+            self._mz_pump.set_visible(str(content.get("view")), bool(content.get("visible")),
+                                      int(width) if width else None)
         elif kind == "nobuffers":
             self._mz_pump.base64 = True
         elif kind == "join":

@@ -240,3 +240,17 @@ def test_a_displayed_viewer_counts_as_visible_until_its_frontend_reports(setup):
     session.push()
     time.sleep(0.4)
     assert len(frontend.frames()) == count
+
+
+def test_frames_are_reduced_to_the_widest_visible_view(setup):
+    viewer, frontend, session = setup
+    frontend.say(type="visibility", view="small", visible=True, width=30)
+    session.push()
+    assert settle(viewer, lambda: frontend.frames())
+    content, _ = frontend.frames()[-1]
+    assert frontend.last_image().shape == (24, 32, 3)       # 64 wide / 2
+    assert (content["width"], content["height"]) == (64, 48)  # the stream's own size
+    frontend.paint_all()
+    frontend.show("unsized")                               # a view that did not say: full size
+    session.push()
+    assert settle(viewer, lambda: frontend.last_image().shape == (48, 64, 3))

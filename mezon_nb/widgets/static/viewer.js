@@ -5,7 +5,8 @@
 // Browser -> kernel: {type: "ack", id, view, painted_at, received_at} once a frame is painted
 // (painted_at/received_at are epoch milliseconds: performance.timeOrigin + performance.now());
 // {type: "ack", id, view, skipped: true} when a newer frame overtook it before painting;
-// {type: "visibility", view, visible}; {type: "join", channel_id}; {type: "leave"};
+// {type: "visibility", view, visible, width} (width: device pixels available, so the kernel can
+// send smaller frames); {type: "join", channel_id}; {type: "leave"};
 // {type: "refresh"}; {type: "nobuffers", view}.
 
 /**
@@ -96,6 +97,7 @@ export default {
     let raf = 0;
     /** @type {{id: number, bitmap: ImageBitmap, received: number}|null} */
     let ready = null;
+    let sourceWidth = 0;
     const ack = (/** @type {number} */ id, /** @type {object} */ extra) =>
       model.send({ type: "ack", id, view, ...extra });
 
@@ -108,6 +110,8 @@ export default {
         canvas.width = bitmap.width;
         canvas.height = bitmap.height;
       }
+      // a frame the kernel reduced to our size still shows at the stream's own size (CSS px)
+      canvas.style.width = sourceWidth ? `${sourceWidth}px` : "";
       ctx.drawImage(bitmap, 0, 0);
       bitmap.close();
       ack(id, { painted_at: epochMs(), received_at: received });
@@ -140,16 +144,20 @@ export default {
         ack(ready.id, { skipped: true });
       }
       ready = { id: msg.id, bitmap, received };
+      sourceWidth = msg.width;
       if (!raf) raf = requestAnimationFrame(paint);
     }
 
-    // -- visibility: on screen (IntersectionObserver) and the tab shown -------------------
+    // -- visibility: on screen (IntersectionObserver), the tab shown, and our width ---------
     let intersecting = typeof IntersectionObserver === "undefined";
+    let width = 0;
     function report() {
       const now = !closed && intersecting && document.visibilityState !== "hidden";
-      if (now === visible) return;
+      const px = Math.round(el.clientWidth * (window.devicePixelRatio || 1));
+      if (now === visible && (!now || Math.abs(px - width) <= width / 10)) return;
       visible = now;
-      model.send({ type: "visibility", view, visible });
+      width = px;
+      model.send({ type: "visibility", view, visible, width: width || null });
     }
     const observer = typeof IntersectionObserver === "undefined" ? null
       : new IntersectionObserver((entries) => {
@@ -157,6 +165,8 @@ export default {
         report();
       });
     observer?.observe(el);
+    const resized = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(report);
+    resized?.observe(el);
     document.addEventListener("visibilitychange", report);
     report();
 
@@ -179,6 +189,7 @@ export default {
       closed = true;
       report();
       observer?.disconnect();
+      resized?.disconnect();
       document.removeEventListener("visibilitychange", report);
       if (raf) cancelAnimationFrame(raf);
       ready?.bitmap.close();
