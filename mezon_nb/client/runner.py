@@ -102,6 +102,10 @@ class LoopThread:
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
+            # Since 3.11 this is the builtin TimeoutError, which the coroutine itself may raise
+            # (MezonTimeoutError included): only a future still running timed out here.
+            if future.done():
+                raise
             future.cancel()
             raise MezonTimeoutError(f"gave up after {timeout} s") from None
         except KeyboardInterrupt:
