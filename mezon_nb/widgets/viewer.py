@@ -66,6 +66,8 @@ class StreamViewer(anywidget.AnyWidget):
     Nothing is sent while no output of the widget is on screen (a just-displayed output counts
     as on screen until its frontend reports) or after :meth:`close`.
 
+    Frames are JPEG at ``quality`` (80), reduced by whole factors when they are at least twice
+    as wide as the widest visible output (in device pixels); ``snapshot()`` stays full size.
     Re-running the notebook cell that made a viewer closes the old one (its stream is left).
     ``channel_id=None`` joins nothing: pick a channel and press Join (or call :meth:`join`).
     Extra ``options`` go to ``client.join_stream``. ``budget`` shares an in-flight cap with
