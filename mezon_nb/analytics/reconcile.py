@@ -9,8 +9,9 @@ The rules (the only place they live):
 * A ``StreamingEnded`` closes every open session of that channel with a reconciled ``left``.
 * :meth:`SessionTracker.reconcile` diffs a snapshot (``ListStreamingChannelUsers`` after a
   (re)connect) against the open sessions of that clan: viewers gone are recorded as ``left``,
-  new viewers as ``joined``, both at the snapshot time. Rows are ``source="snapshot"`` the first
-  time the log sees the clan (nothing could have been missed) and ``"reconciled"`` afterwards.
+  new viewers as ``joined``, both at the snapshot time. Rows are ``source="snapshot"`` while the
+  log has no row of that clan yet (nothing could have been missed) and ``"reconciled"`` after
+  (a rule that reads the same after a reload from disk).
   A user listed in several channels (several devices) keeps the session already open, else
   the last channel listed wins.
 * A leave with no open session is recorded as is; the session analysis gives it an unknown start.
@@ -69,7 +70,7 @@ class SessionTracker:
     def __init__(self) -> None:
         self.open: dict[str, tuple[str, str | None, str | None]] = {}
         self.names: dict[str, str] = {}  # user_id -> last participant name seen
-        self.clans: set[str] = set()  # clans seen (first snapshot of a clan is "snapshot")
+        self.clans: set[str | None] = set()  # clans with rows: a reload rebuilds the same set
 
     def ingest(self, event: Any, out: list[Row]) -> None:
         """Append the rows one client event implies to ``out``, in order; update the state.
@@ -126,7 +127,6 @@ class SessionTracker:
         for user, (channel, participant) in present.items():
             if self.open.get(user, (None,))[0] != channel:
                 self._join(t, source, clan_id, channel, user, participant, rows)
-        self.clans.add(clan_id)
         return rows
 
     def _join(self, t: int, source: str, clan: str, channel: str, user: str,
@@ -150,6 +150,7 @@ class SessionTracker:
             participant = current[2]
         else:
             participant = self.names.get(user)
+        self.clans.add(clan)
         out.append((t, "left", source, clan, channel, user, participant))
 
     def _end(self, t: int, clan: str, channel: str, out: list[Row]) -> None:
