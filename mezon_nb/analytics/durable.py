@@ -139,9 +139,13 @@ class SqliteSink:
                 f"{self.path} is already open in this process; close that log first "
                 f"(log.close(), or open it with `with ParticipantLog(path) as log:`)")
         self._conn = _open(self.path)
+        try:
+            self.labels = self._load()  # {channel_id: (clan_id, label)} found in the file
+        except BaseException:
+            self._conn.close()
+            raise
         _OPEN[self.path.resolve()] = self
         self._labels: dict[str, tuple[str | None, str]] = {}  # queued channel labels
-        self.labels = self._load()  # {channel_id: (clan_id, label)} found in the file
         self.committed = len(store)  # rows of the store already in the file
         self._strings_done = {d: len(store.tables[d].values) for d in ColumnStore.ID_TABLES}
         self._io = threading.Lock()  # one writer on the connection at a time
@@ -159,7 +163,8 @@ class SqliteSink:
         >>> path = os.path.join(tempfile.mkdtemp(), "x.sqlite")
         >>> with SqliteSink(path, ColumnStore(), threading.Lock()) as sink:
         ...     sink.set_label("6", "1", "Live")
-        >>> SqliteSink(path, ColumnStore(), threading.Lock()).labels
+        >>> with SqliteSink(path, ColumnStore(), threading.Lock()) as again:
+        ...     again.labels
         {'6': ('1', 'Live')}
         """
         self._labels[channel_id] = (clan_id, label)
