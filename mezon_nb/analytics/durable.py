@@ -82,11 +82,16 @@ def _open(path: Path) -> sqlite3.Connection:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         conn.execute("BEGIN EXCLUSIVE")
         conn.execute("COMMIT")
-    except sqlite3.OperationalError as exc:
+    except sqlite3.DatabaseError as exc:
         conn.close()
-        raise schema.LogInUseError(
-            f"{path} is open elsewhere (another ParticipantLog or SQLite connection, in this "
-            f"or another process); close that first, or pass another log_path") from exc
+        if "locked" in str(exc):
+            raise schema.LogInUseError(
+                f"{path} is open elsewhere (another ParticipantLog or SQLite connection, in "
+                f"this or another process); close that first, or pass another log_path") from exc
+        if isinstance(exc, sqlite3.OperationalError):  # e.g. no such directory: as it is
+            raise
+        raise schema.LogSchemaError(f"{path} is not a participant log ({exc}); "
+                                    f"pass another log_path") from exc
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if version > schema.SCHEMA_VERSION:
         conn.close()

@@ -172,6 +172,13 @@ def test_a_foreign_sqlite_file_is_refused(tmp_path):
         ParticipantLog(path)
 
 
+def test_a_file_that_is_not_sqlite_is_refused(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"these are not the bytes of an SQLite database" * 100)
+    with pytest.raises(LogSchemaError, match="not a participant log"):
+        ParticipantLog(path)
+
+
 def test_the_file_reads_as_text_through_its_view(tmp_path):
     path = tmp_path / "log.sqlite"
     with ParticipantLog(path) as log:
