@@ -1,17 +1,17 @@
-"""Shared fixtures: one loopback sandbox (small stream, no synthetic crowd) for the module."""
+"""Shared fixtures: one loopback sandbox (small stream, no synthetic crowd) for tests/widgets."""
 
 import pytest
 
 import mezon_nb
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def sandbox():
     with mezon_nb.Sandbox.start(crowd=False, stream_size=(320, 240), stream_fps=30) as box:
         yield box
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def real_client(sandbox):
     client = mezon_nb.connect(sandbox=sandbox)
     yield client
