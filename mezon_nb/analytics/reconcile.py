@@ -9,9 +9,11 @@ The rules (the only place they live):
 * A ``StreamingEnded`` closes every open session of that channel with a reconciled ``left``.
 * :meth:`SessionTracker.reconcile` diffs a snapshot (``ListStreamingChannelUsers`` after a
   (re)connect) against the open sessions of that clan: viewers gone are recorded as ``left``,
-  new viewers as ``joined``, both at the snapshot time. Rows are ``source="snapshot"`` while the
-  log has no row of that clan yet (nothing could have been missed) and ``"reconciled"`` after
-  (a rule that reads the same after a reload from disk).
+  new viewers as ``joined``, both at the snapshot time ``at`` (when it was requested). A user
+  with a live event at or after ``at`` is left alone: that event is newer than the snapshot.
+  Rows are ``source="snapshot"`` at the first snapshot of a clan in a new log (nothing could
+  have been missed before we started) and ``"reconciled"`` after it, or after a reload from
+  disk (events may have been missed while nothing ran).
   A user listed in several channels (several devices) keeps the session already open, else
   the last channel listed wins.
 * A leave with no open session is recorded as is; the session analysis gives it an unknown start.
@@ -70,7 +72,8 @@ class SessionTracker:
     def __init__(self) -> None:
         self.open: dict[str, tuple[str, str | None, str | None]] = {}
         self.names: dict[str, str] = {}  # user_id -> last participant name seen
-        self.clans: set[str | None] = set()  # clans with rows: a reload rebuilds the same set
+        self.clans: set[str | None] = set()  # clans snapshotted, or with rows in a reloaded log
+        self.last_live: dict[str, int] = {}  # user_id -> time (ns) of their latest live event
 
     def ingest(self, event: Any, out: list[Row]) -> None:
         """Append the rows one client event implies to ``out``, in order; update the state.
@@ -84,13 +87,14 @@ class SessionTracker:
         """
         kind = type(event)
         if kind is StreamingJoined:
-            self._join(time_ns(event.received_at), "live", event.clan_id,
+            t = self.last_live[event.user_id] = time_ns(event.received_at)
+            self._join(t, "live", event.clan_id,
                        event.streaming_channel_id, event.user_id, event.participant, out)
         elif kind is StreamingLeaved:
-            self._leave(time_ns(event.received_at), "live", event.clan_id,
+            t = self.last_live[event.streaming_user_id] = time_ns(event.received_at)
+            self._leave(t, "live", event.clan_id,
                         event.streaming_channel_id, event.streaming_user_id, out)
         elif kind is StreamingStarted:
-            self.clans.add(event.clan_id)
             out.append((time_ns(event.received_at), "started", "live", event.clan_id,
                         event.channel_id, None, None))
         elif kind is StreamingEnded:
@@ -115,14 +119,18 @@ class SessionTracker:
         """
         t = time_ns(at)
         source = "reconciled" if clan_id in self.clans else "snapshot"
+        self.clans.add(clan_id)
+        newer = {user for user, seen in self.last_live.items() if seen >= t}
         present: dict[str, tuple[str, str]] = {}  # user -> (channel, participant)
         for r in snapshot:
             user = str(r.user_id)
+            if user in newer:
+                continue
             if present.get(user, (None,))[0] != self.open.get(user, (0,))[0]:
                 present[user] = (str(r.channel_id), r.participant)
         rows: list[Row] = []
         for user, (channel, clan, _) in list(self.open.items()):
-            if clan == clan_id and present.get(user, (None,))[0] != channel:
+            if clan == clan_id and user not in newer and present.get(user, (None,))[0] != channel:
                 self._leave(t, "reconciled", clan, channel, user, rows)
         for user, (channel, participant) in present.items():
             if self.open.get(user, (None,))[0] != channel:
@@ -139,7 +147,6 @@ class SessionTracker:
         else:
             participant = self.names.get(user)
         self.open[user] = (channel, clan, participant)
-        self.clans.add(clan)
         out.append((t, "joined", source, clan, channel, user, participant))
 
     def _leave(self, t: int, source: str, clan: str | None, channel: str, user: str,
@@ -150,11 +157,9 @@ class SessionTracker:
             participant = current[2]
         else:
             participant = self.names.get(user)
-        self.clans.add(clan)
         out.append((t, "left", source, clan, channel, user, participant))
 
     def _end(self, t: int, clan: str, channel: str, out: list[Row]) -> None:
-        self.clans.add(clan)
         out.append((t, "ended", "live", clan, channel, None, None))
         for user, (ch, ch_clan, _) in list(self.open.items()):
             if ch == channel:

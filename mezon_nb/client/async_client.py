@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 from mezon_nb.client.auth import SessionKeeper
@@ -319,8 +320,9 @@ class AsyncClient:
             await self._socket.request(realtime_pb2.Envelope(
                 clan_join=realtime_pb2.ClanJoin(clan_id=codec.parse_id(clan_id))))
         for clan in clans:
+            asked_at = datetime.now(timezone.utc)  # live events from here on are newer
             snapshot = await self.streaming_channel_users(clan.clan_id)
-            self.participants.reconcile(snapshot, clan_id=clan.clan_id)
+            self.participants.reconcile(snapshot, clan_id=clan.clan_id, at=asked_at)
         log.info("realtime socket ready: joined %d clan(s)", len(clans) + 1)
 
     def _on_envelope(self, envelope: realtime_pb2.Envelope) -> None:

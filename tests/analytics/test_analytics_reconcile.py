@@ -22,6 +22,7 @@ def test_first_snapshot_of_a_clan_is_the_baseline():
 
 def test_reconnect_records_what_was_missed():
     log = ParticipantLog()
+    log.reconcile(snapshot(), clan_id="1", at=at(0))  # the first connect: nobody watching yet
     log.extend([join(0, "5", name="ann"), join(1, "7", name="bob")])
     # offline from 2 to 10: bob left, carl joined, ann stayed
     log.reconcile(snapshot(("6", "5", "ann"), ("6", "9", "carl")), clan_id="1", at=at(10))
@@ -129,7 +130,39 @@ def test_a_user_listed_twice_keeps_the_open_session():
     for minute in (5, 6):  # reconnecting twice changes nothing more
         log.reconcile(both, clan_id="1", at=at(minute))
     assert rows(log.events, "kind", "channel_id", "user_id", "source") == [
-        ("joined", "8", "5", "live"), ("joined", "6", "7", "reconciled")]
+        ("joined", "8", "5", "live"), ("joined", "6", "7", "snapshot")]
     fresh = ParticipantLog()
     fresh.reconcile(snapshot(("6", "5", "ann"), ("8", "5", "ann")), clan_id="1", at=at(0))
     assert rows(fresh.events, "kind", "channel_id") == [("joined", "8")]
+
+
+def test_live_events_newer_than_the_snapshot_win():
+    """Events that arrive while the snapshot is in flight are newer than what it lists."""
+    log = ParticipantLog()
+    log.reconcile(snapshot(("6", "5", "ann")), clan_id="1", at=at(0))
+    # asked at minute 10; meanwhile dan joined (not in the snapshot) and ann left (still in it)
+    log.extend([join(10.1, "8", name="dan"), leave(10.2, "5")])
+    log.reconcile(snapshot(("6", "5", "ann")), clan_id="1", at=at(10))
+    assert rows(log.events, *EV)[1:] == [(ts(10.1), "joined", "6", "8", "dan", "live"),
+                                         (ts(10.2), "left", "6", "5", "ann", "live")]
+    assert rows(log.sessions(), "user_id", "open") == [("5", False), ("8", True)]
+
+
+def test_first_snapshot_is_a_baseline_even_after_early_live_events():
+    """At the first connect, live events may beat the snapshot reply: rows stay `snapshot`."""
+    log = ParticipantLog()
+    log.extend([join(0.01, "8", name="dan")])
+    log.reconcile(snapshot(("6", "5", "ann")), clan_id="1", at=at(0))
+    assert rows(log.events, "user_id", "kind", "source") == [
+        ("8", "joined", "live"), ("5", "joined", "snapshot")]
+
+
+def test_after_a_reload_the_first_snapshot_reconciles(tmp_path):
+    """A reopened log may have missed events while nothing ran: its snapshot rows say so."""
+    path = tmp_path / "log.sqlite"
+    with ParticipantLog(log_path=path) as log:
+        log.reconcile(snapshot(("6", "5", "ann")), clan_id="1", at=at(0))
+    with ParticipantLog(log_path=path) as log:
+        log.reconcile(snapshot(("6", "9", "carl")), clan_id="1", at=at(30))
+        assert rows(log.events, "user_id", "kind", "source")[1:] == [
+            ("5", "left", "reconciled"), ("9", "joined", "reconciled")]
