@@ -169,6 +169,14 @@ class FramePump:
         """
         self._call(self._ack, frame_id, painted_at)
 
+    def skip(self, frame_id: int) -> None:
+        """The frontend dropped ``frame_id`` unpainted (a newer frame overtook it).
+
+        >>> pump = FramePump(lambda content, buffers: None)
+        >>> pump.skip(1); pump.close()
+        """
+        self._call(self.flow.skipped, frame_id)
+
     def close(self) -> None:
         """Stop the task and unsubscribe; safe to call twice.
 
@@ -244,7 +252,8 @@ class FramePump:
         return None if not widths or None in widths else max(widths)
 
     def _ack(self, frame_id: int, painted_at: float | None) -> None:
-        job = self.flow.acked(frame_id, time.monotonic())
+        painted = None if painted_at is None else painted_at / 1000.0
+        job = self.flow.acked(frame_id, time.monotonic(), painted)
         if job is None:
             return
         captured = getattr(job.payload, "captured_at", None)

@@ -128,7 +128,8 @@ class FlowStats:
     bytes_sent: int = 0
     roundtrips: deque = field(default_factory=lambda: deque(maxlen=60))
     encodes: deque = field(default_factory=lambda: deque(maxlen=60))
-    ack_times: deque = field(default_factory=lambda: deque(maxlen=240))
+    skipped: int = 0
+    ack_times: deque = field(default_factory=lambda: deque(maxlen=240))  # (arrived, painted)
 
 
 class FlowControl:
@@ -191,8 +192,9 @@ class FlowControl:
         if not visible and self.budget is not None:
             self.budget.withdraw(self)
 
-    def acked(self, frame_id: int, now: float) -> Job | None:
-        """The frontend painted ``frame_id``; returns its job (None if unknown or too old).
+    def acked(self, frame_id: int, now: float, painted: float | None = None) -> Job | None:
+        """The frontend painted ``frame_id`` (at ``painted`` seconds on its own clock, if it
+        said); returns its job (None if unknown or too old).
 
         >>> FlowControl().acked(7, now=0.0) is None
         True
@@ -203,8 +205,18 @@ class FlowControl:
         if job is not None:
             self.stats.acked += 1
             self.stats.roundtrips.append(now - job.sent_at)
-            self.stats.ack_times.append(now)
+            self.stats.ack_times.append((now, now if painted is None else painted))
         return job
+
+    def skipped(self, frame_id: int) -> None:
+        """The frontend dropped ``frame_id`` unpainted (a newer one overtook it): free its slot.
+
+        >>> flow = FlowControl(); flow.skipped(3); flow.stats.skipped
+        1
+        """
+        if frame_id in self._in_flight:
+            self._free(frame_id)
+        self.stats.skipped += 1
 
     def transmitted(self, frame_id: int, now: float, nbytes: int, encode_s: float) -> None:
         """The caller finished encoding and sending ``frame_id`` (roundtrips count from here).
@@ -293,16 +305,18 @@ class FlowControl:
         return None if soonest == math.inf else max(0.0, soonest - now)
 
     def fps(self, now: float, window: float = 2.0) -> float:
-        """Acknowledged (painted) frames per second over the last ``window`` seconds.
+        """Painted frames per second, over the acks that arrived in the last ``window`` seconds.
+
+        The rate uses the frontend's paint times, so acks that queued up behind a busy cell and
+        arrive in a burst do not inflate it.
 
         >>> FlowControl().fps(now=10.0)
         0.0
         """
-        recent = [t for t in self.stats.ack_times if now - t <= window]
-        if len(recent) < 2:
+        painted = [p for arrived, p in self.stats.ack_times if now - arrived <= window]
+        if len(painted) < 2 or max(painted) <= min(painted):
             return 0.0
-        span = max(recent[-1] - recent[0], 1e-9)
-        return (len(recent) - 1) / span
+        return (len(painted) - 1) / (max(painted) - min(painted))
 
     def _expire(self, now: float, busy: bool) -> None:
         timeout = self.busy_ack_timeout if busy else self.ack_timeout

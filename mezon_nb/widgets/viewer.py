@@ -211,7 +211,8 @@ class StreamViewer(anywidget.AnyWidget):
         return {
             "state": self.status, "channel_id": self.channel_id,
             "sent": flow.stats.sent, "acked": flow.stats.acked, "expired": flow.stats.expired,
-            "superseded": flow.stats.superseded, "lossless": flow.stats.lossless,
+            "superseded": flow.stats.superseded, "skipped": flow.stats.skipped,
+            "lossless": flow.stats.lossless,
             "in_flight": flow.in_flight, "bytes_sent": flow.stats.bytes_sent,
             "fps": round(flow.fps(time.monotonic()), 2),
             "roundtrip_ms": _median_ms(flow.stats.roundtrips),
@@ -246,7 +247,9 @@ class StreamViewer(anywidget.AnyWidget):
 
     def _mz_on_msg(self, _widget: Any, content: dict, buffers: list) -> None:
         kind = content.get("type")
-        if kind == "ack":
+        if kind == "ack" and content.get("skipped"):
+            self._mz_pump.skip(int(content["id"]))
+        elif kind == "ack":
             self._mz_pump.ack(int(content["id"]), content.get("painted_at"))
         elif kind == "visibility":
             self._mz_pump.set_visible(_DISPLAYED, False)   # the frontend speaks for itself now

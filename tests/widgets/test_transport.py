@@ -127,3 +127,21 @@ def test_hidden_member_leaves_the_budget_queue():
     b.set_visible(False)
     a.acked(1, 0.01)
     assert c.take(0.01) is not None
+
+
+def test_fps_uses_paint_times_so_a_burst_of_late_acks_does_not_inflate_it():
+    flow = visible_flow(lossless_delay=None)
+    for i in range(11):                       # painted at 10 fps, acks all arrive at t=5
+        flow.offer(i)
+        flow.take(i * 0.1, busy=True)
+    for frame_id in range(1, 12):
+        flow.acked(frame_id, now=5.0, painted=1000.0 + (frame_id - 1) * 0.1)
+    assert flow.fps(now=5.0) == approx(10.0)
+
+
+def test_skipped_frames_free_their_slot_without_counting_as_painted():
+    flow = visible_flow()
+    flow.offer("a")
+    flow.take(0.0)
+    flow.skipped(1)
+    assert (flow.in_flight, flow.stats.acked, flow.stats.skipped) == (0, 0, 1)

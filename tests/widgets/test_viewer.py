@@ -254,3 +254,13 @@ def test_frames_are_reduced_to_the_widest_visible_view(setup):
     frontend.show("unsized")                               # a view that did not say: full size
     session.push()
     assert settle(viewer, lambda: frontend.last_image().shape == (48, 64, 3))
+
+
+def test_a_skipped_ack_frees_the_slot_but_is_not_a_painted_frame(setup):
+    viewer, frontend, session = setup
+    frontend.show()
+    session.push()
+    assert settle(viewer, lambda: frontend.frames())
+    frontend.say(type="ack", id=frontend.frames()[0][0]["id"], view="v1", skipped=True)
+    assert settle(viewer, lambda: viewer.get_stats()["skipped"] == 1)
+    assert viewer.get_stats()["in_flight"] == 0 and viewer.snapshot() is None
