@@ -2,9 +2,10 @@
 
 It puts the private layers together: :class:`~mezon_nb.client.auth.SessionKeeper` (login and
 re-login), :class:`~mezon_nb.client.http.HttpTransport` (RPCs),
-:class:`~mezon_nb.client.realtime.RealtimeSocket` (the socket) and
+:class:`~mezon_nb.client.realtime.RealtimeSocket` (the socket),
 :class:`~mezon_nb.client.dispatch.Dispatcher` (events to callbacks, streams and
-``client.participants``).
+``client.participants``), :class:`~mezon_nb.client.chat.Chat` (chat joins and sends) and
+:class:`~mezon_nb.client.greeter.Greeter` (the welcome bot).
 
 The examples use ``aclient``, an ``AsyncClient`` logged in to a sandbox, and ``run(coro)``,
 which runs a coroutine on the client's loop (in a notebook or ``asyncio.run`` just ``await``).
@@ -22,10 +23,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 from mezon_nb.client.auth import SessionKeeper
+from mezon_nb.client.chat import Chat
 from mezon_nb.client.dispatch import Dispatcher, EventStream, Handle
-from mezon_nb.client.events import StreamingEvent, event_from_envelope
+from mezon_nb.client.events import STREAMING_EVENT_NAMES, Event, event_from_envelope
+from mezon_nb.client.greeter import DEFAULT_TEMPLATE, Greeter
 from mezon_nb.client.http import HttpTransport
-from mezon_nb.client.models import ChannelInfo, Clan, Session, StreamingUser
+from mezon_nb.client.models import ChannelInfo, Clan, MessageAck, Session, StreamingUser
 from mezon_nb.client.realtime import RealtimeSocket
 from mezon_nb.errors import AuthenticationError, ClientClosedError
 from mezon_nb.protocol import api_pb2, codec, realtime_pb2
@@ -73,6 +76,8 @@ class AsyncClient:
                                       request_timeout=request_timeout,
                                       ping_interval=ping_interval, ping_timeout=request_timeout,
                                       reconnect_delay=reconnect_delay)
+        self._chat = Chat(self._socket, self.channel)
+        self._greeters: set[Greeter] = set()
         from mezon_nb.analytics import ParticipantLog  # pandas: only once a client exists
 
         self.participants = ParticipantLog(log_path=log_path)
@@ -237,17 +242,83 @@ class AsyncClient:
         >>> stream.close()
         """
         self._check_open()
-        return self._dispatcher.stream(maxsize)
+        return self._dispatcher.stream(maxsize, STREAMING_EVENT_NAMES)
 
-    def on(self, name: str, fn: Callable[[StreamingEvent], Any]) -> Handle:
+    def on(self, name: str, fn: Callable[[Event], Any]) -> Handle:
         """Call ``fn(event)`` for each event ``name`` (``"streaming_joined"`` or
-        ``"streaming_joined_event"``, ``..._leaved``, ``..._started``, ``..._ended``). ``fn`` may
-        be sync or async; its exceptions are logged. Returns a handle; ``handle.cancel()``.
+        ``"streaming_joined_event"``, ``..._leaved``, ``..._started``, ``..._ended``, or
+        ``"channel_message"`` for chat). ``fn`` may be sync or async; its exceptions are
+        logged. Returns a handle; ``handle.cancel()``.
 
         >>> handle = aclient.on("streaming_joined_event", print)
         >>> handle.cancel()
         """
         return self._dispatcher.on(name, fn)
+
+    # -- chat (mezon_nb.client.chat, .greeter) ---------------------------------------------
+
+    async def join_chat(self, channel_id: int | str, *, clan_id: int | str | None = None) -> None:
+        """Join a channel's chat so its ``channel_message`` events arrive (kept across
+        reconnects). ``send_message`` and ``greet_viewers`` join by themselves.
+
+        >>> run(aclient.join_chat(sandbox.stream_channel_id))
+        """
+        self._check_open()
+        await self._chat.join(channel_id, clan_id)
+
+    async def send_message(self, channel_id: int | str, text: str, *,
+                           clan_id: int | str | None = None) -> MessageAck:
+        """Send ``text`` to a channel's chat as the bot; returns the server's
+        :class:`~mezon_nb.client.models.MessageAck` (``message_id``, ``create_time``).
+
+        Joins the chat on first use, and again (then retries once) if the server answers
+        "must join" (error code 3). ``clan_id`` is looked up when not given.
+
+        >>> ack = run(aclient.send_message(sandbox.stream_channel_id, "Hello, viewers!"))
+        >>> ack.channel_id == sandbox.stream_channel_id, ack.message_id.isdigit()
+        (True, True)
+        """
+        self._check_open()
+        return await self._chat.send(channel_id, text, clan_id)
+
+    def messages(self, maxsize: int = 1000) -> EventStream:
+        """Every chat message (:class:`~mezon_nb.client.events.ChannelMessage`) from now on,
+        in the chats the bot joined, for ``async for``; drop-oldest like :meth:`events`.
+
+        >>> stream = aclient.messages()
+        >>> run(aclient.join_chat(sandbox.stream_channel_id))
+        >>> said = sandbox.control("post_message", text="hi bot")
+        >>> stream.get(timeout=10).text
+        'hi bot'
+        >>> stream.close()
+        """
+        self._check_open()
+        return self._dispatcher.stream(maxsize, ["channel_message"])
+
+    async def greet_viewers(self, channel_id: int | str, template: str = DEFAULT_TEMPLATE, *,
+                            rate: float = 1.0, burst: int = 3, max_queue: int = 100,
+                            once: bool = True) -> Greeter:
+        """Welcome each viewer who joins ``channel_id`` in its chat; returns the running
+        :class:`~mezon_nb.client.greeter.Greeter` (``stop()``, ``counts``).
+
+        At most ``burst`` greetings at once, then ``rate`` per second; more wait in a queue of
+        ``max_queue``, beyond which they are dropped and counted. The bot itself is skipped,
+        and with ``once`` a viewer is greeted once. An unknown ``{placeholder}`` in
+        ``template`` raises ``ValueError`` here.
+
+        >>> greeter = run(aclient.greet_viewers(sandbox.stream_channel_id,
+        ...                                     "Welcome {participant}!"))
+        >>> greeter.running
+        True
+        >>> greeter.stop()["failed"]
+        0
+        """
+        self._check_open()
+        greeter = Greeter(self, codec.id_str(channel_id), template, rate=rate, burst=burst,
+                          max_queue=max_queue, once=once)
+        await greeter.start()
+        self._greeters = {g for g in self._greeters if g.running} | {greeter}
+        return greeter
 
     # -- media (mezon_nb.media) ------------------------------------------------------------
 
@@ -292,6 +363,8 @@ class AsyncClient:
             return
         self._closed = True
         self._keeper.close()
+        for greeter in self._greeters:
+            await greeter.aclose()
         await self._socket.close()
         await self._dispatcher.aclose()
         await self._http.aclose()
@@ -323,6 +396,7 @@ class AsyncClient:
             asked_at = datetime.now(timezone.utc)  # live events from here on are newer
             snapshot = await self.streaming_channel_users(clan.clan_id)
             self.participants.reconcile(snapshot, clan_id=clan.clan_id, at=asked_at)
+        await self._chat.rejoin()
         log.info("realtime socket ready: joined %d clan(s)", len(clans) + 1)
 
     def _on_envelope(self, envelope: realtime_pb2.Envelope) -> None:

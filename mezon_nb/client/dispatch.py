@@ -1,4 +1,4 @@
-"""Fan-out of streaming events to callbacks, event streams and sinks (the participant log).
+"""Fan-out of events (streaming, chat) to callbacks, event streams and sinks (the participant log).
 
 Everything here runs on the client's event loop, except reading an :class:`EventStream`
 synchronously, which any thread may do.
@@ -6,7 +6,8 @@ synchronously, which any thread may do.
 * ``on(name, fn)``: ``fn(event)`` is called for each event of that name. Plain functions run
   inline on the loop (keep them short); coroutine functions run as tasks. An exception in a
   callback is logged (``mezon_nb.client.dispatch``, ERROR) and never reaches the socket.
-* ``stream(maxsize)``: an :class:`EventStream`, iterable with ``async for`` or ``for``. It buffers
+* ``stream(maxsize, names)``: an :class:`EventStream` of the events named ``names`` (default:
+  all), iterable with ``async for`` or ``for``. It buffers
   at most ``maxsize`` events; **on overflow the oldest event is dropped**, ``dropped`` counts
   them and one WARNING is logged, so a slow reader never stalls the socket or other readers.
 * sinks: called first, for every event (the participant log records each one).
@@ -32,14 +33,14 @@ import inspect
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
-from mezon_nb.client.events import EVENT_NAMES, StreamingEvent
+from mezon_nb.client.events import EVENT_NAMES, Event
 
 log = logging.getLogger(__name__)
 
-Callback = Callable[[StreamingEvent], Any]
+Callback = Callable[[Event], Any]
 
 
 def event_name(name: str) -> str:
@@ -51,7 +52,7 @@ def event_name(name: str) -> str:
     Traceback (most recent call last):
     ...
     ValueError: unknown event 'joined'; choose one of streaming_joined, streaming_leaved, \
-streaming_started, streaming_ended
+streaming_started, streaming_ended, channel_message
     """
     short = name.removesuffix("_event")
     if short not in EVENT_NAMES:
@@ -108,18 +109,20 @@ class EventStream:
     (['2', '3'], 1)
     """
 
-    def __init__(self, maxsize: int = 1000, on_close: Callable[[EventStream], None] | None = None):
+    def __init__(self, maxsize: int = 1000, on_close: Callable[[EventStream], None] | None = None,
+                 names: Iterable[str] = EVENT_NAMES):
         if maxsize < 1:
             raise ValueError("maxsize must be at least 1")
         self.maxsize = maxsize
+        self.names = frozenset(names)  #: the event names this stream receives
         self.dropped = 0
-        self._items: collections.deque[StreamingEvent] = collections.deque()
+        self._items: collections.deque[Event] = collections.deque()
         self._cond = threading.Condition()
         self._closed = False
         self._wakeup: asyncio.Event | None = None
         self._on_close = on_close
 
-    def put(self, event: StreamingEvent) -> None:
+    def put(self, event: Event) -> None:
         """Append one event, dropping the oldest when full (called on the loop).
 
         >>> from mezon_nb.client.events import StreamingEnded
@@ -154,7 +157,7 @@ class EventStream:
         if self._on_close is not None:
             self._on_close(self)
 
-    def get(self, timeout: float | None = None) -> StreamingEvent | None:
+    def get(self, timeout: float | None = None) -> Event | None:
         """The next event, blocking this thread; ``None`` on timeout or once closed and empty.
 
         >>> EventStream().get(timeout=0.01) is None
@@ -164,10 +167,10 @@ class EventStream:
             self._cond.wait_for(lambda: self._items or self._closed, timeout)
             return self._items.popleft() if self._items else None
 
-    def __aiter__(self) -> AsyncIterator[StreamingEvent]:
+    def __aiter__(self) -> AsyncIterator[Event]:
         return self._aiter()
 
-    async def _aiter(self) -> AsyncIterator[StreamingEvent]:
+    async def _aiter(self) -> AsyncIterator[Event]:
         self._wakeup = asyncio.Event()
         while True:
             with self._cond:
@@ -181,10 +184,10 @@ class EventStream:
                 await self._wakeup.wait()
                 self._wakeup.clear()
 
-    def __iter__(self) -> Iterator[StreamingEvent]:
+    def __iter__(self) -> Iterator[Event]:
         return self.iterate()
 
-    def iterate(self, timeout: float | None = None) -> Iterator[StreamingEvent]:
+    def iterate(self, timeout: float | None = None) -> Iterator[Event]:
         """Yield events for at most ``timeout`` seconds from now (``None``: until closed).
 
         >>> list(EventStream().iterate(timeout=0.01))
@@ -193,7 +196,7 @@ class EventStream:
         deadline = None if timeout is None else time.monotonic() + timeout
         return self._until(deadline)
 
-    def _until(self, deadline: float | None) -> Iterator[StreamingEvent]:
+    def _until(self, deadline: float | None) -> Iterator[Event]:
         while True:
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
@@ -233,13 +236,14 @@ class Dispatcher:
         """How many callbacks listen to ``name`` (example in :class:`Handle`)."""
         return len(self._callbacks[event_name(name)])
 
-    def stream(self, maxsize: int = 1000) -> EventStream:
-        """A new :class:`EventStream` that receives every event from now on.
+    def stream(self, maxsize: int = 1000, names: Iterable[str] = EVENT_NAMES) -> EventStream:
+        """A new :class:`EventStream` that receives every event named in ``names`` from now on.
 
-        >>> Dispatcher().stream(maxsize=5).maxsize
-        5
+        >>> sorted(Dispatcher().stream(maxsize=5, names=["channel_message_event"]).names)
+        ['channel_message']
         """
-        stream = EventStream(maxsize, on_close=self._drop_stream)
+        stream = EventStream(maxsize, on_close=self._drop_stream,
+                             names=[event_name(name) for name in names])
         self._streams += (stream,)
         return stream
 
@@ -257,16 +261,17 @@ class Dispatcher:
         """
         self._sinks += (fn,)
 
-    def emit(self, event: StreamingEvent) -> None:
+    def emit(self, event: Event) -> None:
         """Deliver one event (on the loop thread); example in the module docstring."""
         for sink in self._sinks:
             self._call(sink, event)
         for handle in self._callbacks[event.event_name]:
             self._call(handle.fn, event)
         for stream in self._streams:
-            stream.put(event)
+            if event.event_name in stream.names:
+                stream.put(event)
 
-    def _call(self, fn: Callback, event: StreamingEvent) -> None:
+    def _call(self, fn: Callback, event: Event) -> None:
         try:
             result = fn(event)
             if inspect.isawaitable(result):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timezone
 
-from mezon_nb.protocol import api_pb2, codec
+from mezon_nb.protocol import api_pb2, codec, realtime_pb2
 from mezon_nb.protocol.enums import ChannelType
 
 
@@ -57,6 +57,15 @@ def _expiry(token: str) -> datetime | None:
     if not isinstance(exp, (int, float)):
         return None
     return datetime.fromtimestamp(exp, timezone.utc)
+
+
+def utc_time(seconds: int) -> datetime | None:
+    """A wire ``*_time_seconds`` as an aware UTC datetime; 0 (not sent) is ``None``.
+
+    >>> utc_time(1763900000).isoformat(), utc_time(0)
+    ('2025-11-23T12:13:20+00:00', None)
+    """
+    return datetime.fromtimestamp(seconds, timezone.utc) if seconds else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,4 +162,33 @@ class StreamingUser:
                    channel_id=codec.id_str(msg.channel_id), participant=msg.participant)
 
 
-__all__ = ["ChannelInfo", "Clan", "Session", "StreamingUser"]
+@dataclasses.dataclass(frozen=True)
+class MessageAck:
+    """The server's receipt for a chat message the bot sent (``channel_message_ack``).
+
+    >>> ack = MessageAck.from_proto(realtime_pb2.ChannelMessageAck(
+    ...     channel_id=6, message_id=1840666462012837987, username="streambot",
+    ...     create_time_seconds=1763900000))
+    >>> ack.message_id, ack.create_time.year
+    ('1840666462012837987', 2025)
+    """
+
+    channel_id: str
+    message_id: str
+    username: str
+    create_time: datetime | None
+    code: int = 0
+
+    @classmethod
+    def from_proto(cls, msg: realtime_pb2.ChannelMessageAck) -> MessageAck:
+        """Read a ``mezon.realtime.ChannelMessageAck``.
+
+        >>> MessageAck.from_proto(realtime_pb2.ChannelMessageAck(channel_id=6)).channel_id
+        '6'
+        """
+        return cls(channel_id=codec.id_str(msg.channel_id),
+                   message_id=codec.id_str(msg.message_id), username=msg.username,
+                   create_time=utc_time(msg.create_time_seconds), code=msg.code)
+
+
+__all__ = ["ChannelInfo", "Clan", "MessageAck", "Session", "StreamingUser", "utc_time"]

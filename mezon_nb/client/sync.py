@@ -4,8 +4,8 @@ The ``AsyncClient`` runs on the library's background loop
 (:meth:`~mezon_nb.client.runner.LoopThread.shared`), so the socket keeps receiving while a cell
 blocks. Each ``Client`` method is made by :func:`_blocking` (or :func:`_same`) from the
 ``AsyncClient`` method of the same name, in the same order, docstring included; only
-``events`` (a plain iterator), ``close`` (also stops an owned sandbox) and the widget helpers
-are written here.
+``events`` and ``messages`` (plain iterators), ``close`` (also stops an owned sandbox) and the
+widget helpers are written here.
 
 >>> [ch.label for ch in client.streaming_channels(sandbox.clan_id)]
 ['main-stage', 'backstage']
@@ -21,7 +21,7 @@ from typing import Any
 
 from mezon_nb.client.async_client import DEFAULT_BASE_URL, AsyncClient
 from mezon_nb.client.dispatch import EventStream
-from mezon_nb.client.events import StreamingEvent
+from mezon_nb.client.events import ChannelMessage, Event, StreamingEvent
 from mezon_nb.client.runner import LoopThread
 from mezon_nb.errors import AuthenticationError
 
@@ -76,12 +76,20 @@ def _forward(name: str, doc: str | None = None) -> property:
                     doc=doc or _sync_doc(getattr(AsyncClient, name).__doc__))
 
 
-def _closing(stream: EventStream, events: Iterator[StreamingEvent]) -> Iterator[StreamingEvent]:
+def _closing(stream: EventStream, events: Iterator[Event]) -> Iterator[Event]:
     """Yield ``events``; unsubscribe ``stream`` when they end or the loop is left early."""
     try:
         yield from events
     finally:
         stream.close()
+
+
+def _iterate(stream: EventStream, timeout: float | None) -> Iterator[Any]:
+    """A plain iterator over ``stream`` for ``timeout`` seconds; it closes the stream when it
+    ends, is left early, or is dropped without iterating."""
+    events = _closing(stream, stream.iterate(timeout))
+    weakref.finalize(events, stream.close)
+    return events
 
 
 class Client:
@@ -159,12 +167,26 @@ class Client:
         >>> all(ev.event_name.startswith("streaming_") for ev in client.events(timeout=0.2))
         True
         """
-        stream = self._aclient.events(maxsize)  # subscribed now, not at the first next()
-        events = _closing(stream, stream.iterate(timeout))
-        weakref.finalize(events, stream.close)  # also when it is dropped without iterating
-        return events
+        return _iterate(self._aclient.events(maxsize), timeout)  # subscribed now
 
     on = _same("on")
+    join_chat = _blocking("join_chat")
+    send_message = _blocking("send_message")
+
+    def messages(self, timeout: float | None = None, maxsize: int = 1000
+                 ) -> Iterator[ChannelMessage]:
+        """Every chat message from now on in the chats the bot joined, for ``timeout`` seconds
+        in total (``None``: until the client closes). Drop-oldest beyond ``maxsize``.
+
+        >>> client.join_chat(sandbox.stream_channel_id)
+        >>> chat = client.messages(timeout=10)
+        >>> said = sandbox.control("post_message", text="anyone there?")
+        >>> next(chat).text
+        'anyone there?'
+        """
+        return _iterate(self._aclient.messages(maxsize), timeout)  # subscribed now
+
+    greet_viewers = _blocking("greet_viewers")
     join_stream = _blocking("join_stream")
     publish_file = _blocking("publish_file")
     publish = _blocking("publish")

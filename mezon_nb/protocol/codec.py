@@ -34,6 +34,9 @@ EVENT_MEMBERS = (
     "channel_deleted_event",
 )
 
+#: The ``error`` message (code 3) for a chat send on a socket that has not joined the channel.
+MUST_JOIN = "Must join channel before sending messages"
+
 
 def parse_id(value: int | str) -> int:
     """Turn a user-given id (``int`` or decimal ``str``) into the int64 the wire carries.
@@ -104,6 +107,33 @@ def envelope_member(envelope: realtime_pb2.Envelope) -> str | None:
     >>> envelope_member(decode_envelope(bytes.fromhex("0801e206020801")))  # member 108: unknown
     """
     return envelope.WhichOneof("message")
+
+
+def text_content(text: str) -> str:
+    """A chat message's ``content`` for plain text: the JSON string ``{"t": text}``, compact,
+    non-ASCII kept as is (what the SDKs' ``JSON.stringify`` sends).
+
+    >>> text_content("Welcome alice to the stream!")
+    '{"t":"Welcome alice to the stream!"}'
+    """
+    return json.dumps({"t": text}, ensure_ascii=False, separators=(",", ":"))
+
+
+def content_text(content: str) -> str:
+    """The text of a chat message's JSON ``content`` (its ``"t"``); ``""`` when the content is
+    not a JSON object with a string ``"t"`` (attachments only, malformed). Never raises.
+
+    >>> content_text('{"t":"hi from the stream"}')
+    'hi from the stream'
+    >>> content_text("{not json"), content_text('{"lk": []}'), content_text('"t"')
+    ('', '', '')
+    """
+    try:
+        value = json.loads(content)
+    except (ValueError, TypeError, RecursionError):
+        return ""
+    text = value.get("t") if isinstance(value, dict) else None
+    return text if isinstance(text, str) else ""
 
 
 def jwt_claims(token: str) -> dict[str, Any]:

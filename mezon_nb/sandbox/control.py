@@ -10,6 +10,10 @@ action                 what it does
 ``add_viewer``         ``{channel_id?, user_id?, name?}``: a viewer joins a stream (default:
                        a new guest in the main stream) → ``{user_id, channel_id, event_id}``
 ``remove_viewer``      ``{user_id}``: that viewer leaves its stream → ``{removed, event_id}``
+``post_message``       ``{text, channel_id?, user_id?, name?}``: a viewer (default: a new
+                       guest) says ``text`` in the channel's chat (default: the main stream),
+                       pushed to the sockets that joined it → ``{message_id, user_id,
+                       channel_id}``
 ``burst``              ``{count, channel_id?}``: ``count`` events as fast as possible, guests
                        joining then leaving in turn → ``{events: [{id, kind, user_id,
                        channel_id, time}]}`` (``time`` is the emit ``time.time()``)
@@ -37,7 +41,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mezon_nb.protocol.codec import parse_id
+from mezon_nb.protocol.codec import parse_id, text_content
 from mezon_nb.protocol.enums import ChannelType
 from mezon_nb.sandbox.crowd import Crowd
 from mezon_nb.sandbox.responses import json_error
@@ -84,12 +88,15 @@ class Controls:
             raise LookupError(f"channel {channel_id} is not a streaming channel")
         return channel_id
 
+    def _user_id(self, params: Params) -> int:
+        """The ``user_id`` parameter, else a new guest named ``name``."""
+        if "user_id" in params:
+            return parse_id(params["user_id"])
+        return self.world.add_guest(params.get("name")).user_id
+
     async def _add_viewer(self, params: Params) -> Params:
         channel_id = self._streaming_channel_id(params)
-        if "user_id" in params:
-            user_id = parse_id(params["user_id"])
-        else:
-            user_id = self.world.add_guest(params.get("name")).user_id
+        user_id = self._user_id(params)
         name = params.get("name") or self.world.user_name(user_id)
         event_id = self.world.stream_join(channel_id, user_id, name)
         return {"user_id": str(user_id), "channel_id": str(channel_id), "event_id": _id(event_id)}
@@ -99,6 +106,16 @@ class Controls:
         rows = [row for row in self.world.presence() if row.user_id == user_id]
         event_id = self.world.stream_leave(rows[0].channel_id, user_id) if rows else None
         return {"removed": bool(rows), "event_id": _id(event_id)}
+
+    async def _post_message(self, params: Params) -> Params:
+        text = params["text"]
+        if not isinstance(text, str):
+            raise TypeError("text must be a string")
+        channel_id = self._streaming_channel_id(params)
+        user_id = self._user_id(params)
+        message = self.world.post_message(channel_id, user_id, text_content(text))
+        return {"message_id": str(message.message_id), "user_id": str(user_id),
+                "channel_id": str(channel_id)}
 
     async def _burst(self, params: Params) -> Params:
         count = int(params.get("count", 100))
@@ -168,7 +185,7 @@ def _id(value: int | None) -> str | None:
 
 #: Action names: the URL segment, and ``Controls._<name>``.
 ACTIONS = (
-    "add_viewer", "remove_viewer", "burst", "emits", "pause_crowd", "resume_crowd",
+    "add_viewer", "remove_viewer", "post_message", "burst", "emits", "pause_crowd", "resume_crowd",
     "drop_sockets", "set_live", "state",
 )
 READ_ONLY_ACTIONS = ("emits", "state")

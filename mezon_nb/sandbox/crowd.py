@@ -22,12 +22,12 @@ import contextlib
 import dataclasses
 import heapq
 import itertools
-import json
 import logging
 import math
 import random
 from collections.abc import Iterator
 
+from mezon_nb.protocol.codec import text_content
 from mezon_nb.sandbox.directory import Directory
 from mezon_nb.sandbox.world import World
 
@@ -228,4 +228,4 @@ class Crowd:
         elif self.chat and any(
             row.user_id == step.user_id for row in world.presence(channel_id=step.channel_id)
         ):
-            world.post_message(step.channel_id, step.user_id, json.dumps({"t": step.text}))
+            world.post_message(step.channel_id, step.user_id, text_content(step.text))

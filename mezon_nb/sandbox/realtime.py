@@ -36,15 +36,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from mezon_nb.protocol import realtime_pb2
-from mezon_nb.protocol.codec import decode_envelope, encode_envelope, envelope_member
+from mezon_nb.protocol.codec import MUST_JOIN, decode_envelope, encode_envelope, envelope_member
 from mezon_nb.protocol.enums import ErrorCode
 from mezon_nb.sandbox.hub import Connection
 from mezon_nb.sandbox.world import World
 
 #: Scope key under which :class:`TransportCapture` leaves the socket's asyncio transport.
 TRANSPORT_KEY = "mezon_nb.sandbox.transport"
-
-MUST_JOIN = "Must join channel before sending messages"
 
 
 class TransportCapture:
