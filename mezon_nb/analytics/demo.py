@@ -10,6 +10,8 @@ Clan ``1``; channels ``6`` ("Live") and ``8`` ("Q&A"); ann (user ``5``) and bob 
 11:00  ann joins Q&A, which implies she left Live (one stream per user)
 ====== ======================================================================
 
+:func:`demo_chat_events` adds three chat messages in Live: ann at 10:05 and 10:08, bob at 10:25.
+
 >>> demo_events()["kind"].value_counts()["joined"]
 np.int64(4)
 """
@@ -20,7 +22,13 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 
-from mezon_nb.client.events import StreamingJoined, StreamingLeaved, StreamingStarted
+from mezon_nb.client.events import (
+    ChannelMessage,
+    StreamingJoined,
+    StreamingLeaved,
+    StreamingStarted,
+)
+from mezon_nb.protocol.codec import text_content
 
 _T0 = datetime(2026, 1, 1, 10, tzinfo=timezone.utc)
 
@@ -49,8 +57,27 @@ def demo_events(as_events: bool = False) -> pd.DataFrame | list:
         join(40, "5", "ann", "6", "Live"),
         join(60, "5", "ann", "8", "Q&A"),
     ]
-    if as_events:
-        return events
+    return events if as_events else _table(events)
+
+
+def demo_chat_events(as_events: bool = False) -> pd.DataFrame | list:
+    """The demo log with three chat messages, as a table or (``as_events=True``) events.
+
+    >>> demo_chat_events()["kind"].value_counts()["message"]
+    np.int64(3)
+    """
+    def say(minute: int, user: str, name: str, text: str) -> ChannelMessage:
+        return ChannelMessage(clan_id="1", channel_id="6", message_id=str(minute),
+                              sender_id=user, username=name, display_name=name, text=text,
+                              content=text_content(text), code=0, channel_label="Live",
+                              create_time=None, received_at=_T0 + timedelta(minutes=minute))
+
+    chat = [say(5, "5", "ann", "hi!"), say(8, "5", "ann", "nice"), say(25, "7", "bob", "brb")]
+    events = sorted(demo_events(as_events=True) + chat, key=lambda ev: ev.received_at)
+    return events if as_events else _table(events)
+
+
+def _table(events: list) -> pd.DataFrame:
     from mezon_nb.analytics.log import ParticipantLog
 
     log = ParticipantLog()
@@ -58,4 +85,4 @@ def demo_events(as_events: bool = False) -> pd.DataFrame | list:
     return log.events
 
 
-__all__ = ["demo_events"]
+__all__ = ["demo_chat_events", "demo_events"]

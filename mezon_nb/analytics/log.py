@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from mezon_nb.analytics import parquet
+from mezon_nb.analytics.chat import chat_activity
 from mezon_nb.analytics.concurrency import concurrency
 from mezon_nb.analytics.durable import SqliteSink
 from mezon_nb.analytics.plot import LogPlot
@@ -90,7 +91,8 @@ class ParticipantLog:
     # -- ingest ---------------------------------------------------------------------------
 
     def record(self, event: Any) -> None:
-        """Record one ``StreamingJoined``/``Leaved``/``Started``/``Ended`` (cheap, no disk I/O).
+        """Record one ``StreamingJoined``/``Leaved``/``Started``/``Ended`` or ``ChannelMessage``
+        (a ``message`` row: who spoke, not what); cheap, no disk I/O.
 
         >>> from mezon_nb.client.events import StreamingEnded
         >>> log = ParticipantLog(); log.record(StreamingEnded(clan_id="1", channel_id="6"))
@@ -207,27 +209,40 @@ class ParticipantLog:
         >>> ParticipantLog().concurrency().columns.tolist()
         ['channel_id', 'time', 'viewers']
         """
-        table = self._sessions(until)
-        if until is None:
-            with self._lock:
-                until = self._store.last_time()
-        return concurrency(table, freq=freq, channel_id=channel_id, until=until, how=how)
+        return concurrency(self._sessions(until), freq=freq, channel_id=channel_id,
+                           until=self._until(until), how=how)
 
     def summary(self, until: pd.Timestamp | None = None) -> pd.DataFrame:
-        """Per channel totals; see :func:`mezon_nb.analytics.summary.summary`.
+        """Per channel totals, chat ``messages`` included; see
+        :func:`mezon_nb.analytics.summary.summary`.
 
         >>> len(ParticipantLog().summary())
         0
         """
-        return summary(self._sessions(until))
+        return summary(self._sessions(until), self.events)
 
     def users(self, until: pd.Timestamp | None = None) -> pd.DataFrame:
-        """Per user totals; see :func:`mezon_nb.analytics.summary.users`.
+        """Per viewer totals, chat ``messages`` included; see
+        :func:`mezon_nb.analytics.summary.users`.
 
-        >>> ParticipantLog().users().columns.tolist()[:2]
-        ['user_id', 'participant']
+        >>> ParticipantLog().users().columns.tolist()[-2:]
+        ['channels', 'messages']
         """
-        return users(self._sessions(until))
+        return users(self._sessions(until), self.events)
+
+    def chat_activity(self, freq: str = "1min", channel_id: str | None = None,
+                      until: pd.Timestamp | None = None) -> pd.DataFrame:
+        """Chat messages per ``freq`` bin and channel (``channel_id``, ``time``, ``messages``);
+        see :func:`mezon_nb.analytics.chat.chat_activity`. Bins run to ``until``, by default
+        the time of the log's last event.
+
+        >>> from mezon_nb.analytics.demo import demo_chat_events
+        >>> log = ParticipantLog(); log.extend(demo_chat_events(as_events=True))
+        >>> log.chat_activity("30min")["messages"].tolist()
+        [3, 0, 0]
+        """
+        return chat_activity(self.events, freq=freq, channel_id=channel_id,
+                             until=self._until(until))
 
     def retention(self, channel_id: str | None = None,
                   until: pd.Timestamp | None = None) -> pd.DataFrame:
@@ -345,6 +360,13 @@ class ParticipantLog:
         with self._lock:
             self._cached = (key, result)
         return result
+
+    def _until(self, until: pd.Timestamp | None) -> pd.Timestamp | None:
+        """``until``, else the time of the log's last event."""
+        if until is not None:
+            return until
+        with self._lock:
+            return self._store.last_time()
 
     def _set_label(self, channel_id: str, clan_id: str | None, label: str) -> None:
         self._label_changes += 1

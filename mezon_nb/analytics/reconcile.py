@@ -17,6 +17,8 @@ The rules (the only place they live):
   A user listed in several channels (several devices) keeps the session already open, else
   the last channel listed wins.
 * A leave with no open session is recorded as is; the session analysis gives it an unknown start.
+* A :class:`~mezon_nb.client.events.ChannelMessage` is one ``message`` row: the sender and
+  their name (display name, else username); it opens or closes no session.
 
 >>> from datetime import datetime, timedelta, timezone
 >>> from mezon_nb.client.events import StreamingJoined
@@ -38,6 +40,7 @@ from typing import Any
 
 from mezon_nb.analytics.store import Row
 from mezon_nb.client.events import (
+    ChannelMessage,
     StreamingEnded,
     StreamingJoined,
     StreamingLeaved,
@@ -78,7 +81,7 @@ class SessionTracker:
     def ingest(self, event: Any, out: list[Row]) -> None:
         """Append the rows one client event implies to ``out``, in order; update the state.
 
-        Raises ``TypeError`` for anything that is not one of the four streaming events.
+        Raises ``TypeError`` for anything that is not a streaming event or a chat message.
 
         >>> from mezon_nb.client.events import StreamingEnded
         >>> out = []; SessionTracker().ingest(StreamingEnded(clan_id="1", channel_id="6"), out)
@@ -99,9 +102,13 @@ class SessionTracker:
                         event.channel_id, None, None))
         elif kind is StreamingEnded:
             self._end(time_ns(event.received_at), event.clan_id, event.channel_id, out)
+        elif kind is ChannelMessage:
+            out.append((time_ns(event.received_at), "message", "live", event.clan_id,
+                        event.channel_id, event.sender_id,
+                        event.sender_name or self.names.get(event.sender_id)))
         else:
             raise TypeError(f"ParticipantLog records StreamingJoined/Leaved/Started/Ended "
-                            f"events, not {kind.__name__}")
+                            f"events and ChannelMessage, not {kind.__name__}")
 
     def reconcile(self, snapshot: Iterable[Any], clan_id: str, at: datetime) -> list[Row]:
         """Rows that bring the open sessions of ``clan_id`` in line with ``snapshot``.

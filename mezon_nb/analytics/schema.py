@@ -24,7 +24,7 @@ SCHEMA_VERSION = 1
 #: Parquet key-value metadata key holding :data:`SCHEMA_VERSION`.
 PARQUET_VERSION_KEY = b"mezon_nb.participant_log.schema_version"
 
-#: What happened: a viewer joined or left, a stream started or ended (``message``: reserved).
+#: What happened: a viewer joined or left, a stream started or ended, someone chatted.
 KINDS = ("joined", "left", "started", "ended", "message")
 KIND = pd.CategoricalDtype(KINDS, ordered=False)
 
@@ -46,12 +46,15 @@ SESSION_COLUMNS = ("clan_id", "channel_id", "channel_label", "user_id", "partici
                    "joined_at", "left_at", "duration", "open", "start_unknown", "reconciled")
 #: Per-channel summary (see :func:`mezon_nb.analytics.summary.summary`).
 SUMMARY_COLUMNS = ("clan_id", "channel_id", "channel_label", "unique_viewers", "sessions",
-                   "peak_viewers", "peak_at", "total_watch", "median_watch", "returning_viewers")
+                   "peak_viewers", "peak_at", "total_watch", "median_watch", "returning_viewers",
+                   "messages")
 #: Per-user summary (see :func:`mezon_nb.analytics.summary.users`).
 USER_COLUMNS = ("user_id", "participant", "sessions", "total_watch", "first_seen", "last_seen",
-                "channels")
+                "channels", "messages")
 #: Viewers over time, long format (see :func:`mezon_nb.analytics.concurrency.concurrency`).
 CONCURRENCY_COLUMNS = ("channel_id", "time", "viewers")
+#: Chat messages over time, long format (see :func:`mezon_nb.analytics.chat.chat_activity`).
+CHAT_COLUMNS = ("channel_id", "time", "messages")
 #: Survival curve (see :func:`mezon_nb.analytics.retention.retention`).
 RETENTION_COLUMNS = ("duration", "at_risk", "left", "censored", "retained")
 
@@ -140,6 +143,7 @@ def events_frame(time, kind, ids: dict, source) -> pd.DataFrame:
 
 
 __all__ = [
+    "CHAT_COLUMNS",
     "CONCURRENCY_COLUMNS",
     "EVENT_COLUMNS",
     "ID_COLUMNS",
