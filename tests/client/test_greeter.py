@@ -1,0 +1,172 @@
+"""The welcome bot: ``greet_viewers`` against the sandbox, and its rules with a fake client.
+
+Covers: each viewer who joins gets the template's greeting in the channel's chat; the bot
+itself and repeat visitors are skipped; the token bucket paces greetings (burst, then rate);
+a full queue drops and counts; a failed send is counted and the greeter carries on; stop()
+returns final counts and is idempotent; closing the client stops its greeters; template errors
+raise at call time (async and sync clients) without starting anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import pytest
+from client_helpers import control, logged_in, wait_until
+
+from mezon_nb.client import connect
+from mezon_nb.client.dispatch import Dispatcher
+from mezon_nb.client.events import StreamingJoined
+from mezon_nb.client.greeter import Greeter, TokenBucket, check_template
+from mezon_nb.errors import ServerError
+
+pytestmark = pytest.mark.anyio
+
+
+async def viewers_join(sandbox, count: int, **params) -> list[dict]:
+    return [await control(sandbox, "add_viewer", name=f"Viewer {i}", **params)
+            for i in range(count)]
+
+
+async def test_each_viewer_who_joins_is_greeted_in_the_chat(sandbox):
+    async with logged_in(sandbox) as bot, logged_in(sandbox) as listener:
+        await listener.join_chat(sandbox.stream_channel_id)
+        heard = listener.messages()
+        greeter = await bot.greet_viewers(sandbox.stream_channel_id,
+                                          "Welcome {participant} to {channel_label}!")
+        await viewers_join(sandbox, 2)
+        await wait_until(lambda: greeter.greeted == 2, what="two greetings")
+        texts = {heard.get(timeout=5).text for _ in range(2)}
+        assert texts == {"Welcome Viewer 0 to main-stage!", "Welcome Viewer 1 to main-stage!"}
+        await greeter.aclose()
+        assert greeter.counts == {"greeted": 2, "skipped": 0, "failed": 0, "dropped": 0,
+                                  "pending": 0}
+
+
+async def test_the_bot_and_repeat_visitors_are_skipped_other_channels_ignored(sandbox):
+    async with logged_in(sandbox) as bot:
+        greeter = await bot.greet_viewers(sandbox.stream_channel_id)
+        other = next(ch.channel_id for ch in await bot.streaming_channels(sandbox.clan_id)
+                     if ch.channel_id != sandbox.stream_channel_id)
+        await control(sandbox, "add_viewer", user_id=bot.user_id)  # the bot "joins" its stream
+        [viewer] = await viewers_join(sandbox, 1)
+        await control(sandbox, "add_viewer", user_id=viewer["user_id"], channel_id=other)
+        await control(sandbox, "add_viewer", user_id=viewer["user_id"])  # back again
+        await wait_until(lambda: greeter.handled == 3, what="three joins settled")
+        await control(sandbox, "remove_viewer", user_id=bot.user_id)
+        assert (greeter.greeted, greeter.skipped) == (1, 2)
+        await greeter.aclose()
+
+
+async def test_greetings_are_paced_by_the_token_bucket(sandbox):
+    async with logged_in(sandbox) as bot, logged_in(sandbox) as listener:
+        await listener.join_chat(sandbox.stream_channel_id)
+        heard = listener.messages()
+        greeter = await bot.greet_viewers(sandbox.stream_channel_id, rate=5.0, burst=2)
+        await viewers_join(sandbox, 6)
+        await wait_until(lambda: greeter.greeted == 6, what="six greetings")
+        times = sorted(heard.get(timeout=5).received_at.timestamp() for _ in range(6))
+        # two at once, then one every 0.2 s: the last comes >= 0.8 s after the first
+        assert times[-1] - times[0] >= 0.7
+        assert min(b - a for a, b in itertools.pairwise(times[2:])) >= 0.12
+        await greeter.aclose()
+
+
+async def test_a_full_queue_drops_and_stop_counts_what_was_left(sandbox):
+    async with logged_in(sandbox) as bot:
+        greeter = await bot.greet_viewers(sandbox.stream_channel_id, rate=0.2, burst=1,
+                                          max_queue=1)
+        await viewers_join(sandbox, 4)
+        await wait_until(lambda: greeter.handled >= 2, what="a drop")
+        assert greeter.greeted == 1 and greeter.dropped >= 1  # one waits 5 s for a token
+        await greeter.aclose()
+        assert greeter.counts["pending"] == 0
+        assert greeter.handled == 4  # greeted 1, the rest dropped (queue full or stopped)
+        assert not greeter.running
+        await greeter.aclose()  # idempotent
+
+
+async def test_closing_the_client_stops_its_greeters(sandbox):
+    async with logged_in(sandbox) as bot:
+        greeter = await bot.greet_viewers(sandbox.stream_channel_id)
+        assert greeter.running
+    assert not greeter.running
+
+
+@pytest.mark.parametrize("template", ["Hi {name}!", "Hi {}!", "Hi {0}", "Hi {participant.x}",
+                                      "Hi {participant!z}", "Hi {participant:%}", "Hi {", 42])
+async def test_template_errors_raise_at_call_time(sandbox, template):
+    async with logged_in(sandbox) as bot:
+        with pytest.raises((ValueError, TypeError)):
+            await bot.greet_viewers(sandbox.stream_channel_id, template)
+        assert bot._greeters == set() and bot._chat.joined == []
+
+
+def test_template_errors_raise_in_the_sync_client_too(sandbox):
+    with connect(sandbox=sandbox) as client:
+        with pytest.raises(ValueError, match=r"unknown placeholder \{viewer\}"):
+            client.greet_viewers(sandbox.stream_channel_id, "Hello {viewer}")
+        greeter = client.greet_viewers(sandbox.stream_channel_id)
+        assert greeter.stop()["failed"] == 0
+        assert greeter.stop() == greeter.counts  # idempotent
+
+
+def test_check_template_accepts_every_placeholder_and_literal_braces():
+    template = "{{hi}} {participant} {user_id} {channel_id} {channel_label} {clan_id} {clan_name}"
+    assert check_template(template) == template
+
+
+def test_token_bucket_bursts_then_paces():
+    now = [0.0]
+    bucket = TokenBucket(rate=4.0, burst=3, clock=lambda: now[0])
+    assert [bucket.reserve() for _ in range(5)] == [0.0, 0.0, 0.0, 0.25, 0.5]
+    now[0] = 10.0  # a long quiet spell refills to the burst, not beyond
+    assert [bucket.reserve() for _ in range(4)] == [0.0, 0.0, 0.0, 0.25]
+    with pytest.raises(ValueError):
+        TokenBucket(rate=0, burst=1)
+
+
+class FakeClient:
+    """What a Greeter needs from a client: user_id, join_chat, on, send_message."""
+
+    user_id = "1"
+
+    def __init__(self, fail: set[str]) -> None:
+        self.dispatcher = Dispatcher()
+        self.sent: list[str] = []
+        self.fail = fail
+
+    async def join_chat(self, channel_id):
+        pass
+
+    def on(self, name, fn):
+        return self.dispatcher.on(name, fn)
+
+    async def send_message(self, channel_id, text):
+        if text in self.fail:
+            raise ServerError("channel_message_send failed: boom (code 0)", code=0)
+        self.sent.append(text)
+
+
+def joined(user: str, channel: str = "6") -> StreamingJoined:
+    return StreamingJoined(clan_id="1", clan_name="Lab", id="0", participant=f"u{user}",
+                           user_id=user, streaming_channel_label="Live",
+                           streaming_channel_id=channel)
+
+
+async def test_a_failed_send_is_counted_and_the_greeter_carries_on(caplog):
+    fake = FakeClient(fail={"hi u3"})
+    greeter = await Greeter(fake, "6", "hi {participant}", rate=1000.0, burst=10).start()
+    for user in ("2", "3", "4", "1", "2"):
+        fake.dispatcher.emit(joined(user))
+    fake.dispatcher.emit(joined("5", channel="7"))
+    for _ in range(200):
+        if greeter.handled == 5:
+            break
+        await asyncio.sleep(0.01)
+    await greeter.aclose()
+    assert fake.sent == ["hi u2", "hi u4"]
+    assert greeter.counts == {"greeted": 2, "skipped": 2, "failed": 1, "dropped": 0,
+                              "pending": 0}
+    assert "greeting 3 in channel 6 failed" in caplog.text
