@@ -1,8 +1,8 @@
 """Watching the sandbox's test pattern: frames with decodable stamps, audio, iterators,
 callbacks, several sessions at once, presence on leave, no leaked tasks.
 
-Not covered here: publishing (test_publish.py), error paths (test_errors.py), recording
-(test_recording.py), real STN (no network in tests).
+Not covered here: publishing (test_media_publish.py), error paths (test_media_errors.py), recording
+(test_media_recording.py), real STN (no network in tests).
 """
 
 from __future__ import annotations
