@@ -194,6 +194,12 @@ def test_03_bot_streaming(tmp_path):
         "publisher_state": "publisher.state",
         "bot_in_stream": "client.user_id in [u.user_id for u in watching]",
         "bot_kinds": "list(mine['kind'])",
+        "greeter": "counts",
+        "greeter_running": "greeter.running",
+        "reply": "[reply.sender_name, reply.text]",
+        "ack_id": "ack.message_id",
+        "ann_messages": "int(log.users().set_index('user_id').loc[ann, 'messages'])",
+        "chat_bins": "int(log.chat_activity('30s', channel_id=channel.channel_id)['messages'].sum())",
         "viewer_status": "viewer.status",
         "client_state": "client.state",
         "sandbox_running": "sandbox.running",
@@ -209,6 +215,13 @@ def test_03_bot_streaming(tmp_path):
     assert values["bot_in_stream"] is True
     assert values["bot_kinds"] == ["joined", "left", "joined", "left"]
     assert "publisher: closed | viewer: ended" in run.text()
+    # the welcome bot greeted the three viewers, read Ann's thanks and answered
+    assert values["greeter"]["greeted"] >= 3 and values["greeter"]["failed"] == 0
+    assert values["greeter_running"] is False
+    assert values["reply"] == ["Ann", "Thanks, nice stream!"]
+    assert "Ann: Thanks, nice stream!" in run.text()
+    assert values["ack_id"].isdigit()
+    assert values["ann_messages"] == 1 and values["chat_bins"] >= 1
     # the stream key of the registration URL is never printed
     assert "rtmp://127.0.0.1/live/…" in run.text()
     assert not re.search(r"rtmp://\S+/live/[0-9a-f]{8,}", run.text())
