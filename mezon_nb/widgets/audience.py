@@ -1,5 +1,8 @@
 """Who is watching now, folded from participant-log rows (shared by the viewer and the panel).
 
+A ``message`` row (someone spoke in the chat) marks that watcher as talking: their ``messages``
+count and ``spoke`` (epoch seconds of their last message) appear in their watcher dict.
+
 An :class:`Audience` reads a ``ParticipantLog``'s existing ``events`` table, then follows
 ``log.on_event`` so each new row updates it; ``listeners`` hear about every applied change as a
 small delta dict (what the panel sends to the browser). Thread-safe: rows arrive on the
@@ -23,7 +26,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-_KINDS = ("joined", "left", "started", "ended")
+_KINDS = ("joined", "left", "started", "ended", "message")
 
 
 def _text(value: Any) -> str:
@@ -122,6 +125,10 @@ class Audience:
                 watchers.pop(user, None)
             elif kind == "ended":
                 watchers.clear()
+            elif kind == "message" and user in watchers:
+                watcher = watchers[user]
+                watcher["messages"] = watcher.get("messages", 0) + 1
+                watcher["spoke"] = when
             total = sum(len(w) for w in self._watching.values())
             if not self._series or self._series[-1][1] != total:
                 self._series.append((when, total))
@@ -148,10 +155,15 @@ class Audience:
             return len(self._watching.get(channel_id, {}))
 
     def watchers(self, channel_id: str) -> list[dict]:
-        """Who watches ``channel_id`` now: ``user_id``, ``participant``, ``since`` (epoch s).
+        """Who watches ``channel_id`` now: ``user_id``, ``participant``, ``since`` (epoch s),
+        and for those who spoke in the chat ``messages`` and ``spoke`` (epoch s).
 
-        >>> Audience().watchers("7")
-        []
+        >>> audience = Audience()
+        >>> row = {"kind": "joined", "channel_id": "7", "user_id": "u", "participant": "ann"}
+        >>> _ = audience.apply({**row, "time": 1.0}), audience.apply({**row, "time": 2.0,
+        ...                                                           "kind": "message"})
+        >>> audience.watchers("7")
+        [{'user_id': 'u', 'participant': 'ann', 'since': 1.0, 'messages': 1, 'spoke': 2.0}]
         """
         with self._lock:
             return sorted(self._watching.get(channel_id, {}).values(), key=lambda w: w["since"])

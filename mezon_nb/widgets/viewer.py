@@ -1,7 +1,8 @@
 """``StreamViewer``: a Mezon streaming channel playing live inside a notebook output.
 
 The widget (``static/viewer.js``) has a channel picker, Join and Leave buttons, a status line
-and the video with an overlay (fps, latency, resolution, viewers). Frames reach the browser as
+and the video with an overlay (fps, latency, resolution, viewers); with ``chat=True`` also a chat
+pane (the channel's latest messages, a box to send as the bot; :mod:`.chatpane`). Frames reach the browser as
 JPEG bytes in binary comm buffers, sent by the library's loop thread under the flow control of
 :mod:`mezon_nb.widgets.transport`, so the picture keeps moving while another cell runs.
 
@@ -27,6 +28,7 @@ from mezon_nb.client.runner import LoopThread
 from mezon_nb.errors import MezonError
 from mezon_nb.widgets import cells
 from mezon_nb.widgets.audience import Audience
+from mezon_nb.widgets.chatpane import ChatFeed
 from mezon_nb.widgets.pump import FramePump, start_task, stop_task
 from mezon_nb.widgets.transport import FlowControl, Job, SharedBudget
 
@@ -71,8 +73,10 @@ class StreamViewer(anywidget.AnyWidget):
     Re-running the notebook cell that made a viewer closes the old one (its stream is left).
     ``channel_id=None`` joins nothing: pick a channel and press Join (or call :meth:`join`).
     Extra ``options`` go to ``client.join_stream``. ``budget`` shares an in-flight cap with
-    other viewers (see ``StreamGrid``). The widget state holds channel ids, labels, status and
-    overlay numbers, never a token or a URL.
+    other viewers (see ``StreamGrid``). ``chat=True`` adds the chat pane: the latest
+    ``chat_limit`` messages of the joined channel (the ``chat_messages`` trait) and a box that
+    sends as the bot (:meth:`send_chat`). The widget state holds channel ids, labels, status,
+    overlay numbers and chat lines (sender name, text, time), never a token or a URL.
 
     In a notebook, ``display(client.viewer(channel_id))`` is all it takes:
 
@@ -92,11 +96,17 @@ class StreamViewer(anywidget.AnyWidget):
     status = traitlets.Unicode("idle").tag(sync=True)
     status_text = traitlets.Unicode("").tag(sync=True)
     overlay = traitlets.Dict().tag(sync=True)
+    chat = traitlets.Bool(False).tag(sync=True)
+    chat_messages = traitlets.List(traitlets.Dict()).tag(sync=True)
+    chat_status = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, client: Any, channel_id: str | None = None, *, max_in_flight: int = 2,
                  quality: int = 80, lossless_delay: float | None = 0.3,
-                 budget: SharedBudget | None = None, **options: Any) -> None:
-        super().__init__()
+                 budget: SharedBudget | None = None, chat: bool = False, chat_limit: int = 50,
+                 **options: Any) -> None:
+        super().__init__(chat=chat)
+        self._mz_chat = (ChatFeed(client, self._mz_show_chat, limit=chat_limit) if chat
+                         else None)
         self._mz_client = client
         self._mz_options = options
         self._mz_session: Any = None
@@ -159,7 +169,29 @@ class StreamViewer(anywidget.AnyWidget):
         self._mz_unsubscribe_state = session.on_state(lambda *_: self._mz_sync_status())
         self._mz_pump.set_source(session)
         self._mz_sync_status()
+        if self._mz_chat is not None:
+            try:
+                self._mz_chat.follow(channel_id)
+            except MezonError as exc:  # the picture still plays without the chat
+                self.chat_status = f"chat unavailable: {exc}"
         return session
+
+    def send_chat(self, text: str) -> Any:
+        """Send ``text`` to the joined channel's chat as the bot (what the pane's box does);
+        returns the server's ack. Needs ``chat=True``.
+
+        >>> viewer = client.viewer(sandbox.stream_channel_id, chat=True)
+        >>> viewer.send_chat("Hello from the notebook").message_id.isdigit()
+        True
+        >>> viewer.chat_messages[-1]["text"], viewer.chat_messages[-1]["own"]
+        ('Hello from the notebook', True)
+        >>> viewer.close()
+        """
+        if self._mz_chat is None:
+            raise ValueError("this viewer has no chat pane: make it with chat=True")
+        ack = self._mz_chat.send(text)
+        self.chat_status = ""
+        return ack
 
     def leave(self) -> None:
         """Stop showing and leave the stream (idempotent); the widget stays, status ``idle``.
@@ -237,6 +269,8 @@ class StreamViewer(anywidget.AnyWidget):
         stop_task(self._mz_runner, self._mz_ticker)
         if self._mz_audience is not None:
             self._mz_audience.close()
+        if self._mz_chat is not None:
+            self._mz_chat.close()
         super().close()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
@@ -267,6 +301,14 @@ class StreamViewer(anywidget.AnyWidget):
             self.leave()
         elif kind == "refresh":
             self.channels = channel_choices(self._mz_client)
+        elif kind == "chat":
+            try:
+                self.send_chat(str(content.get("text", "")))
+            except (MezonError, ValueError) as exc:
+                self.chat_status = f"not sent: {exc}"
+
+    def _mz_show_chat(self, lines: list[dict]) -> None:
+        self.chat_messages = lines
 
     def _mz_on_painted(self, job: Job, painted_at: float | None) -> None:
         if painted_at is not None:

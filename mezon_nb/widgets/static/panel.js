@@ -1,5 +1,7 @@
 // ParticipantsPanel front end (anywidget ES module, no bundler).
 //
+// A `message` event (someone spoke in the chat) counts on its watcher (messages, spoke);
+// watchers who spoke within TALKING seconds are shown as talking (💬).
 // First paint from the synced `initial` trait, then one {type: "sync"} request; then kernel
 // custom messages
 // {type: "delta", seq, event: {time, kind, channel_id, channel_label, user_id, participant},
@@ -7,7 +9,8 @@
 // answers {type: "reset", state} (the same shape as `initial`).
 
 /**
- * @typedef {{user_id: string, participant: string, since: number}} Watcher
+ * @typedef {{user_id: string, participant: string, since: number, messages?: number,
+ *            spoke?: number}} Watcher
  * @typedef {{time: number, kind: string, channel_id: string, channel_label: string,
  *            user_id: string, participant: string}} LogEvent
  * @typedef {{seq: number, channels: Record<string, {label: string, watchers: Watcher[]}>,
@@ -15,6 +18,8 @@
  */
 
 const TICKER = 20;
+const TALKING = 60; // seconds
+const VERB = { joined: "joined", left: "left", started: "started", ended: "ended", message: "spoke in" };
 
 /** @param {number} seconds epoch seconds */
 const clock = (seconds) => new Date(seconds * 1000).toLocaleTimeString();
@@ -30,6 +35,10 @@ function apply(state, ev, total) {
     channel.watchers.splice(at, 1);
   } else if (ev.kind === "ended") {
     channel.watchers = [];
+  } else if (ev.kind === "message" && at >= 0) {
+    const w = channel.watchers[at];
+    w.messages = (w.messages || 0) + 1;
+    w.spoke = ev.time;
   }
   const last = state.series[state.series.length - 1];
   if (!last || last[1] !== total) state.series.push([ev.time, total]);
@@ -74,15 +83,24 @@ export default {
     let syncing = true; // the trait is the state at construction: ask for the current one
     model.send({ type: "sync" });
 
+    /** @param {Watcher} w @param {number} now */
+    const talking = (w, now) => w.spoke != null && now - w.spoke < TALKING;
+    /** @param {Watcher} w @param {number} now */
+    const who = (w, now) => talking(w, now)
+      ? `<span class="mz-talking" title="${w.messages} message(s)">💬 ${esc(w.participant)}</span>`
+      : esc(w.participant);
+
     function draw() {
+      const now = Date.now() / 1000;
       const channels = Object.entries(state.channels);
       const total = channels.reduce((n, [, c]) => n + c.watchers.length, 0);
+      const talkers = channels.reduce((n, [, c]) => n + c.watchers.filter((w) => talking(w, now)).length, 0);
       const rows = channels.map(([id, c]) => `<tr><td title="${esc(id)}">${esc(c.label)}</td>
         <td>${c.watchers.length}</td>
-        <td>${c.watchers.map((w) => `${esc(w.participant)} <small>since ${clock(w.since)}</small>`).join(", ")}</td></tr>`);
+        <td>${c.watchers.map((w) => `${who(w, now)} <small>since ${clock(w.since)}</small>`).join(", ")}</td></tr>`);
       const ticker = state.ticker.slice().reverse().map((e) =>
-        `<li class="${esc(e.kind)}">${clock(e.time)} ${esc(e.participant || e.kind)} ${esc(e.kind)} ${esc(e.channel_label)}</li>`);
-      el.innerHTML = `<div><b>${total}</b> watching now</div>
+        `<li class="${esc(e.kind)}">${clock(e.time)} ${esc(e.participant || e.kind)} ${esc(VERB[e.kind] || e.kind)} ${esc(e.channel_label)}</li>`);
+      el.innerHTML = `<div><b>${total}</b> watching now${talkers ? `, <b>${talkers}</b> talking` : ""}</div>
         ${sparkline(state.series, model.get("window_minutes"))}
         <table><tr><th>channel</th><th>viewers</th><th>who, since</th></tr>${rows.join("")}</table>
         <ul class="mz-ticker">${ticker.join("")}</ul>`;

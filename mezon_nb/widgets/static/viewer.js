@@ -7,7 +7,8 @@
 // {type: "ack", id, view, skipped: true} when a newer frame overtook it before painting;
 // {type: "visibility", view, visible, width} (width: device pixels available, so the kernel can
 // send smaller frames); {type: "join", channel_id}; {type: "leave"};
-// {type: "refresh"}; {type: "nobuffers", view}.
+// {type: "refresh"}; {type: "nobuffers", view}; {type: "chat", text} (send as the bot).
+// The chat pane (trait `chat`) shows the `chat_messages` trait and `chat_status`.
 
 /**
  * @typedef {{id: string, label: string}} Channel
@@ -15,6 +16,7 @@
  *            height?: number|null, viewers?: number|null}} Overlay
  * @typedef {{type: string, id: number, mime: string, width: number, height: number,
  *            captured_at: number|null, sent_at: number, data?: string}} FrameMsg
+ * @typedef {{id: string, sender: string, text: string, time: number|null, own: boolean}} ChatLine
  */
 
 const STATUS = {
@@ -38,6 +40,18 @@ function frameBlob(msg, buffers) {
     return new Blob([bytes], { type: msg.mime });
   }
   return null;
+}
+
+/** One chat line as DOM (textContent only: chat text is never parsed as HTML). @param {ChatLine} m */
+function chatItem(m) {
+  const li = document.createElement("li");
+  li.className = m.own ? "mz-own" : "";
+  const who = document.createElement("b");
+  who.textContent = m.sender;
+  const when = document.createElement("small");
+  when.textContent = m.time ? new Date(m.time * 1000).toLocaleTimeString() + " " : "";
+  li.append(when, who, document.createTextNode(`: ${m.text}`));
+  return li;
 }
 
 /** @param {Overlay} o */
@@ -66,6 +80,14 @@ export default {
       <div class="mz-stage">
         <canvas class="mz-canvas" width="640" height="360"></canvas>
         <div class="mz-overlay"></div>
+      </div>
+      <div class="mz-chat" hidden>
+        <ul class="mz-chat-log"></ul>
+        <form class="mz-chat-form">
+          <input class="mz-chat-text" placeholder="say something as the bot" maxlength="2000">
+          <button type="submit">Send</button>
+          <span class="mz-chat-status"></span>
+        </form>
       </div>`;
     const q = (/** @type {string} */ s) => /** @type {any} */ (el.querySelector(s));
     const pick = q(".mz-pick"), status = q(".mz-status"), overlay = q(".mz-overlay");
@@ -89,6 +111,19 @@ export default {
       status.textContent = (STATUS[state] || state) + (text ? `: ${text}` : "");
     }
     const showOverlay = () => { overlay.textContent = overlayText(model.get("overlay") || {}); };
+    const chatLog = q(".mz-chat-log"), chatText = q(".mz-chat-text");
+    function showChat() {
+      q(".mz-chat").hidden = !model.get("chat");
+      chatLog.replaceChildren(...(model.get("chat_messages") || []).map(chatItem));
+      chatLog.scrollTop = chatLog.scrollHeight;
+      q(".mz-chat-status").textContent = model.get("chat_status") || "";
+    }
+    q(".mz-chat-form").addEventListener("submit", (/** @type {Event} */ e) => {
+      e.preventDefault();
+      const text = chatText.value.trim();
+      if (text) model.send({ type: "chat", text });
+      chatText.value = "";
+    });
 
     // -- frames: decode off the main thread, paint on the next animation frame, then ack ----
     let closed = false;
@@ -181,9 +216,11 @@ export default {
     model.on("change:status", showStatus);
     model.on("change:status_text", showStatus);
     model.on("change:overlay", showOverlay);
+    for (const name of ["chat", "chat_messages", "chat_status"]) model.on(`change:${name}`, showChat);
     showChannels();
     showStatus();
     showOverlay();
+    showChat();
 
     return () => {
       closed = true;
@@ -199,6 +236,7 @@ export default {
       model.off("change:status", showStatus);
       model.off("change:status_text", showStatus);
       model.off("change:overlay", showOverlay);
+      for (const name of ["chat", "chat_messages", "chat_status"]) model.off(`change:${name}`, showChat);
     };
   },
 };
