@@ -24,6 +24,7 @@ proto: $(STAMP)
 	$(PY) scripts/gen_proto.py
 
 bench: $(STAMP)
+	bash scripts/install_browser.sh
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
 
 clean:

@@ -327,9 +327,20 @@ class NotebookUI:
 
     def select(self, index: int) -> None:
         """Make cell ``index`` the active cell, in command mode."""
+        from playwright.sync_api import Error
+
         prompt = self.cell(index).locator(".jp-InputPrompt")
-        prompt.scroll_into_view_if_needed()
-        prompt.click()
+        for attempt in range(3):
+            try:
+                prompt.click(timeout=10_000)  # scrolls it into view first
+                break
+            except Error as exc:  # re-rendered under the pointer (outputs arriving): again
+                if attempt == 2:
+                    dialogs = self.page.locator(".jp-Dialog").all_text_contents()
+                    raise AssertionError(f"cannot select cell {index}"
+                                         f"{'; a dialog says ' + repr(dialogs) if dialogs else ''}"
+                                         ) from exc
+                time.sleep(0.5)
         self.page.keyboard.press("Escape")
 
     def menu(self, top: str, item: str) -> None:
@@ -337,18 +348,39 @@ class NotebookUI:
         self.page.locator(".lm-MenuBar-item", has_text=re.compile(f"^{top}$")).click()
         self.page.locator(".lm-Menu-item:visible", has_text=re.compile(f"^{item}")).first.click()
 
+    def start(self, index: int) -> None:
+        """Press Shift+Enter on cell ``index`` and return once it is queued or running.
+
+        A run asked for while the notebook's kernel connection is still being set up is
+        dropped without a trace (the prompt stays ``[ ]``): then it is asked again."""
+        before = self.prompt(index)
+        for _attempt in range(3):
+            self.select(index)
+            self.page.keyboard.press("Shift+Enter")
+            if wait_for(lambda: self.prompt(index) != before, 5, 0.05):
+                return
+        raise AssertionError(f"cell {index} does not start (prompt {self.prompt(index)!r})")
+
     def run(self, index: int, timeout: float = 60.0) -> str:
         """Run one cell (Shift+Enter) and wait until it finished; returns its output text."""
-        before = self.prompt(index)
-        self.select(index)
-        self.page.keyboard.press("Shift+Enter")
-        self.wait_done(index, timeout, not_prompt=before)
+        self.start(index)
+        self.wait_done(index, timeout)
         return self.output_text(index)
 
-    def wait_done(self, index: int, timeout: float, not_prompt: str | None = None) -> None:
+    def run_all_above(self, index: int, first: int) -> None:
+        """Run menu → Run All Above Selected Cell, with ``index`` selected; returns once the
+        first code cell ``first`` is queued (asked again if the run was dropped)."""
+        for _attempt in range(3):
+            self.select(index)
+            self.menu("Run", "Run All Above Selected Cell")
+            if wait_for(lambda: self.prompt(first) not in ("[ ]:", ""), 5, 0.05):
+                return
+        raise AssertionError("Run All Above Selected Cell does not start")
+
+    def wait_done(self, index: int, timeout: float) -> None:
+        """Wait until cell ``index`` shows an execution count (it ran, or finished running)."""
         def done() -> bool:
-            prompt = self.prompt(index)
-            return bool(_DONE.fullmatch(prompt.rstrip(":"))) and prompt != not_prompt
+            return bool(_DONE.fullmatch(self.prompt(index).rstrip(":")))
         if not wait_for(done, timeout, 0.2):
             raise AssertionError(f"cell {index} did not finish within {timeout:g} s "
                                  f"(prompt {self.prompt(index)!r})")

@@ -42,3 +42,11 @@ def pages():
     server = PageServer()
     yield server
     server.stop()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the item, so fixtures can tell a failed test at teardown."""
+    report = yield
+    setattr(item, "rep_" + report.when, report)
+    return report

@@ -73,7 +73,7 @@ def prepare(root: Path) -> dict:
         if cell["cell_type"] == "code":
             cell["outputs"], cell["execution_count"] = [], None
     (root / NOTEBOOK.name).write_text(json.dumps(nb, indent=1))
-    return {"viewer": viewer, "probe": cleanup, "cleanup": cleanup + 1,
+    return {"viewer": viewer, "probe": cleanup, "cleanup": cleanup + 1, "first_code": code[0],
             "last_above": max(i for i in code if i < cleanup)}
 
 
@@ -120,7 +120,7 @@ def quickstart():
 
 
 @pytest.fixture
-def opened(chromium, quickstart, tmp_path):
+def opened(chromium, quickstart, tmp_path, request):
     """A function ``(ui_name) -> (ui, cells, server, page_errors)``: a Jupyter server over a
     temp copy of the notebook, logged in, the notebook open and run above the probe cell.
     Everything it started is stopped at teardown."""
@@ -144,16 +144,24 @@ def opened(chromium, quickstart, tmp_path):
         # while its page loads (with or without our notebook): count errors from here on.
         page_errors.clear()
         # Run everything above the probe (the tutorial minus its clean-up), from the menu.
-        ui.select(cells["probe"])
-        ui.menu("Run", "Run All Above Selected Cell")
+        ui.run_all_above(cells["probe"], cells["first_code"])
         ui.wait_done(cells["last_above"], timeout=150)
         assert ui.errors() == []
         return ui, cells, server, page_errors
 
     yield open_
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
     for context, server in started:
+        if failed:
+            for n, page in enumerate(context.pages):
+                save(f"FAILED_{request.node.name}_{n}.png", page.screenshot())
         context.close()
         server.stop()
+        if failed:
+            log = tmp_path / "jupyter.log"
+            if log.exists():
+                text = log.read_bytes().replace(server.token.encode(), b"<token>")
+                save(f"FAILED_{request.node.name}_jupyter.log", text)
 
 
 @pytest.mark.parametrize("ui_name", ["lab", "notebook"])
@@ -167,7 +175,7 @@ def test_quickstart_runs_and_plays(opened, ui_name):
     status = viewer.locator(".mz-status")
     assert wait_for(lambda: status.get_attribute("data-state") == "live", 20), \
         status.text_content()
-    assert wait_for(lambda: overlay_fps(page) > 20, 20), \
+    assert wait_for(lambda: overlay_fps(page) > 20, 30), \
         page.locator(".mz-viewer .mz-overlay").first.text_content()
     first = canvas_stamp(page)
     shots = canvas_shots(page, 3, 0.4)
@@ -197,7 +205,7 @@ def test_quickstart_runs_and_plays(opened, ui_name):
     status = viewer.locator(".mz-status")
     viewer.scroll_into_view_if_needed()
     assert wait_for(lambda: status.get_attribute("data-state") == "live", 20)
-    assert wait_for(lambda: overlay_fps(page) > 20, 20)
+    assert wait_for(lambda: overlay_fps(page) > 20, 30)
     assert probe(ui, cells["probe"]) == {"sessions": 1}, "re-running the cell leaked a session"
 
     # Leave stops the picture and the session.

@@ -1,0 +1,294 @@
+"""Benchmark: the StreamViewer in real Chromium through a real JupyterLab, vs ipywidgets.Image.
+
+What runs (all on 127.0.0.1, in this one run): a JupyterLab server (token made here, never
+shown) over a temp dir holding a generated notebook; Debian Chromium (headless, Playwright)
+logged in and driving that notebook as a person would (click a cell, Shift+Enter). Per size
+(640x480, 1280x720; ``--quick``: 640x480 only) the notebook starts a sandbox whose test
+pattern plays at 30 fps, then:
+
+* ``viewer``: ``client.viewer(channel)`` on screen, measured for ``--seconds``;
+* ``viewer, cell busy``: the same while another cell runs ``time.sleep(10)``;
+* ``naive Image``: the viewer closed, a cell loops ``image.value = jpeg(frame)`` on an
+  ``ipywidgets.Image`` (simplejpeg q80, the viewer's encoder and quality) for ``--seconds``.
+
+Measured in the page (``tests/browser/pages/bench_probe.js``, injected with addInitScript, the
+widget's code untouched): every picture painted (the viewer's drawImage onto its canvas; the
+Image's new src once decoded, on the next animation frame), with the frame counter and
+capture time the sandbox stamps into the pixels. Painted fps = distinct frames painted per
+second. Glass-to-glass = paint time (``Date.now()`` in the page) - capture time (the sandbox's
+``time.time()`` when it drew the frame, before VP8 encode): both read the same system clock of
+this one machine, so no offset is applied; the page's ``performance.timeOrigin + now()`` (the
+clock of the widget's own paint acks) is reported as its offset from ``Date.now()``. Kernel
+CPU = user+system time of the ipykernel process over the window / wall time (100 % = one core;
+it holds the aiortc receive + VP8 decode, the rgb conversion, JPEG encode and comm sends; the
+sandbox's own VP8 encode runs in its child process and is shown apart, as is Chromium).
+
+    .venv/bin/python benchmarks/browser.py [--quick] [--seconds 10] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "browser"))
+
+from browserkit import (
+    PAGES,
+    JupyterServer,
+    NotebookUI,
+    cpu_seconds,
+    descendants,
+    launch,
+)
+
+GOALS = {"fps": 29.0, "p50": 80.0, "p95": 150.0, "busy_fps": 25.0, "cpu": 35.0}
+BLOCK_SECONDS = 10
+
+
+def cells_for(width: int, height: int, seconds: float) -> list[str]:
+    """The notebook cells for one size: setup, stats, block, stats, close, naive, cleanup."""
+    return [
+        f"""import json, os, time
+import mezon_nb
+sandbox = mezon_nb.Sandbox.start(crowd=False, stream_size=({width}, {height}), stream_fps=30)
+client = mezon_nb.connect(sandbox=sandbox)
+viewer = client.viewer(sandbox.stream_channel_id)
+display(viewer)
+print("MZ-PIDS " + json.dumps({{"kernel": os.getpid(), "sandbox": sandbox.pid}}))""",
+        'print("MZ-STATS " + json.dumps(viewer.get_stats()))',
+        f"time.sleep({BLOCK_SECONDS})",
+        'print("MZ-STATS " + json.dumps(viewer.get_stats()))',
+        "viewer.close()",
+        f"""import ipywidgets, simplejpeg
+image = ipywidgets.Image(format="jpeg", layout={{"width": "{width}px"}})
+display(image)
+session = client.join_stream(sandbox.stream_channel_id)
+end = time.monotonic() + {seconds + 4}
+with session.frames(buffer=1) as frames:
+    for frame in frames:
+        image.value = simplejpeg.encode_jpeg(frame.array, quality=80, colorspace="RGB")
+        if time.monotonic() > end:
+            break
+session.leave()""",
+        "client.close()\nsandbox.stop()",
+    ]
+
+
+def notebook(cells: list[str]) -> dict:
+    return {"cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}",
+                       "metadata": {}, "outputs": [], "source": src}
+                      for i, src in enumerate(cells)],
+            "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)",
+                                        "language": "python", "name": "python3"}},
+            "nbformat": 4, "nbformat_minor": 5}
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q / 100 * (len(values) - 1)))]
+
+
+class Window:
+    """CPU counters and the page's paint records over one measurement window."""
+
+    def __init__(self, page, pids: dict[str, list[int]]) -> None:
+        self.page, self.pids = page, pids
+        self.page.evaluate("window.__mzProbe.paints = []; window.__mzProbe.misses = 0")
+        self.cpu = {name: self._cpu(p) for name, p in pids.items()}
+        self.start = time.monotonic()
+
+    @staticmethod
+    def _cpu(pids: list[int]) -> float:
+        total = 0.0
+        for pid in pids:
+            try:
+                total += cpu_seconds(pid)
+            except OSError:
+                pass
+        return total
+
+    def finish(self, kind: str) -> dict:
+        wall = time.monotonic() - self.start
+        cpu = {name: round(100 * (self._cpu(p) - self.cpu[name]) / wall, 1)
+               for name, p in self.pids.items()}
+        probe = self.page.evaluate("window.__mzProbe")
+        paints = [p for p in probe["paints"] if p[0] == kind]
+        frames = {p[3] for p in paints}
+        latency = [p[4] for p in paints]
+        offsets = [p[2] - p[1] for p in paints]
+        return {
+            "seconds": round(wall, 2), "painted": len(frames),
+            "fps": round(len(frames) / wall, 1),
+            "p50": percentile(latency, 50), "p95": percentile(latency, 95),
+            "max": max(latency) if latency else None,
+            "unreadable_stamps": probe["misses"],
+            "clock_offset_ms": round(statistics.median(offsets), 2) if offsets else None,
+            "cpu": cpu,
+        }
+
+
+def run_size(ui: NotebookUI, first: int, seconds: float, size: tuple[int, int],
+             browser_pids: list[int]) -> dict:
+    page = ui.page
+    setup, stats1, block, stats2, close, naive, cleanup = range(first, first + 7)
+    out = ui.run(setup, timeout=90)
+    pids = json.loads(re.search(r"MZ-PIDS (\{.*\})", out).group(1))
+    who = {"kernel": [pids["kernel"]], "sandbox": [pids["sandbox"]], "chromium": browser_pids}
+    viewer = page.locator(".mz-viewer").last
+    viewer.scroll_into_view_if_needed()
+    status = viewer.locator(".mz-status")
+    deadline = time.monotonic() + 30
+    while status.get_attribute("data-state") != "live" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # warm-up: first keyframe, the encoder's rate control, the ack window
+    results: dict = {"size": f"{size[0]}x{size[1]}"}
+
+    viewer.scroll_into_view_if_needed()
+    window = Window(page, who)
+    time.sleep(seconds)
+    results["viewer"] = window.finish("viewer")
+    stats = ui.run(stats1, timeout=30)
+    results["viewer"]["widget_stats"] = json.loads(stats.split("MZ-STATS ", 1)[1])
+
+    ui.start(block)
+    viewer.scroll_into_view_if_needed()
+    window = Window(page, who)
+    time.sleep(BLOCK_SECONDS - 1.5)
+    results["busy"] = window.finish("viewer")
+    ui.wait_done(block, timeout=BLOCK_SECONDS + 30)
+    stats = ui.run(stats2, timeout=30)
+    results["busy"]["widget_stats"] = json.loads(stats.split("MZ-STATS ", 1)[1])
+    ui.run(close, timeout=30)
+
+    ui.start(naive)
+    image = page.locator("img.widget-image").last
+    image.wait_for(timeout=30_000)
+    image.scroll_into_view_if_needed()
+    time.sleep(2)
+    window = Window(page, who)
+    time.sleep(seconds)
+    results["naive"] = window.finish("image")
+    ui.wait_done(naive, timeout=seconds + 60)
+    ui.run(cleanup, timeout=60)
+    return results
+
+
+def machine() -> dict:
+    model = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "nproc": os.cpu_count(), "cpu": model, "python": platform.python_version(),
+            "load": os.getloadavg()}
+
+
+def table(runs: list[dict], info: dict, end_load: tuple) -> str:
+    def ms(v):
+        return "–" if v is None else f"{v:.0f}"
+
+    lines = [
+        (f"Date {info['date']}; {info['nproc']} cores, {info['cpu']}; load average "
+         f"(1/5/15 min) {'/'.join(f'{x:.2f}' for x in info['load'])} at start, "
+         f"{'/'.join(f'{x:.2f}' for x in end_load)} at end."),
+        "",
+        ("| size | method | painted fps | glass-to-glass p50 / p95 / max ms | kernel CPU % "
+         "| sandbox CPU % | Chromium CPU % | widget's own numbers |"),
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        for key, label in (("viewer", "StreamViewer"), ("busy", "StreamViewer, cell busy"),
+                           ("naive", "naive ipywidgets.Image loop")):
+            r = run[key]
+            ws = r.get("widget_stats")
+            own = (f"fps {ws['fps']}, g2g p50 {ws['glass_to_glass_ms']} ms, "
+                   f"expired {ws['expired']}" if ws else "–")
+            lines.append(
+                f"| {run['size']} | {label} | {r['fps']} | {ms(r['p50'])} / {ms(r['p95'])} / "
+                f"{ms(r['max'])} | {r['cpu']['kernel']} | {r['cpu']['sandbox']} | "
+                f"{r['cpu']['chromium']} | {own} |")
+    lines.append("")
+    big = next((r for r in runs if r["size"] == "1280x720"), None)
+    if big is not None:
+        v, b = big["viewer"], big["busy"]
+        checks = [
+            ("720p30 painted >= 29 fps", v["fps"] >= GOALS["fps"], f"{v['fps']}"),
+            ("latency p50 <= 80 ms", (v["p50"] or 1e9) <= GOALS["p50"], ms(v["p50"])),
+            ("latency p95 <= 150 ms", (v["p95"] or 1e9) <= GOALS["p95"], ms(v["p95"])),
+            (">= 25 fps during a blocking cell", b["fps"] >= GOALS["busy_fps"], f"{b['fps']}"),
+            ("<= 35 % of a core per stream (kernel)", v["cpu"]["kernel"] <= GOALS["cpu"],
+             f"{v['cpu']['kernel']}"),
+        ]
+        lines.append("Goals at 1280x720: " + "; ".join(
+            f"{name}: {value} {'PASS' if ok else 'FAIL'}" for name, ok, value in checks) + ".")
+    offsets = [run[k]["clock_offset_ms"] for run in runs for k in ("viewer", "busy")
+               if run[k]["clock_offset_ms"] is not None]
+    if offsets:
+        lines.append(f"performance.timeOrigin+now() - Date.now() in the page: "
+                     f"{min(offsets):+.1f} .. {max(offsets):+.1f} ms (not applied).")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="640x480 only, 4 s windows")
+    parser.add_argument("--seconds", type=float, default=None, help="measurement window (10)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = parser.parse_args(argv)
+    seconds = args.seconds or (4.0 if args.quick else 10.0)
+    sizes = [(640, 480)] if args.quick else [(640, 480), (1280, 720)]
+
+    from playwright.sync_api import sync_playwright
+
+    info = machine()
+    cells: list[str] = []
+    for size in sizes:
+        cells += cells_for(*size, seconds)
+    root = Path(tempfile.mkdtemp(prefix="mezon-nb-bench-"))
+    (root / "bench.ipynb").write_text(json.dumps(notebook(cells)))
+    server = JupyterServer(root)
+    runs = []
+    try:
+        with sync_playwright() as playwright:
+            browser = launch(playwright)
+            try:
+                context = browser.new_context(viewport={"width": 1500, "height": 1400})
+                context.set_default_timeout(30_000)
+                context.add_init_script(path=str(PAGES / "bench_probe.js"))
+                page = context.new_page()
+                server.login(page)
+                ui = NotebookUI(page, server, "bench.ipynb", "lab")
+                page.keyboard.press("Control+b")  # hide the file browser: more room
+                browser_pids = [p for p in descendants(os.getpid())
+                                if b"chromium" in Path(f"/proc/{p}/cmdline").read_bytes()]
+                for index, size in enumerate(sizes):
+                    print(f"measuring {size[0]}x{size[1]} ...", file=sys.stderr, flush=True)
+                    runs.append(run_size(ui, 7 * index, seconds, size, browser_pids))
+                context.close()
+            finally:
+                browser.close()
+    finally:
+        server.stop()
+    print(table(runs, info, os.getloadavg()))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"machine": info, "runs": runs}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

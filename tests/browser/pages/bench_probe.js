@@ -1,0 +1,101 @@
+// In-page probe for benchmarks/browser.py (added with Playwright's addInitScript; the widget's
+// own code is not changed). It records, for every picture that reaches the screen:
+//  * StreamViewer: each drawImage() onto a canvas.mz-canvas (the widget paints there on an
+//    animation frame, then acks the kernel with painted_at);
+//  * ipywidgets.Image (the naive baseline): each new src of an img.widget-image, once decoded,
+//    on the next animation frame;
+// the frame counter and capture time stamped in the picture by the sandbox (the same layout as
+// mezon_nb/protocol/stamp.py: 10 x 6 blocks, 20-bit index, 32-bit epoch ms, 8-bit CRC-32).
+// Capture time is the sandbox's time.time(); paint time is Date.now(): both read the same
+// system clock (CLOCK_REALTIME) on this machine. performance.timeOrigin + now() (what the
+// widget's acks carry) is recorded too, to show how far it is from Date.now().
+
+(() => {
+  const CRC = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    CRC[n] = c >>> 0;
+  }
+  const crc32 = (bytes) => {
+    let c = 0xffffffff;
+    for (const b of bytes) c = CRC[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+
+  /** Decode the stamp from ImageData of the picture's top-left corner (frame height h). */
+  function readStamp(img, h) {
+    const side = Math.max(8, Math.floor(h / 45));
+    const lo = Math.floor(side / 4), hi = side - Math.floor(side / 4);
+    let word = 0n;
+    for (let r = 0; r < 6; r++) {
+      for (let c = 0; c < 10; c++) {
+        let sum = 0, n = 0;
+        for (let y = r * side + lo; y < r * side + hi; y++) {
+          for (let x = c * side + lo; x < c * side + hi; x++) {
+            sum += img.data[(y * img.width + x) * 4 + 1];
+            n++;
+          }
+        }
+        word = (word << 1n) | (sum / n > 128 ? 1n : 0n);
+      }
+    }
+    const payload = word >> 8n;
+    const bytes = [];
+    for (let i = 6; i >= 0; i--) bytes.push(Number((payload >> BigInt(8 * i)) & 0xffn));
+    if ((crc32(bytes) & 0xff) !== Number(word & 0xffn)) return null;
+    return { index: Number(payload >> 32n), millis: Number(payload & 0xffffffffn) };
+  }
+
+  const TWO32 = 4294967296;
+  const probe = { paints: [], misses: 0 };
+  window.__mzProbe = probe;
+
+  /** Record one painted picture: [kind, Date.now(), perf epoch, index, glass-to-glass ms]. */
+  function record(kind, img, h) {
+    const now = Date.now();
+    const perf = performance.timeOrigin + performance.now();
+    const stamp = readStamp(img, h);
+    if (!stamp) { probe.misses++; return; }
+    let age = (((now - stamp.millis) % TWO32) + TWO32) % TWO32;
+    if (age >= TWO32 / 2) age -= TWO32;
+    probe.paints.push([kind, now, perf, stamp.index, age]);
+  }
+
+  const draw = CanvasRenderingContext2D.prototype.drawImage;
+  CanvasRenderingContext2D.prototype.drawImage = function (...args) {
+    const out = draw.apply(this, args);
+    const canvas = this.canvas;
+    if (canvas && canvas.classList && canvas.classList.contains("mz-canvas")) {
+      const side = Math.max(8, Math.floor(canvas.height / 45));
+      record("viewer", this.getImageData(0, 0, 10 * side, 6 * side), canvas.height);
+    }
+    return out;
+  };
+
+  const scratch = document.createElement("canvas");
+  const sctx = scratch.getContext("2d", { willReadFrequently: true });
+  function onImage(img) {
+    const src = img.src;
+    img.decode().then(() => requestAnimationFrame(() => {
+      if (img.src !== src || !img.naturalHeight) return;  // superseded before it was shown
+      const h = img.naturalHeight, side = Math.max(8, Math.floor(h / 45));
+      scratch.width = 10 * side;
+      scratch.height = 6 * side;
+      sctx.drawImage(img, 0, 0, 10 * side, 6 * side, 0, 0, 10 * side, 6 * side);
+      record("image", sctx.getImageData(0, 0, 10 * side, 6 * side), h);
+    }), () => {});
+  }
+  new MutationObserver((mutations) => {
+    for (const m of mutations) {
+      const t = m.target;
+      if (t.tagName === "IMG" && t.classList.contains("widget-image") && t.src) onImage(t);
+      for (const node of m.addedNodes || []) {
+        if (node.querySelectorAll) {
+          node.querySelectorAll("img.widget-image").forEach((img) => img.src && onImage(img));
+        }
+      }
+    }
+  }).observe(document, { subtree: true, childList: true, attributes: true,
+                         attributeFilter: ["src"] });
+})();
