@@ -9,7 +9,7 @@ message to the bin holding ``until`` (default: the last message), empty bins inc
 >>> events = demo_chat_events()
 >>> message_counts(events, "user_id").to_dict()
 {'5': 2, '7': 1}
->>> chat_activity(events, freq="10min")[["time", "messages"]].values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+>>> chat_activity(events, freq="10min")[["time", "messages"]].values.tolist()
 [[Timestamp('2026-01-01 10:00:00+0000', tz='UTC'), 2],
  [Timestamp('2026-01-01 10:10:00+0000', tz='UTC'), 0],
  [Timestamp('2026-01-01 10:20:00+0000', tz='UTC'), 1]]

@@ -2,9 +2,10 @@
 
 The widget (``static/viewer.js``) has a channel picker, Join and Leave buttons, a status line
 and the video with an overlay (fps, latency, resolution, viewers); with ``chat=True`` also a chat
-pane (the channel's latest messages, a box to send as the bot; :mod:`.chatpane`). Frames reach the browser as
-JPEG bytes in binary comm buffers, sent by the library's loop thread under the flow control of
-:mod:`mezon_nb.widgets.transport`, so the picture keeps moving while another cell runs.
+pane (the channel's latest messages, a box to send as the bot; :mod:`.chatpane`). Frames reach
+the browser as JPEG bytes in binary comm buffers, sent by the library's loop thread under the
+flow control of :mod:`mezon_nb.widgets.transport`, so the picture keeps moving while another
+cell runs.
 
 >>> from mezon_nb.widgets.viewer import StreamViewer
 >>> sorted(set(StreamViewer.class_trait_names(sync=True)) & {"overlay", "status", "channels"})

@@ -199,7 +199,7 @@ def test_03_bot_streaming(tmp_path):
         "reply": "[reply.sender_name, reply.text]",
         "ack_id": "ack.message_id",
         "ann_messages": "int(log.users().set_index('user_id').loc[ann, 'messages'])",
-        "chat_bins": "int(log.chat_activity('30s', channel_id=channel.channel_id)['messages'].sum())",
+        "chat_bins": "int(log.chat_activity('30s', channel.channel_id)['messages'].sum())",
         "viewer_status": "viewer.status",
         "client_state": "client.state",
         "sandbox_running": "sandbox.running",
