@@ -7,7 +7,9 @@ import pytest
 from browserkit import PageServer, launch, require_chromium
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running on the main
+# thread while it is started, so every later test's asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def playwright():
     try:
         require_chromium()
@@ -20,7 +22,7 @@ def playwright():
     driver.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(playwright):
     """Headless Chromium with the fake camera and microphone (used by the publisher test)."""
     browser = launch(playwright, fake_media=True)
