@@ -44,15 +44,6 @@ def format_event(event: StreamingEvent, names: dict[str, str],
     return f"{when} {event.event_name.removeprefix('streaming_'):<7} {event.channel_id}"
 
 
-def summarize(log: object) -> object:
-    """The participant log's per-channel summary (``log.summary()``), or a small groupby."""
-    summary = getattr(log, "summary", None)
-    if callable(summary):
-        return summary()
-    frame = log.events  # type: ignore[attr-defined]
-    return frame.groupby(["channel_label", "kind"], observed=True).size().unstack(fill_value=0)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo; returns the process exit code."""
     parser = argparse.ArgumentParser(prog="python -m mezon_nb.quickstart", description=__doc__
@@ -92,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                "display.max_rows", 40):
             print(client.participants.events)
             print("\nPer channel:")
-            print(summarize(client.participants))
+            print(client.participants.summary())
     print("Closed the client and the sandbox.")
     return 0
 
