@@ -56,14 +56,14 @@ GOALS = {"fps": 29.0, "p50": 80.0, "p95": 150.0, "busy_fps": 25.0, "cpu": 35.0}
 BLOCK_SECONDS = 10
 
 
-def cells_for(width: int, height: int, seconds: float) -> list[str]:
+def cells_for(width: int, height: int, seconds: float, options: str = "") -> list[str]:
     """The notebook cells for one size: setup, stats, block, stats, close, naive, cleanup."""
     return [
         f"""import json, os, time
 import mezon_nb
 sandbox = mezon_nb.Sandbox.start(crowd=False, stream_size=({width}, {height}), stream_fps=30)
 client = mezon_nb.connect(sandbox=sandbox)
-viewer = client.viewer(sandbox.stream_channel_id)
+viewer = client.viewer(sandbox.stream_channel_id{options})
 display(viewer)
 print("MZ-PIDS " + json.dumps({{"kernel": os.getpid(), "sandbox": sandbox.pid}}))""",
         'print("MZ-STATS " + json.dumps(viewer.get_stats()))',
@@ -248,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="640x480 only, 4 s windows")
     parser.add_argument("--seconds", type=float, default=None, help="measurement window (10)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--max-in-flight", type=int, default=None,
+                        help="StreamViewer(max_in_flight=N) instead of the library default")
     args = parser.parse_args(argv)
     seconds = args.seconds or (4.0 if args.quick else 10.0)
     sizes = [(640, 480)] if args.quick else [(640, 480), (1280, 720)]
@@ -257,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     cells: list[str] = []
     for size in sizes:
-        cells += cells_for(*size, seconds)
+        cells += cells_for(*size, seconds, "" if args.max_in_flight is None
+                           else f", max_in_flight={args.max_in_flight}")
     root = Path(tempfile.mkdtemp(prefix="mezon-nb-bench-"))
     (root / "bench.ipynb").write_text(json.dumps(notebook(cells)))
     server = JupyterServer(root)
@@ -283,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
                 browser.close()
     finally:
         server.stop()
+    if args.max_in_flight is not None:
+        print(f"StreamViewer(max_in_flight={args.max_in_flight})")
     print(table(runs, info, os.getloadavg()))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
