@@ -4,13 +4,15 @@ Covers: a plain page of ours (``pages/stn.js``) that speaks the STN viewer excha
 (``get_channels`` → ``session_subscriber`` → ``session_received`` → ``connect_subscriber`` +
 ``session_state_changed`` 3 → ``sd_answer``) receives the sandbox's VP8 test pattern in a
 ``<video>`` element (``requestVideoFrameCallback`` count, ``getVideoPlaybackQuality``, the
-stamp read back from a screenshot), shows up in the sandbox's presence and leaves it; and a
+stamp read back from a screenshot), shows up in the sandbox's presence and leaves it; the
+production web client's older order (offer at once, Chromium's candidates trickled as
+``ice_candidate``, ``connect_subscriber`` on ``channels``, no presence messages) plays too; and a
 page that publishes Chromium's fake camera with ``session_publisher`` / ``connect_publisher``
 is watched by our Python viewer (``client.join_stream``).
 
 Not covered: frame rates (the machine is shared; see ``benchmarks/browser.py``), audio
-content, H.264 (the sandbox sends VP8 only), trickle ICE from the browser (the page gathers
-every candidate before it offers, as STN's newest web client does).
+content, H.264 (the sandbox sends VP8 only), trickle ICE from the server (aiortc puts its
+candidates in the answer).
 """
 
 from __future__ import annotations
@@ -90,6 +92,28 @@ def test_chromium_watches_the_sandbox_stream(context, pages, sandbox, client):
     page.evaluate("stn.leave()")
     assert wait_for(lambda: not bot_watching(sandbox, sandbox.stream_channel_id,
                                              client.bot_id), 5), "presence kept the browser"
+    page.close()
+
+
+def test_chromium_trickles_its_candidates_in_the_production_order(context, pages, sandbox,
+                                                                    client):
+    page = context.new_page()
+    page.goto(pages.url + "/stn.html")
+    page.evaluate("opts => stnView(opts)",
+                  {**peer_options(client, sandbox.stream_channel_id), "trickle": True})
+    assert wait_for(lambda: page.evaluate("stn.frames") >= 30, timeout=20), \
+        page.evaluate("stn.log")
+    log = page.evaluate("stn.log")
+    sent = [line.split()[-1] for line in log if " -> " in line]
+    assert sent.index("session_subscriber") < sent.index("ice_candidate")
+    assert sent.index("get_channels") < sent.index("connect_subscriber")
+    assert "session_state_changed" not in sent           # generation A never sends presence
+    stamp = read_stamp(png_array(page.locator("video").screenshot()), now=time.time())
+    assert stamp is not None
+    assert wait_for(lambda: bot_watching(sandbox, sandbox.stream_channel_id, client.bot_id), 5)
+    page.evaluate("stn.leave()")      # no State 5 either: the closed socket ends the presence
+    assert wait_for(lambda: not bot_watching(sandbox, sandbox.stream_channel_id,
+                                             client.bot_id), 10), "presence kept the browser"
     page.close()
 
 

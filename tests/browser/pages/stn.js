@@ -4,6 +4,9 @@
 // (streaming spec §2.4 C): get_channels until the channel is live, an audio + video recvonly
 // offer with every ICE candidate in it, session_subscriber, then connect_subscriber and
 // session_state_changed State 3 on session_received, sd_answer, trickled ice_candidate.
+// With {trickle: true} it keeps production web main's order (§2.4 A, with a video m-line):
+// the offer at once, local candidates trickled as ice_candidate, connect_subscriber on
+// `channels`.
 // window.stnPublish({...same}) publishes the page's camera (Chromium's fake device) with the
 // legacy WebRTC publisher exchange (§2.2): session_publisher → sd_answer, connect_publisher
 // {ChannelId} once ICE is up, and waits for the server's connect_publisher.
@@ -71,7 +74,72 @@ async function addCandidate(pc, value) {
   if (c && c.candidate) await pc.addIceCandidate(c);
 }
 
-window.stnView = async (opts) => {
+window.stnView = async (opts) => (opts.trickle ? viewTrickle(opts) : viewGathered(opts));
+
+/** Count the frames the <video> presents, and start playing. */
+async function play(video) {
+  const count = () => {
+    window.stn.frames += 1;
+    video.requestVideoFrameCallback(count);
+  };
+  video.requestVideoFrameCallback(count);
+  video.muted = true;
+  await video.play();
+}
+
+function receive(pc) {
+  const video = document.querySelector("video");
+  const stream = new MediaStream();
+  pc.ontrack = (ev) => {
+    note(`track ${ev.track.kind}`);
+    stream.addTrack(ev.track);
+    video.srcObject = stream;
+  };
+  pc.oniceconnectionstatechange = () => note(`ice ${pc.iceConnectionState}`);
+  return video;
+}
+
+/** Generation A order (production web main): the offer goes out at once and local candidates
+ * follow as ice_candidate messages; connect_subscriber once `channels` lists the stream. */
+async function viewTrickle(opts) {
+  window.stn.state = "connecting";
+  const pc = new RTCPeerConnection({ iceServers: [] });
+  window.stn.pc = pc;
+  pc.addTransceiver("audio", { direction: "recvonly" });
+  pc.addTransceiver("video", { direction: "recvonly" });
+  const video = receive(pc);
+  const sig = await signalling(opts);
+  pc.onicecandidate = (ev) => {
+    if (ev.candidate && ev.candidate.candidate) sig.send("ice_candidate", ev.candidate.toJSON());
+  };
+  await pc.setLocalDescription(await pc.createOffer());
+  sig.send("session_subscriber", { type: "offer", sdp: pc.localDescription.sdp });
+  sig.send("get_channels");
+  let subscribed = false;
+  for (;;) {
+    const msg = await sig.next(10000);
+    if (msg.Key === "channels" && !subscribed) {
+      const ids = (msg.Value || []).map((c) => String(typeof c === "object" ? c.ChannelId : c));
+      if (!ids.includes(String(opts.channelId))) throw new Error("stream not live");
+      sig.send("connect_subscriber", { ChannelId: String(opts.channelId) });
+      subscribed = true;
+    } else if (msg.Key === "sd_answer") {
+      const sdp = typeof msg.Value === "string" ? msg.Value : msg.Value.sdp;
+      await pc.setRemoteDescription({ type: "answer", sdp });
+      break;
+    } else if (msg.Key === "error") {
+      throw new Error(`stream server: ${msg.Value}`);
+    }
+  }
+  await play(video);
+  window.stn.state = "live";
+  window.stn.leave = () => { pc.close(); sig.close(); window.stn.state = "closed"; };
+  return true;
+}
+
+/** Generation C order (newest web): gather first, then session_subscriber; connect_subscriber
+ * and session_state_changed State 3 on session_received. */
+async function viewGathered(opts) {
   window.stn.state = "connecting";
   const sig = await signalling(opts);
   sig.send("ping");
@@ -88,14 +156,7 @@ window.stnView = async (opts) => {
   window.stn.pc = pc;
   pc.addTransceiver("audio", { direction: "recvonly" });
   pc.addTransceiver("video", { direction: "recvonly" });
-  const video = document.querySelector("video");
-  const stream = new MediaStream();
-  pc.ontrack = (ev) => {
-    note(`track ${ev.track.kind}`);
-    stream.addTrack(ev.track);
-    video.srcObject = stream;
-  };
-  pc.oniceconnectionstatechange = () => note(`ice ${pc.iceConnectionState}`);
+  const video = receive(pc);
   await pc.setLocalDescription(await pc.createOffer());
   await gathered(pc);
   sig.send("session_subscriber", { type: "offer", sdp: pc.localDescription.sdp });
@@ -122,13 +183,7 @@ window.stnView = async (opts) => {
       if (msg.Key === "channel_closed") window.stn.state = "ended";
     }
   })();
-  const count = () => {
-    window.stn.frames += 1;
-    video.requestVideoFrameCallback(count);
-  };
-  video.requestVideoFrameCallback(count);
-  video.muted = true;
-  await video.play();
+  await play(video);
   window.stn.state = "live";
   window.stn.leave = () => {
     sig.send("session_state_changed", {}, { State: 5 });
@@ -137,7 +192,7 @@ window.stnView = async (opts) => {
     window.stn.state = "closed";
   };
   return true;
-};
+}
 
 window.stnPublish = async (opts) => {
   window.stn.state = "connecting";
