@@ -37,6 +37,7 @@ import os
 import platform
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -206,9 +207,19 @@ def machine() -> dict:
         if line.startswith("model name"):
             model = line.split(":", 1)[1].strip()
             break
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
+                                  check=False,
+                                  timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    dirty = [line[3:] for line in git("status", "--porcelain", "mezon_nb").splitlines()]
     return {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
             "nproc": os.cpu_count(), "cpu": model, "python": platform.python_version(),
-            "load": os.getloadavg()}
+            "load": os.getloadavg(), "commit": git("rev-parse", "--short", "HEAD"),
+            "uncommitted": dirty}
 
 
 def table(runs: list[dict], info: dict, end_load: tuple) -> str:
@@ -218,7 +229,9 @@ def table(runs: list[dict], info: dict, end_load: tuple) -> str:
     lines = [
         (f"Date {info['date']}; {info['nproc']} cores, {info['cpu']}; load average "
          f"(1/5/15 min) {'/'.join(f'{x:.2f}' for x in info['load'])} at start, "
-         f"{'/'.join(f'{x:.2f}' for x in end_load)} at end."),
+         f"{'/'.join(f'{x:.2f}' for x in end_load)} at end; commit {info['commit']}"
+         + (f" plus uncommitted changes in {', '.join(info['uncommitted'])}"
+            if info["uncommitted"] else "") + "."),
         "",
         ("| size | method | painted fps | glass-to-glass p50 / p95 / max ms | kernel CPU % "
          "| sandbox CPU % | Chromium CPU % | other processes CPU % | widget's own numbers |"),
