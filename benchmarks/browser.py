@@ -211,14 +211,14 @@ def machine() -> dict:
         try:
             return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
                                   check=False,
-                                  timeout=10).stdout.strip()
+                                  timeout=10).stdout
         except (OSError, subprocess.SubprocessError):
             return ""
 
     dirty = [line[3:] for line in git("status", "--porcelain", "mezon_nb").splitlines()]
     return {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
             "nproc": os.cpu_count(), "cpu": model, "python": platform.python_version(),
-            "load": os.getloadavg(), "commit": git("rev-parse", "--short", "HEAD"),
+            "load": os.getloadavg(), "commit": git("rev-parse", "--short", "HEAD").strip(),
             "uncommitted": dirty}
 
 
