@@ -156,6 +156,7 @@ def run_size(ui: NotebookUI, first: int, seconds: float, size: tuple[int, int],
     out = ui.run(setup, timeout=90)
     pids = json.loads(re.search(r"MZ-PIDS (\{.*\})", out).group(1))
     who = {"kernel": [pids["kernel"]], "sandbox": [pids["sandbox"]], "chromium": browser_pids}
+    page.evaluate(f"window.__mzSourceHeight = {size[1]}")  # the stamp's scale, if resized
     viewer = page.locator(".mz-viewer").last
     viewer.scroll_into_view_if_needed()
     status = viewer.locator(".mz-status")
@@ -262,6 +263,10 @@ def table(runs: list[dict], info: dict, end_load: tuple) -> str:
         ]
         lines.append("Goals at 1280x720: " + "; ".join(
             f"{name}: {value} {'PASS' if ok else 'FAIL'}" for name, ok, value in checks) + ".")
+    misses = {f"{run['size']} {k}": run[k]["unreadable_stamps"] for run in runs
+              for k in ("viewer", "busy", "naive") if run[k]["unreadable_stamps"]}
+    if misses:
+        lines.append(f"Pictures painted whose stamp could not be read (not counted): {misses}.")
     offsets = [run[k]["clock_offset_ms"] for run in runs for k in ("viewer", "busy")
                if run[k]["clock_offset_ms"] is not None]
     if offsets:

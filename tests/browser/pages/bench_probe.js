@@ -23,16 +23,25 @@
     return (c ^ 0xffffffff) >>> 0;
   };
 
-  /** Decode the stamp from ImageData of the picture's top-left corner (frame height h). */
+  /** Block side of the stamp in a picture `h` pixels high: the sandbox draws it for its own
+   * frame height (window.__mzSourceHeight when the benchmark sets it), and the widget may have
+   * scaled the frame since. */
+  function blockSide(h) {
+    const source = window.__mzSourceHeight || h;
+    return Math.max(8, Math.floor(source / 45)) * (h / source);
+  }
+
+  /** Decode the stamp from ImageData of the picture's top-left corner (picture height h). */
   function readStamp(img, h) {
-    const side = Math.max(8, Math.floor(h / 45));
-    const lo = Math.floor(side / 4), hi = side - Math.floor(side / 4);
+    const side = blockSide(h);
     let word = 0n;
     for (let r = 0; r < 6; r++) {
       for (let c = 0; c < 10; c++) {
         let sum = 0, n = 0;
-        for (let y = r * side + lo; y < r * side + hi; y++) {
-          for (let x = c * side + lo; x < c * side + hi; x++) {
+        const y0 = Math.round(r * side + side / 4), y1 = Math.round(r * side + 3 * side / 4);
+        const x0 = Math.round(c * side + side / 4), x1 = Math.round(c * side + 3 * side / 4);
+        for (let y = y0; y < y1; y++) {
+          for (let x = x0; x < x1; x++) {
             sum += img.data[(y * img.width + x) * 4 + 1];
             n++;
           }
@@ -67,7 +76,7 @@
     const out = draw.apply(this, args);
     const canvas = this.canvas;
     if (canvas && canvas.classList && canvas.classList.contains("mz-canvas")) {
-      const side = Math.max(8, Math.floor(canvas.height / 45));
+      const side = Math.ceil(blockSide(canvas.height));
       record("viewer", this.getImageData(0, 0, 10 * side, 6 * side), canvas.height);
     }
     return out;
@@ -79,7 +88,7 @@
     const src = img.src;
     img.decode().then(() => requestAnimationFrame(() => {
       if (img.src !== src || !img.naturalHeight) return;  // superseded before it was shown
-      const h = img.naturalHeight, side = Math.max(8, Math.floor(h / 45));
+      const h = img.naturalHeight, side = Math.ceil(blockSide(h));
       scratch.width = 10 * side;
       scratch.height = 6 * side;
       sctx.drawImage(img, 0, 0, 10 * side, 6 * side, 0, 0, 10 * side, 6 * side);
