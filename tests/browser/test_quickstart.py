@@ -9,6 +9,7 @@ the page:
 * the StreamViewer's picture changes (pixel difference between screenshots of its canvas),
   its overlay shows more than 20 fps, its status is live and no cell shows an exception;
 * the participants panel counts more than 0 viewers;
+* scrolled out of sight the viewer sends (almost) no frames, and plays on when back in sight;
 * re-running the viewer cell while it plays leaves one live session in the kernel, not two;
 * Leave stops the picture (the stamped frame counter stands still, screenshots match) and
   leaves no live session;
@@ -53,7 +54,9 @@ import gc as _gc, json as _json
 from mezon_nb.media import StreamSession as _Session
 _live = [s for s in _gc.get_objects()  # type(), not isinstance(): dead weak proxies
          if issubclass(type(s), _Session) and s.state not in ("closed", "ended", "error")]
-print("MZ-PROBE " + _json.dumps({"sessions": len(_live)}))
+_viewer = globals().get("viewer")
+_sent = _viewer.get_stats()["sent"] if _viewer is not None else None
+print("MZ-PROBE " + _json.dumps({"sessions": len(_live), "sent": _sent}))
 """
 
 
@@ -199,15 +202,27 @@ def test_quickstart_runs_and_plays(opened, ui_name):
     save(f"quickstart_{ui_name}_panel.png", panel.screenshot())
     save(f"quickstart_{ui_name}_page.png", page.screenshot())
 
+    # Scrolled out of sight, the viewer sends (almost) nothing; back in sight, it plays on.
+    before = probe(ui, cells["probe"])
+    assert before["sessions"] == 1
+    assert viewer.evaluate("e => { const r = e.getBoundingClientRect();"
+                           " return r.bottom < 0 || r.top > innerHeight; }"), "still on screen"
+    time.sleep(1.5)
+    after = probe(ui, cells["probe"])
+    assert after["sent"] - before["sent"] <= 2, f"sent frames off screen: {before} -> {after}"
+    viewer.scroll_into_view_if_needed()
+    resumed = canvas_stamp(page)
+    assert wait_for(lambda: (canvas_stamp(page) or 0) > (resumed or 0) + 5, 10), \
+        "the picture did not resume on screen"
+
     # Re-running the viewer cell while it plays must not leave the first session behind.
-    assert probe(ui, cells["probe"]) == {"sessions": 1}
     ui.run(cells["viewer"], timeout=60)
     viewer = page.locator(".mz-viewer").first
     status = viewer.locator(".mz-status")
     viewer.scroll_into_view_if_needed()
     assert wait_for(lambda: status.get_attribute("data-state") == "live", 20)
     assert wait_for(lambda: overlay_fps(page) > 20, 30)
-    assert probe(ui, cells["probe"]) == {"sessions": 1}, "re-running the cell leaked a session"
+    assert probe(ui, cells["probe"])["sessions"] == 1, "re-running the cell leaked a session"
 
     # Leave stops the picture and the session.
     viewer.scroll_into_view_if_needed()
@@ -219,7 +234,7 @@ def test_quickstart_runs_and_plays(opened, ui_name):
     still = [png_array(s) for s in canvas_shots(page, 2, 1.0)]
     assert canvas_stamp(page) == before, "the picture moves after Leave"
     assert pixel_difference(still[0], still[1]) < 0.5, "the picture moves after Leave"
-    assert probe(ui, cells["probe"]) == {"sessions": 0}
+    assert probe(ui, cells["probe"])["sessions"] == 0
 
     # The tutorial's own clean-up.
     sandbox_children = [p for k in kernels for p in descendants(k)
