@@ -9,11 +9,15 @@ pattern plays at 30 fps, then:
 * ``viewer``: ``client.viewer(channel)`` on screen, measured for ``--seconds``;
 * ``viewer, cell busy``: the same while another cell runs ``time.sleep(10)``;
 * ``naive Image``: the viewer closed, a cell loops ``image.value = jpeg(frame)`` on an
-  ``ipywidgets.Image`` (simplejpeg q80, the viewer's encoder and quality) for ``--seconds``.
+  ``ipywidgets.Image`` (simplejpeg q80, the viewer's encoder and quality) for ``--seconds``;
+* ``reference: WebRTC <video>``: no Jupyter at all, Chromium's own WebRTC stack plays the same
+  sandbox stream in a ``<video>`` (``tests/browser/pages/stn.html``, the STN viewer exchange):
+  what the media path alone delivers to a browser on this machine.
 
 Measured in the page (``tests/browser/pages/bench_probe.js``, injected with addInitScript, the
 widget's code untouched): every picture painted (the viewer's drawImage onto its canvas; the
-Image's new src once decoded, on the next animation frame), with the frame counter and
+Image's new src once decoded, on the next animation frame; the video's frames as
+requestVideoFrameCallback presents them), with the frame counter and
 capture time the sandbox stamps into the pixels. Painted fps = distinct frames painted per
 second. Glass-to-glass = paint time (``Date.now()`` in the page) - capture time (the sandbox's
 ``time.time()`` when it drew the frame, before VP8 encode): both read the same system clock of
@@ -50,6 +54,7 @@ from browserkit import (
     PAGES,
     JupyterServer,
     NotebookUI,
+    PageServer,
     cpu_seconds,
     descendants,
     launch,
@@ -108,9 +113,9 @@ class Window:
     """CPU counters and the page's paint records over one measurement window."""
 
     def __init__(self, page, pids: dict[str, list[int]]) -> None:
-        self.page, self.pids = page, pids
+        self.page, self.pids = page, {**pids, "chromium": chromium_pids()}
         self.page.evaluate("window.__mzProbe.paints = []; window.__mzProbe.misses = 0")
-        self.cpu = {name: self._cpu(p) for name, p in pids.items()}
+        self.cpu = {name: self._cpu(p) for name, p in self.pids.items()}
         self.mine = set(descendants(os.getpid())) | {os.getpid()}
         self.mine_cpu = {pid: self._cpu([pid]) for pid in self.mine}
         self.machine = machine_busy()
@@ -128,7 +133,7 @@ class Window:
 
     def finish(self, kind: str) -> dict:
         wall = time.monotonic() - self.start
-        cpu = {name: round(100 * (self._cpu(p) - self.cpu[name]) / wall, 1)
+        cpu = {name: round(100 * (self._cpu(p) - self.cpu[name]) / wall, 1) if p else None
                for name, p in self.pids.items()}
         mine = set(descendants(os.getpid())) | {os.getpid()}
         used = sum(self._cpu([pid]) - self.mine_cpu.get(pid, 0.0) for pid in mine)
@@ -149,13 +154,55 @@ class Window:
         }
 
 
-def run_size(ui: NotebookUI, first: int, seconds: float, size: tuple[int, int],
-             browser_pids: list[int]) -> dict:
+def chromium_pids() -> list[int]:
+    """Every Chromium process this run started (browser, renderers, GPU/utility helpers)."""
+    pids = []
+    for pid in descendants(os.getpid()):
+        try:
+            if b"chromium" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                pids.append(pid)
+        except OSError:
+            pass
+    return pids
+
+
+def run_webrtc(browser, size: tuple[int, int], seconds: float) -> dict:
+    """The reference without Jupyter: Chromium's own WebRTC stack plays the sandbox's stream
+    in a <video> (tests/browser/pages/stn.html, the STN viewer exchange)."""
+    import mezon_nb
+
+    pages = PageServer()
+    try:
+        with mezon_nb.Sandbox.start(crowd=False, stream_size=size, stream_fps=30) as sandbox, \
+                mezon_nb.connect(sandbox=sandbox) as client:
+            context = browser.new_context()
+            context.set_default_timeout(30_000)
+            context.add_init_script(path=str(PAGES / "bench_probe.js"))
+            try:
+                page = context.new_page()
+                page.goto(pages.url + "/stn.html")
+                page.evaluate(f"window.__mzSourceHeight = {size[1]}")
+                auth = client.session()
+                cid = sandbox.stream_channel_id
+                page.evaluate("o => stnView(o)", {
+                    "url": client.stream_url, "token": auth.token, "userId": str(auth.user_id),
+                    "clanId": str(client.channel(cid).clan_id), "channelId": cid})
+                time.sleep(3)
+                window = Window(page, {"kernel": [], "sandbox": [sandbox.pid]})
+                time.sleep(seconds)
+                return window.finish("video")
+            finally:
+                context.close()
+    finally:
+        pages.stop()
+
+
+def run_size(ui: NotebookUI, first: int, seconds: float, size: tuple[int, int]) -> dict:
     page = ui.page
     setup, stats1, block, stats2, close, naive, cleanup = range(first, first + 7)
     out = ui.run(setup, timeout=90)
     pids = json.loads(re.search(r"MZ-PIDS (\{.*\})", out).group(1))
-    who = {"kernel": [pids["kernel"]], "sandbox": [pids["sandbox"]], "chromium": browser_pids}
+    who = {"kernel": [pids["kernel"]], "sandbox": [pids["sandbox"]]}
     page.evaluate(f"window.__mzSourceHeight = {size[1]}")  # the stamp's scale, if resized
     viewer = page.locator(".mz-viewer").last
     viewer.scroll_into_view_if_needed()
@@ -227,6 +274,9 @@ def table(runs: list[dict], info: dict, end_load: tuple) -> str:
     def ms(v):
         return "–" if v is None else f"{v:.0f}"
 
+    def pct(v):
+        return "–" if v is None else v
+
     lines = [
         (f"Date {info['date']}; {info['nproc']} cores, {info['cpu']}; load average "
          f"(1/5/15 min) {'/'.join(f'{x:.2f}' for x in info['load'])} at start, "
@@ -240,14 +290,17 @@ def table(runs: list[dict], info: dict, end_load: tuple) -> str:
     ]
     for run in runs:
         for key, label in (("viewer", "StreamViewer"), ("busy", "StreamViewer, cell busy"),
-                           ("naive", "naive ipywidgets.Image loop")):
-            r = run[key]
+                           ("naive", "naive ipywidgets.Image loop"),
+                           ("webrtc", "reference: WebRTC <video>, no Jupyter")):
+            r = run.get(key)
+            if r is None:
+                continue
             ws = r.get("widget_stats")
             own = (f"fps {ws['fps']}, g2g p50 {ws['glass_to_glass_ms']} ms, "
                    f"expired {ws['expired']}" if ws else "–")
             lines.append(
                 f"| {run['size']} | {label} | {r['fps']} | {ms(r['p50'])} / {ms(r['p95'])} / "
-                f"{ms(r['max'])} | {r['cpu']['kernel']} | {r['cpu']['sandbox']} | "
+                f"{ms(r['max'])} | {pct(r['cpu']['kernel'])} | {r['cpu']['sandbox']} | "
                 f"{r['cpu']['chromium']} | {r['cpu']['others']} | {own} |")
     lines.append("")
     big = next((r for r in runs if r["size"] == "1280x720"), None)
@@ -264,7 +317,8 @@ def table(runs: list[dict], info: dict, end_load: tuple) -> str:
         lines.append("Goals at 1280x720: " + "; ".join(
             f"{name}: {value} {'PASS' if ok else 'FAIL'}" for name, ok, value in checks) + ".")
     misses = {f"{run['size']} {k}": run[k]["unreadable_stamps"] for run in runs
-              for k in ("viewer", "busy", "naive") if run[k]["unreadable_stamps"]}
+              for k in ("viewer", "busy", "naive", "webrtc")
+              if k in run and run[k]["unreadable_stamps"]}
     if misses:
         lines.append(f"Pictures painted whose stamp could not be read (not counted): {misses}.")
     offsets = [run[k]["clock_offset_ms"] for run in runs for k in ("viewer", "busy")
@@ -308,12 +362,14 @@ def main(argv: list[str] | None = None) -> int:
                 server.login(page)
                 ui = NotebookUI(page, server, "bench.ipynb", "lab")
                 page.keyboard.press("Control+b")  # hide the file browser: more room
-                browser_pids = [p for p in descendants(os.getpid())
-                                if b"chromium" in Path(f"/proc/{p}/cmdline").read_bytes()]
                 for index, size in enumerate(sizes):
                     print(f"measuring {size[0]}x{size[1]} ...", file=sys.stderr, flush=True)
-                    runs.append(run_size(ui, 7 * index, seconds, size, browser_pids))
+                    runs.append(run_size(ui, 7 * index, seconds, size))
                 context.close()
+                for run, size in zip(runs, sizes):
+                    print(f"measuring {size[0]}x{size[1]} over WebRTC ...", file=sys.stderr,
+                          flush=True)
+                    run["webrtc"] = run_webrtc(browser, size, seconds)
             finally:
                 browser.close()
     finally:

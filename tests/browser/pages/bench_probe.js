@@ -4,6 +4,8 @@
 //    animation frame, then acks the kernel with painted_at);
 //  * ipywidgets.Image (the naive baseline): each new src of an img.widget-image, once decoded,
 //    on the next animation frame;
+//  * a WebRTC <video> (the reference without Jupyter): each frame requestVideoFrameCallback
+//    reports as presented;
 // the frame counter and capture time stamped in the picture by the sandbox (the same layout as
 // mezon_nb/protocol/stamp.py: 10 x 6 blocks, 20-bit index, 32-bit epoch ms, 8-bit CRC-32).
 // Capture time is the sandbox's time.time(); paint time is Date.now(): both read the same
@@ -80,6 +82,19 @@
       record("viewer", this.getImageData(0, 0, 10 * side, 6 * side), canvas.height);
     }
     return out;
+  };
+
+  // A <video> fed by WebRTC (tests/browser/pages/stn.js calls this from its
+  // requestVideoFrameCallback): the frame being presented, read through a scratch canvas.
+  const vscratch = document.createElement("canvas");
+  const vctx = vscratch.getContext("2d", { willReadFrequently: true });
+  window.__mzOnVideoFrame = (video) => {
+    const h = video.videoHeight, side = Math.ceil(blockSide(h));
+    if (!h) return;
+    vscratch.width = 10 * side;
+    vscratch.height = 6 * side;
+    vctx.drawImage(video, 0, 0, 10 * side, 6 * side, 0, 0, 10 * side, 6 * side);
+    record("video", vctx.getImageData(0, 0, 10 * side, 6 * side), h);
   };
 
   const scratch = document.createElement("canvas");

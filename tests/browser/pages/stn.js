@@ -80,6 +80,7 @@ window.stnView = async (opts) => (opts.trickle ? viewTrickle(opts) : viewGathere
 async function play(video) {
   const count = () => {
     window.stn.frames += 1;
+    if (window.__mzOnVideoFrame) window.__mzOnVideoFrame(video);  // benchmarks/browser.py
     video.requestVideoFrameCallback(count);
   };
   video.requestVideoFrameCallback(count);
