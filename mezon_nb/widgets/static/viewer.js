@@ -4,7 +4,8 @@
 // sent_at} with the image bytes as buffers[0] (or base64 in `data` after we said "nobuffers").
 // Browser -> kernel: {type: "ack", id, view, painted_at, received_at} once a frame is painted
 // (painted_at/received_at are epoch milliseconds: performance.timeOrigin + performance.now());
-// {type: "ack", id, view, skipped: true} when a newer frame overtook it before painting;
+// {type: "ack", id, view, skipped: true} when a newer frame overtook it before it was decoded
+// or painted;
 // {type: "visibility", view, visible, width} (width: device pixels available, so the kernel can
 // send smaller frames); {type: "join", channel_id}; {type: "leave"};
 // {type: "refresh"}; {type: "nobuffers", view}; {type: "chat", text} (send as the bot).
@@ -125,11 +126,14 @@ export default {
       chatText.value = "";
     });
 
-    // -- frames: decode off the main thread, paint on the next animation frame, then ack ----
+    // -- frames: decode the newest off the main thread, paint it on the next animation frame,
+    // then ack; a frame overtaken before it was decoded or painted is acked as skipped --------
     let closed = false;
     let visible = false;
-    let newest = 0;
     let raf = 0;
+    let decoding = false;
+    /** @type {{msg: FrameMsg, blob: Blob, received: number}|null} */
+    let waiting = null;
     /** @type {{id: number, bitmap: ImageBitmap, received: number}|null} */
     let ready = null;
     let sourceWidth = 0;
@@ -153,7 +157,7 @@ export default {
     }
 
     /** @param {FrameMsg} msg @param {DataView[]} buffers */
-    async function onMessage(msg, buffers) {
+    function onMessage(msg, buffers) {
       if (msg.type !== "frame" || !visible) return;
       const received = epochMs();
       const blob = frameBlob(msg, buffers);
@@ -161,19 +165,32 @@ export default {
         model.send({ type: "nobuffers", view });
         return;
       }
-      let bitmap;
-      try {
-        bitmap = await createImageBitmap(blob);
-      } catch (err) {
-        ack(msg.id, { skipped: true, error: String(err) });
-        return;
+      if (waiting) ack(waiting.msg.id, { skipped: true });
+      waiting = { msg, blob, received };
+      if (!decoding) decodeNewest();
+    }
+
+    /** One decode at a time, always of the newest frame waiting: a burst never queues up. */
+    async function decodeNewest() {
+      decoding = true;
+      while (waiting && !closed) {
+        const { msg, blob, received } = waiting;
+        waiting = null;
+        let bitmap;
+        try {
+          bitmap = await createImageBitmap(blob);
+        } catch (err) {
+          ack(msg.id, { skipped: true, error: String(err) });
+          continue;
+        }
+        if (closed) bitmap.close();
+        else show(msg, bitmap, received);
       }
-      if (closed || msg.id < newest) {
-        bitmap.close();
-        if (!closed) ack(msg.id, { skipped: true });
-        return;
-      }
-      newest = msg.id;
+      decoding = false;
+    }
+
+    /** @param {FrameMsg} msg @param {ImageBitmap} bitmap @param {number} received */
+    function show(msg, bitmap, received) {
       if (ready) {
         ready.bitmap.close();
         ack(ready.id, { skipped: true });
