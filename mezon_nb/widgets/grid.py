@@ -21,7 +21,8 @@ class StreamGrid(ipywidgets.GridBox):
     Each viewer keeps its own window of 2 unacknowledged frames, and the whole grid has at most
     ``max_in_flight`` (default: one per stream plus one) frames in flight; a freed slot goes to
     the viewer that has waited longest, so a busy browser slows every stream evenly instead of
-    starving some. ``columns`` defaults to 2 (1 for a single stream); ``options`` go to every
+    starving some. While a cell keeps the kernel busy, each viewer is paced at the rate its
+    frames were painted before the cell, which already reflects that share. ``columns`` defaults to 2 (1 for a single stream); ``options`` go to every
     viewer (and on to ``client.join_stream``).
 
     >>> grid = StreamGrid(client, [sandbox.stream_channel_id] * 2)   # display(grid) to watch

@@ -13,8 +13,9 @@ send on the main thread, but that loop is blocked while a cell runs, and the pic
 moving then. Acks come the other way (shell channel, main thread, or a subshell in
 JupyterLab >= 4.4) and are handed to the loop thread with ``call_soon_threadsafe``.
 
-While a cell blocks the main thread, acks wait in the shell queue, so the window fails open
-(0.2 s expiry, about 10 fps; :mod:`.transport`). Subshells do not help here with ipykernel 7.4:
+While a cell blocks the main thread, acks wait in the shell queue, so frames are paced at the
+rate the frontend painted before the cell (:mod:`.transport`). Subshells do not help here with
+ipykernel 7.4:
 it routes a comm's incoming messages to the subshell of the parent of that comm's last send
 (``BaseComm._reply_subshell_for``), and a send from a background thread takes the main shell's
 last request as parent, so the acks are pinned to the busy main shell. Measured through
@@ -269,7 +270,7 @@ class FramePump:
             job = self.flow.take(now, cells.kernel_busy())
             if job is None:
                 self._wake.clear()
-                delay = self.flow.next_wakeup(now, cells.kernel_busy())
+                delay = self.flow.next_wakeup(now)
                 timer = None if delay is None else loop.call_later(delay, self._wake.set)
                 await self._wake.wait()
                 if timer is not None:

@@ -4,10 +4,14 @@
 passes the time in, encodes, and moves bytes. The rule (jupyter_rfb's, with two additions):
 
 * a frame is sent only while fewer than ``max_in_flight`` (2) frames are unacknowledged, and it
-  is always the newest one: frames that arrive meanwhile overwrite a one-slot buffer;
-* an unacknowledged frame stops counting after ``ack_timeout`` (1 s), or ``busy_ack_timeout``
-  (0.2 s) while a cell keeps the kernel busy, because comm acks cannot reach a busy kernel
-  unless the frontend sends them on a subshell; so the window fails open instead of freezing;
+  is always the newest one: frames that arrive meanwhile overwrite a one-slot buffer; an
+  unacknowledged frame stops counting after ``ack_timeout`` (1 s);
+* while a cell keeps the kernel busy, acks cannot arrive (ipykernel queues them behind the
+  cell), so frames are paced instead at :meth:`FlowControl.busy_rate`, the rate the frontend
+  painted before the cell (10 % less when the frontend rather than the source set that rate;
+  ``busy_fps``, 10, before it painted any), in bursts of at most ``max_in_flight`` and with at
+  most that rate times ``ack_timeout`` frames unacknowledged; when the cell ends, the window of
+  ``max_in_flight`` applies again to every unacknowledged frame;
 * ``lossless_delay`` (0.3 s) after the last JPEG with no newer frame, that frame is re-sent once
   as PNG; nothing is sent while no view is visible.
 
@@ -32,16 +36,20 @@ from __future__ import annotations
 import math
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from mezon_nb.widgets.jpeg import JPEG, PNG
 
 _RECENT = 32  # sent frames remembered so that late acks still resolve (snapshot, stats)
+_MARGIN = 0.9  # busy pace / paint rate when the frontend, not the source, set that rate
 
 
 @dataclass
 class Job:
-    """One frame the caller should encode and send now (already counted as in flight).
+    """One frame the caller should encode and send now (already counted as in flight);
+    ``paced``: sent while a cell kept the kernel busy (outside the ack window and the budget);
+    ``offered``: how many frames had been offered when it was taken (its place in the source).
 
     >>> Job(frame_id=3, payload=None, mime="image/png", sent_at=1.5).frame_id
     3
@@ -53,6 +61,8 @@ class Job:
     sent_at: float
     nbytes: int = 0
     encode_s: float = 0.0
+    paced: bool = False
+    offered: int = 0
 
 
 class SharedBudget:
@@ -133,7 +143,8 @@ class FlowStats:
 
 
 class FlowControl:
-    """The in-flight window, the one-slot frame buffer, the PNG-on-pause timer and visibility.
+    """The in-flight window, the busy-cell pacing, the one-slot frame buffer, the PNG-on-pause
+    timer and visibility.
 
     All methods take the current time (``time.monotonic()`` seconds) and must be called from one
     thread (the library's loop thread). ``busy`` tells whether a cell is running.
@@ -145,16 +156,21 @@ class FlowControl:
     True
     >>> flow.take(now=1.1).payload                       # frame 1 expired after ack_timeout
     2
+    >>> flow.offer(3); flow.take(now=1.2, busy=True).payload     # a cell runs: paced instead
+    3
+    >>> flow.offer(4); flow.take(now=1.2, busy=True) is None    # at busy_fps: none acked yet
+    True
+    >>> round(flow.next_wakeup(now=1.2), 3)
+    0.1
     """
 
-    def __init__(self, max_in_flight: int = 2, ack_timeout: float = 1.0,
-                 busy_ack_timeout: float = 0.2, lossless_delay: float | None = 0.3,
-                 budget: SharedBudget | None = None) -> None:
+    def __init__(self, max_in_flight: int = 2, ack_timeout: float = 1.0, busy_fps: float = 10.0,
+                 lossless_delay: float | None = 0.3, budget: SharedBudget | None = None) -> None:
         if max_in_flight < 1:
             raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
         self.max_in_flight = max_in_flight
         self.ack_timeout = ack_timeout
-        self.busy_ack_timeout = busy_ack_timeout
+        self.busy_fps = busy_fps
         self.lossless_delay = lossless_delay
         self.budget = budget
         self.visible = False
@@ -164,8 +180,12 @@ class FlowControl:
         self._has_pending = False
         self._last: Any = None              # newest payload sent (re-sent on show / pause)
         self._lossless_at = math.inf
-        self._in_flight: dict[int, float] = {}   # frame_id -> sent_at, counted in the window
+        self._in_flight: dict[int, Job] = {}     # counted in the window until acked or expired
         self._recent: OrderedDict[int, Job] = OrderedDict()
+        self._timely: deque = deque(maxlen=60)  # (painted, offered) behind capacity()
+        self._offered = 0
+        self._pace: float | None = None          # frames/s while a cell runs, else None
+        self._paced_at = 0.0                     # when the next paced frame is due (GCRA)
 
     # -- inputs -----------------------------------------------------------------------------
 
@@ -178,6 +198,7 @@ class FlowControl:
         if self._has_pending:
             self.stats.superseded += 1
         self._pending, self._has_pending = payload, True
+        self._offered += 1
 
     def set_visible(self, visible: bool) -> None:
         """Whether any view is on screen; becoming visible re-sends the last frame.
@@ -203,9 +224,12 @@ class FlowControl:
             self._free(frame_id)
         job = self._recent.get(frame_id)
         if job is not None:
+            roundtrip, painted = now - job.sent_at, now if painted is None else painted
             self.stats.acked += 1
-            self.stats.roundtrips.append(now - job.sent_at)
-            self.stats.ack_times.append((now, now if painted is None else painted))
+            self.stats.roundtrips.append(roundtrip)
+            self.stats.ack_times.append((now, painted))
+            if not job.paced and roundtrip < self.ack_timeout:
+                self._timely.append((painted, job.offered))
         return job
 
     def skipped(self, frame_id: int) -> None:
@@ -228,8 +252,6 @@ class FlowControl:
         job = self._recent.get(frame_id)
         if job is not None:
             job.sent_at, job.nbytes, job.encode_s = now, nbytes, encode_s
-            if frame_id in self._in_flight:
-                self._in_flight[frame_id] = now
         self.stats.bytes_sent += nbytes
         self.stats.encodes.append(encode_s)
 
@@ -256,13 +278,52 @@ class FlowControl:
         """
         return len(self._in_flight)
 
+    def capacity(self) -> float:
+        """Frames per second the frontend paints: the rate over its last 60 paints of frames
+        sent outside busy cells and acknowledged within ``ack_timeout``, leaving out the
+        longest fifth of the gaps between them; 0.0 before two.
+
+        The gaps left out are pauses of the source and stalls of the ack loop (paced frames do
+        not wait for acks); frames that arrive in bunches still count at their mean rate. A
+        slower source lowers it too: then fewer frames go during a busy cell than the frontend
+        could take.
+
+        >>> flow = FlowControl(); flow.set_visible(True)
+        >>> for i in range(4):
+        ...     flow.offer(i); job = flow.take(now=i / 10)
+        ...     _ = flow.acked(job.frame_id, now=i / 10 + 0.05)
+        >>> round(flow.capacity(), 1)
+        10.0
+        """
+        painted = sorted(p for p, _ in self._timely)
+        gaps = sorted(b - a for a, b in pairwise(painted))
+        kept = gaps[:len(gaps) - len(gaps) // 5]
+        return len(kept) / sum(kept) if sum(kept) > 0 else 0.0
+
+    def busy_rate(self) -> float:
+        """Frames per second sent while a cell keeps the kernel busy, fixed when it starts:
+        :meth:`capacity`, less 10 % if between most of those paints source frames went unpainted
+        (then the frontend, not the source, set the pace, and the margin lets a frontend that
+        queues frames catch up); ``busy_fps`` before the frontend painted two frames in time.
+
+        >>> FlowControl().busy_rate()
+        10.0
+        """
+        if self._pace is not None:
+            return self._pace
+        offered = [o for _, o in self._timely]
+        skips = sum(b - a > 1 for a, b in pairwise(offered))
+        margin = _MARGIN if 2 * skips > len(offered) - 1 else 1.0
+        return self.capacity() * margin or self.busy_fps
+
     def take(self, now: float, busy: bool = False) -> Job | None:
         """The frame to send now, counted as in flight, or None (then wait for a wake-up).
 
         >>> FlowControl().take(now=0.0) is None          # nothing offered, nobody watching
         True
         """
-        self._expire(now, busy)
+        self._set_busy(busy, now)
+        self._expire(now)
         if not self.visible:
             return None
         if self._has_pending:
@@ -273,13 +334,18 @@ class FlowControl:
             if self.budget is not None:
                 self.budget.withdraw(self)
             return None
-        if len(self._in_flight) >= self.max_in_flight:
+        if len(self._in_flight) >= self._window():
             return None
-        if self.budget is not None and not self.budget.try_take(self):
+        if self._pace is not None:
+            if now < self._paced_at - (self.max_in_flight - 1) / self._pace:
+                return None
+            self._paced_at = max(self._paced_at, now) + 1.0 / self._pace
+        elif self.budget is not None and not self.budget.try_take(self):
             return None
-        job = Job(self._next_id, payload, mime, now)
+        job = Job(self._next_id, payload, mime, now, paced=self._pace is not None,
+                  offered=self._offered)
         self._next_id += 1
-        self._in_flight[job.frame_id] = now
+        self._in_flight[job.frame_id] = job
         self._recent[job.frame_id] = job
         while len(self._recent) > _RECENT:
             self._recent.popitem(last=False)
@@ -291,18 +357,21 @@ class FlowControl:
         self.stats.sent += 1
         return job
 
-    def next_wakeup(self, now: float, busy: bool = False) -> float | None:
-        """Seconds until a decision may change without any input (expiry, PNG due), or None.
+    def next_wakeup(self, now: float) -> float | None:
+        """Seconds until a decision may change without any input (expiry, PNG or paced frame
+        due), or None; call it after :meth:`take` returned None.
 
         >>> flow = FlowControl(); flow.set_visible(True); flow.offer("a"); _ = flow.take(0.0)
         >>> round(flow.next_wakeup(0.1), 3)              # the PNG of "a" is due at 0.3 s
         0.2
         """
-        times = [self._lossless_at] if self.visible else []
-        timeout = self.busy_ack_timeout if busy else self.ack_timeout
-        times += [sent_at + timeout for sent_at in self._in_flight.values()]
-        soonest = min(times, default=math.inf)
-        return None if soonest == math.inf else max(0.0, soonest - now)
+        times = [job.sent_at + self.ack_timeout for job in self._in_flight.values()]
+        if self.visible:
+            times.append(self._lossless_at)
+        if self._pace is not None and (self._has_pending or self._lossless_at <= now):
+            times.append(self._paced_at - (self.max_in_flight - 1) / self._pace)
+        soonest = min((t for t in times if t > now), default=math.inf)
+        return None if soonest == math.inf else soonest - now
 
     def fps(self, now: float, window: float = 2.0) -> float:
         """Painted frames per second, over the acks that arrived in the last ``window`` seconds.
@@ -318,16 +387,28 @@ class FlowControl:
             return 0.0
         return (len(painted) - 1) / (max(painted) - min(painted))
 
-    def _expire(self, now: float, busy: bool) -> None:
-        timeout = self.busy_ack_timeout if busy else self.ack_timeout
-        for frame_id, sent_at in list(self._in_flight.items()):
-            if now - sent_at >= timeout:
+    def _set_busy(self, busy: bool, now: float) -> None:
+        if not busy:
+            self._pace = None
+        elif self._pace is None:
+            self._pace, self._paced_at = self.busy_rate(), now
+            if self.budget is not None:
+                self.budget.withdraw(self)
+
+    def _window(self) -> int:
+        if self._pace is None:
+            return self.max_in_flight
+        return max(self.max_in_flight, math.ceil(self._pace * self.ack_timeout))
+
+    def _expire(self, now: float) -> None:
+        for frame_id, job in list(self._in_flight.items()):
+            if now - job.sent_at >= self.ack_timeout:
                 self.stats.expired += 1
                 self._free(frame_id)
 
     def _free(self, frame_id: int) -> None:
-        del self._in_flight[frame_id]
-        if self.budget is not None:
+        job = self._in_flight.pop(frame_id)
+        if self.budget is not None and not job.paced:
             self.budget.release()
 
 

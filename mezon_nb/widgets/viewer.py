@@ -63,9 +63,13 @@ class StreamViewer(anywidget.AnyWidget):
 
     Flow control: the kernel sends a frame only while fewer than ``max_in_flight`` (2) frames
     are unacknowledged, always the newest decoded frame, and an unacknowledged frame stops
-    counting after 1 s (0.2 s while a cell keeps the kernel busy and acks cannot arrive).
-    The browser acknowledges each frame once it has painted it on an animation frame, and when
-    no new frame arrives for ``lossless_delay`` (0.3 s) the last one is re-sent once as PNG.
+    counting after 1 s; the browser decodes only the newest frame that has arrived and
+    acknowledges each frame once it has painted it on an animation frame (or overtaken, as
+    skipped). While a cell keeps the kernel busy its acks cannot arrive, so frames are paced
+    instead at the rate the browser painted just before the cell (10 fps if it had painted none
+    yet; ``get_stats()["busy_fps"]``), with at most that rate times 1 s unacknowledged, and
+    when the cell ends the window of ``max_in_flight`` applies again. When no new frame arrives
+    for ``lossless_delay`` (0.3 s) the last one is re-sent once as PNG.
     Nothing is sent while no output of the widget is on screen (a just-displayed output counts
     as on screen until its frontend reports) or after :meth:`close`.
 
@@ -231,7 +235,8 @@ class StreamViewer(anywidget.AnyWidget):
 
         ``roundtrip_ms`` is send to paint-ack; ``latency_ms`` is publisher stamp to kernel
         receipt (from the session); ``glass_to_glass_ms`` is publisher stamp to browser paint
-        (median of recent acks; both clocks are epoch, so it holds on one machine).
+        (median of recent acks; both clocks are epoch, so it holds on one machine);
+        ``busy_fps`` is the pace of frames while a cell runs (the one running, or the next).
 
         >>> viewer = StreamViewer(client)
         >>> stats = viewer.get_stats()
@@ -248,6 +253,7 @@ class StreamViewer(anywidget.AnyWidget):
             "lossless": flow.stats.lossless,
             "in_flight": flow.in_flight, "bytes_sent": flow.stats.bytes_sent,
             "fps": round(flow.fps(time.monotonic()), 2),
+            "busy_fps": round(flow.busy_rate(), 2),
             "roundtrip_ms": _median_ms(flow.stats.roundtrips),
             "encode_ms": _median_ms(flow.stats.encodes),
             "glass_to_glass_ms": (round(statistics.median(pump.glass_to_glass_ms), 1)

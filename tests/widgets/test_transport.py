@@ -1,8 +1,11 @@
 """FlowControl and SharedBudget as pure state machines (time passed in; no threads, no I/O).
 
-Not covered here: encoding and sending (test_viewer.py drives the real pump on the loop thread).
+The busy-cell tests play a simulated browser against the flow in 1 ms steps: frames from a
+30 fps source, acks that wait while a cell runs. Not covered here: encoding and sending
+(test_viewer.py drives the real pump on the loop thread).
 """
 
+import math
 from functools import partial
 
 import pytest
@@ -65,17 +68,101 @@ def test_lossless_png_once_after_pause_and_cancelled_by_new_frame():
     assert flow.stats.lossless == 1
 
 
-def test_unacked_frames_expire_faster_while_kernel_busy():
-    flow = visible_flow(ack_timeout=1.0, busy_ack_timeout=0.2)
-    for t in (0.0, 0.0):
-        flow.offer("x")
-        flow.take(t)
-    flow.offer("y")
-    assert flow.take(0.5) is None                 # idle kernel: wait for acks up to 1 s
-    assert flow.take(0.5, busy=True).payload == "y"
-    assert flow.stats.expired == 2
-    assert flow.in_flight == 1
-    assert flow.next_wakeup(0.5, busy=True) == approx(0.2)
+class Browser:
+    """Paints the newest frame that has arrived, at most one per ``paint_s`` (older waiting
+    frames are skipped); frames and acks each take ``latency`` s, and acks wait while busy."""
+
+    def __init__(self, flow: FlowControl, paint_s: float, latency: float) -> None:
+        self.flow, self.paint_s, self.latency = flow, paint_s, latency
+        self.arriving: list = []          # (arrives_at, frame_id)
+        self.newest: int | None = None    # arrived, not yet painted
+        self.last_paint = -math.inf
+        self.acks: list = []              # (due_at, frame_id, painted_at or None if skipped)
+        self.painted: list = []           # (painted_at, frame_id)
+
+    def receive(self, frame_id: int, now: float) -> None:
+        self.arriving.append((now + self.latency, frame_id))
+
+    def tick(self, now: float, busy: bool) -> None:
+        while self.arriving and self.arriving[0][0] <= now:
+            if self.newest is not None:
+                self.acks.append((now + self.latency, self.newest, None))
+            self.newest = self.arriving.pop(0)[1]
+        if self.newest is not None and now >= self.last_paint + self.paint_s:
+            self.acks.append((now + self.latency, self.newest, now))
+            self.painted.append((now, self.newest))
+            self.newest, self.last_paint = None, now
+        while not busy and self.acks and self.acks[0][0] <= now:
+            _due, frame_id, painted = self.acks.pop(0)
+            if painted is None:
+                self.flow.skipped(frame_id)
+            else:
+                self.flow.acked(frame_id, now, painted)
+
+
+def play(flow: FlowControl, browser: Browser, start: float, end: float,
+         busy: bool = False) -> tuple[list, int]:
+    """Run from ``start`` to ``end`` with a 30 fps source; returns (jobs sent, max in flight)."""
+    sent, most = [], 0
+    for tick in range(round(start * 1000), round(end * 1000)):
+        now = tick / 1000
+        if tick % 100 in (0, 33, 67):
+            flow.offer(now)
+        browser.tick(now, busy)
+        while (job := flow.take(now, busy)) is not None:
+            sent.append(job)
+            browser.receive(job.frame_id, now)
+        most = max(most, flow.in_flight)
+    return sent, most
+
+
+def test_a_busy_cell_paces_a_fast_browser_at_the_rate_it_painted_before():
+    flow = visible_flow()
+    browser = Browser(flow, paint_s=0.0, latency=0.03)      # 60 ms roundtrip, paints at once
+    play(flow, browser, 0.0, 3.0)
+    assert flow.capacity() == pytest.approx(30.0, abs=1.0)
+    assert flow.busy_rate() == flow.capacity()               # the source set the rate
+    sent, most = play(flow, browser, 3.0, 13.0, busy=True)
+    assert 25 * 10 <= len(sent) <= 30 * 10
+    assert most <= math.ceil(flow.busy_rate() * flow.ack_timeout)
+    painted = [t for t, _ in browser.painted if 3.0 <= t < 13.0]
+    assert len(painted) >= 25 * 10
+    after, most = play(flow, browser, 13.0, 14.0)            # the cell ended: acks flow again
+    assert len(after) >= 25 and after[0].sent_at < 13.1 and not after[0].paced
+    assert flow.in_flight <= 2 and flow.stats.expired > 0
+    assert flow.capacity() == pytest.approx(30.0, abs=1.0)  # paced frames are not evidence
+
+
+def test_a_slow_browser_is_paced_just_under_its_own_rate_during_a_busy_cell():
+    flow = visible_flow()
+    browser = Browser(flow, paint_s=0.1, latency=0.005)
+    play(flow, browser, 0.0, 3.0)
+    assert flow.capacity() == pytest.approx(10.0, abs=0.5)
+    assert flow.busy_rate() == pytest.approx(0.9 * flow.capacity())   # the browser set it
+    sent, most = play(flow, browser, 3.0, 13.0, busy=True)
+    assert 87 <= len(sent) <= 92
+    assert most <= 10
+    skipped = len(sent) - len([t for t, _ in browser.painted if 3.0 <= t < 13.1])
+    assert skipped <= 2                                      # fewer frames, not a flood
+
+
+def test_a_busy_cell_before_any_ack_paces_at_busy_fps():
+    flow = visible_flow(busy_fps=10.0)
+    sent, most = play(flow, Browser(flow, paint_s=0.0, latency=0.01), 0.0, 2.0, busy=True)
+    assert 19 <= len(sent) <= 22 and most <= 10
+
+
+def test_paced_frames_neither_take_nor_release_budget_slots():
+    budget = SharedBudget(1)
+    flow = visible_flow(budget=budget, lossless_delay=None)
+    flow.offer("a")
+    flow.take(0.0)
+    for i in range(1, 5):
+        flow.offer(i)
+        assert flow.take(i * 0.1, busy=True).paced
+    assert budget.in_flight == 1
+    flow.take(2.0, busy=True)                    # all expire; only frame 1 held a slot
+    assert (flow.in_flight, budget.in_flight) == (0, 0)
 
 
 def test_late_ack_after_expiry_still_resolves_the_frame():

@@ -110,17 +110,50 @@ def test_paint_timestamps_give_glass_to_glass_latency(setup):
     assert 0 <= viewer.get_stats()["glass_to_glass_ms"] < 5000
 
 
-def test_window_fails_open_while_a_cell_keeps_the_kernel_busy(setup, monkeypatch):
-    viewer, frontend, session = setup
-    monkeypatch.setattr(cells._Cells, "busy", True)
-    frontend.show()
-    deadline = time.monotonic() + 1.0
-    while time.monotonic() < deadline:             # nobody acks: the shell is blocked
+def play(session, frontend, seconds: float, paint_every: float | None = 0.0) -> int:
+    """Push frames at 30 fps for ``seconds``; the frontend paints the newest frame it has at
+    most every ``paint_every`` s (never with None: a cell blocks the shell). Returns pushes."""
+    pushed, last_paint, end = 0, -1.0, time.monotonic() + seconds
+    while (now := time.monotonic()) < end:
         session.push()
-        time.sleep(0.01)
-    sent = len(frontend.frames())
-    assert 6 <= sent <= 14                           # about 2 frames per 0.2 s
-    assert viewer.get_stats()["in_flight"] <= 2
+        pushed += 1
+        if paint_every is not None and now - last_paint >= paint_every - 0.005:
+            last_paint = now if frontend.paint_newest() is not None else last_paint
+        time.sleep(1 / 30)
+    return pushed
+
+
+def test_a_busy_cell_paces_frames_at_the_rate_painted_before_it(setup, monkeypatch):
+    viewer, frontend, session = setup
+    frontend.show()
+    play(session, frontend, 1.5)
+    measured = viewer.get_stats()["busy_fps"]
+    assert measured >= 25
+    monkeypatch.setattr(cells._Cells, "busy", True)
+    before = len(frontend.frames())
+    pushed = play(session, frontend, 2.0, paint_every=None)      # no acks get through
+    sent = len(frontend.frames()) - before
+    assert 0.8 * pushed <= sent <= pushed
+    assert viewer.get_stats()["in_flight"] <= measured + 2
+    monkeypatch.setattr(cells._Cells, "busy", False)             # the cell ends: acks flow
+    frontend.paint_newest()
+    frontend.max_seen_in_flight = 0
+    before = len(frontend.frames())
+    play(session, frontend, 1.0)
+    assert len(frontend.frames()) - before >= 20 and frontend.max_seen_in_flight <= 2
+
+
+def test_a_slow_browser_gets_its_own_rate_during_a_busy_cell(setup, monkeypatch):
+    viewer, frontend, session = setup
+    frontend.show()
+    play(session, frontend, 2.0, paint_every=0.1)
+    measured = viewer.get_stats()["busy_fps"]
+    assert 6 <= measured <= 12
+    monkeypatch.setattr(cells._Cells, "busy", True)
+    before = len(frontend.frames())
+    play(session, frontend, 2.0, paint_every=None)
+    sent = len(frontend.frames()) - before
+    assert 0.7 * measured * 2 <= sent <= 1.2 * measured * 2 + 2
 
 
 def test_status_follows_the_session(setup):

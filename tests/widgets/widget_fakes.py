@@ -163,6 +163,18 @@ class Frontend:
             self.say(type="ack", id=frame_id, view="v1", painted_at=time.time() * 1000.0)
         return ids
 
+    def paint_newest(self) -> int | None:
+        """Ack the newest frame received as painted now and the older unacked ones as skipped
+        (what the browser does when frames overtake each other); returns the painted id."""
+        with self._lock:
+            ids = sorted(self._unacked)
+            self._unacked.clear()
+        for frame_id in ids[:-1]:
+            self.say(type="ack", id=frame_id, view="v1", skipped=True)
+        if ids:
+            self.say(type="ack", id=ids[-1], view="v1", painted_at=time.time() * 1000.0)
+        return ids[-1] if ids else None
+
     def last_image(self) -> np.ndarray:
         _content, buffers = self.frames()[-1]
         return decode(bytes(buffers[0]))
