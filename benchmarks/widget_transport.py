@@ -13,18 +13,20 @@ What runs (all on 127.0.0.1, in this one run):
 * ``viewer``: ``StreamViewer`` on that publisher; the frontend reports the view visible and acks
   each painted frame (ack window 2).
 * ``viewer, cell busy``: the same while another cell runs ``time.sleep`` for the whole
-  measurement (acks wait in the shell queue: the window fails open at 0.2 s); ``viewer, busy,
-  subshell``: the frontend sends its acks on a kernel subshell, as JupyterLab >= 4.4 does.
+  measurement (acks wait in the shell queue, so the kernel paces frames at the paint rate it
+  measured before the cell: :mod:`mezon_nb.widgets.transport`); ``viewer, busy, subshell``: the
+  frontend sends its acks on a kernel subshell, as JupyterLab >= 4.4 does.
 * ``naive``: the loop people write by hand in a cell, ``for frame in frames: image.value =
   jpeg(frame)`` on an ``ipywidgets.Image`` (same JPEG encoder, bytes also as a binary buffer);
   the frontend just paints what arrives.
 
 Per case: painted frames per second and delay (publisher stamp to paint, read from the decoded
-pixels for both methods, p50/p95/max) over ``--seconds`` after a 1 s warm-up, MB received, and
+pixels for both methods, p50/p95/max) over ``--seconds`` after a warm-up (1 s; 3 s of normal
+play before a busy cell, as when one watches and then runs a cell), MB received, and
 for the viewer the kernel's own share ("engine": publisher stamp to comm send, p50 ms; the
 rest of the delay is IOPub, jupyter_server, the websocket and the frontend's decode).
 
-    .venv/bin/python benchmarks/widget_transport.py [--seconds 6] [--slow-ms 60]
+    .venv/bin/python benchmarks/widget_transport.py [--seconds 6] [--slow-ms 60] [--busy-only]
 """
 
 from __future__ import annotations
@@ -288,7 +290,8 @@ async def case(server: Server, method: str, size: tuple[int, int], paint_ms: flo
         deadline = time.time() + 60.0                     # kernel start, imports
         while not frontend.painted and time.time() < deadline:
             await frontend.run(time.time() + 0.1)
-        await frontend.run(time.time() + 1.0)             # warm-up
+        # warm-up; before a busy cell long enough for the kernel to learn the paint rate
+        await frontend.run(time.time() + (3.0 if "busy" in method else 1.0))
         if "busy" in method:
             frontend.execute(f"time.sleep({seconds + 2})")  # a cell blocks the main thread
         start, before = time.time(), len(frontend.painted)
@@ -311,19 +314,19 @@ async def case(server: Server, method: str, size: tuple[int, int], paint_ms: flo
         await server.api("DELETE", f"/api/kernels/{kernel_id}")
 
 
-async def main(seconds: float, slow_ms: float) -> list[dict]:
+async def main(seconds: float, slow_ms: float, busy_only: bool = False) -> list[dict]:
+    sizes = ((640, 480), (1280, 720))
+    plan = [] if busy_only else [(method, size, paint_ms) for size in sizes
+                                 for paint_ms in (0.0, slow_ms) for method in ("viewer", "naive")]
+    plan += [(BUSY[0], size, paint_ms) for size in sizes for paint_ms in (0.0, slow_ms)]
+    plan += [(BUSY[1], sizes[1], 0.0)]
     server = Server()
     try:
         await server.ready()
         await case(server, "viewer", (640, 480), 0.0, 1.0)   # warm the server and disk caches
         rows = []
-        for size in ((640, 480), (1280, 720)):
-            for paint_ms in (0.0, slow_ms):
-                for method in ("viewer", "naive"):
-                    rows.append(await case(server, method, size, paint_ms, seconds))
-                    print_row(rows[-1])
-        for method in BUSY:
-            rows.append(await case(server, method, (640, 480), 0.0, seconds))
+        for method, size, paint_ms in plan:
+            rows.append(await case(server, method, size, paint_ms, seconds))
             print_row(rows[-1])
         return rows
     finally:
@@ -343,6 +346,8 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=6.0, help="measured seconds per case")
     parser.add_argument("--slow-ms", type=float, default=60.0,
                         help="extra paint time of the 'slow browser' cases")
+    parser.add_argument("--busy-only", action="store_true",
+                        help="only the rows measured while a cell blocks the kernel")
     args = parser.parse_args()
     print("source: 30 fps stamped frames in the kernel; frontend: websocket client "
           "through jupyter_server (not a browser); delay = publisher stamp -> paint")
@@ -350,4 +355,4 @@ if __name__ == "__main__":
           "| max (ms) |   MB/s | engine |")
     print("|-----------|-------------|------------------------|--------|----------|----------"
           "|----------|--------|--------|")
-    asyncio.run(main(args.seconds, args.slow_ms))
+    asyncio.run(main(args.seconds, args.slow_ms, args.busy_only))
