@@ -66,12 +66,13 @@ class StreamViewer(anywidget.AnyWidget):
     counting after 1 s; the browser decodes only the newest frame that has arrived and
     acknowledges each frame once it has painted it on an animation frame (or overtaken, as
     skipped). While a cell keeps the kernel busy its acks cannot arrive, so frames are paced
-    instead at the rate the browser painted just before the cell (10 fps if it had painted none
-    yet; ``get_stats()["busy_fps"]``), with at most that rate times 1 s unacknowledged, and
-    when the cell ends the window of ``max_in_flight`` applies again. When no new frame arrives
-    for ``lossless_delay`` (0.3 s) the last one is re-sent once as PNG.
-    Nothing is sent while no output of the widget is on screen (a just-displayed output counts
-    as on screen until its frontend reports) or after :meth:`close`.
+    instead at the rate the browser painted just before the cell (10 % less if the browser, not
+    the stream, set that rate; 10 fps if it had painted none yet; ``get_stats()["busy_fps"]``),
+    with at most that rate times 1 s unacknowledged, and when the cell ends the window of
+    ``max_in_flight`` applies again. When no new frame arrives for ``lossless_delay`` (0.3 s)
+    the last one is re-sent once as PNG. Nothing is sent while no output of the widget is on
+    screen (a just-displayed output counts as on screen until its frontend reports) or after
+    :meth:`close`.
 
     Frames are JPEG at ``quality`` (80), reduced by whole factors when they are at least twice
     as wide as the widest visible output (in device pixels); ``snapshot()`` stays full size.
