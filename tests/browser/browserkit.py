@@ -181,6 +181,7 @@ class JupyterServer:
             "JUPYTERLAB_SETTINGS_DIR": str(self._home / "settings"),
             "JUPYTERLAB_WORKSPACES_DIR": str(self._home / "workspaces"),
             "IPYTHONDIR": str(self._home / "ipython"),
+            "PYTHONFAULTHANDLER": "1",  # a kernel that crashes in native code says where
             "JUPYTER_PLATFORM_DIRS": "1",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
         })
@@ -381,9 +382,21 @@ class NotebookUI:
         """Wait until cell ``index`` shows an execution count (it ran, or finished running)."""
         def done() -> bool:
             return bool(_DONE.fullmatch(self.prompt(index).rstrip(":")))
-        if not wait_for(done, timeout, 0.2):
+        def done_or_dead() -> bool:
+            return done() or bool(self.dialogs())
+
+        wait_for(done_or_dead, timeout, 0.2)
+        dialogs = self.dialogs()
+        if dialogs:
+            raise AssertionError(f"while cell {index} ran, a dialog says {dialogs!r} "
+                                 f"(a dead kernel's stderr is in the jupyter log)")
+        if not done():
             raise AssertionError(f"cell {index} did not finish within {timeout:g} s "
                                  f"(prompt {self.prompt(index)!r})")
+
+    def dialogs(self) -> list[str]:
+        """Text of the dialogs open now (JupyterLab's "Kernel Restarting", …)."""
+        return [t.strip() for t in self.page.locator(".jp-Dialog").all_text_contents()]
 
     def output_text(self, index: int) -> str:
         return self.cell(index).locator(".jp-OutputArea").text_content() or ""

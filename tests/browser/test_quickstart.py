@@ -16,7 +16,7 @@ the page:
 * the clean-up cell runs without error and stops the sandbox child process.
 
 Screenshots go to tests/browser/artifacts/; ``MEZON_NB_UPDATE_DOCS=1`` also refreshes the
-curated docs/viewer.png from the JupyterLab run.
+curated docs/viewer.png (viewer and participants panel) from the JupyterLab run.
 
 Not covered: frame rates and latency as numbers (benchmarks/browser.py), other notebooks,
 Colab/VS Code frontends, a widget saved and reloaded without a kernel.
@@ -67,6 +67,7 @@ def prepare(root: Path) -> dict:
     code = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"]
     source = ["".join(nb["cells"][i]["source"]) for i in range(len(nb["cells"]))]
     viewer = next(i for i in code if re.search(r"\.viewer\(", source[i]))
+    panel = next(i for i in code if re.search(r"\.participants_panel\(", source[i]))
     cleanup = code[-1]
     assert "close()" in source[cleanup], "the quickstart's last code cell should clean up"
     probe = {"cell_type": "code", "execution_count": None, "id": "browser-test-probe",
@@ -76,7 +77,7 @@ def prepare(root: Path) -> dict:
         if cell["cell_type"] == "code":
             cell["outputs"], cell["execution_count"] = [], None
     (root / NOTEBOOK.name).write_text(json.dumps(nb, indent=1))
-    return {"viewer": viewer, "probe": cleanup, "cleanup": cleanup + 1, "first_code": code[0],
+    return {"viewer": viewer, "panel": panel, "probe": cleanup, "cleanup": cleanup + 1, "first_code": code[0],
             "last_above": max(i for i in code if i < cleanup)}
 
 
@@ -191,16 +192,14 @@ def test_quickstart_runs_and_plays(opened, ui_name):
     save(f"quickstart_{ui_name}_canvas.png", shots[-1])
     cell_shot = ui.cell(cells["viewer"]).screenshot()
     save(f"quickstart_{ui_name}_viewer_cell.png", cell_shot)
-    if ui_name == "lab" and os.environ.get("MEZON_NB_UPDATE_DOCS") == "1":
-        wait_for(lambda: overlay_fps(page) >= 28, 30)   # a representative moment, if any
-        (REPO / "docs").mkdir(exist_ok=True)
-        (REPO / "docs" / "viewer.png").write_bytes(ui.cell(cells["viewer"]).screenshot())
 
     panel = page.locator(".mz-panel").first
     panel.scroll_into_view_if_needed()
     count = panel.locator("b").first
     assert wait_for(lambda: int(count.text_content() or 0) > 0, 20), panel.text_content()
     save(f"quickstart_{ui_name}_panel.png", panel.screenshot())
+    if ui_name == "lab" and os.environ.get("MEZON_NB_UPDATE_DOCS") == "1":
+        docs_picture(page, ui, cells)
     save(f"quickstart_{ui_name}_page.png", page.screenshot())
 
     # Scrolled out of sight, the viewer sends (almost) nothing; back in sight, it plays on.
@@ -248,6 +247,22 @@ def test_quickstart_runs_and_plays(opened, ui_name):
     assert wait_for(lambda: not any(Path(f"/proc/{p}").exists() for p in sandbox_children),
                     10), "sandbox.stop() left its child process running"
     assert page_errors == []
+
+
+def docs_picture(page, ui: NotebookUI, cells: dict) -> None:
+    """docs/viewer.png for the README: the viewer cell down to the participants panel."""
+    page.set_viewport_size({"width": 1280, "height": 1700})
+    try:
+        ui.cell(cells["viewer"]).evaluate("e => e.scrollIntoView({block: 'start'})")
+        wait_for(lambda: overlay_fps(page) >= 28, 30)   # a representative moment, if any
+        top = ui.cell(cells["viewer"]).bounding_box()
+        bottom = ui.cell(cells["panel"]).bounding_box()
+        clip = {"x": top["x"], "y": top["y"], "width": top["width"],
+                "height": min(bottom["y"] + bottom["height"], 1700) - top["y"]}
+        (REPO / "docs").mkdir(exist_ok=True)
+        (REPO / "docs" / "viewer.png").write_bytes(page.screenshot(clip=clip))
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 1000})
 
 
 def _cmdline(pid: int) -> bytes:
