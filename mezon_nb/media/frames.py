@@ -31,6 +31,11 @@ import numpy as np
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
+#: Held around every PyAV pixel-format conversion of a received frame: converting one frame
+#: from two threads at once (the widget's encoder, a notebook cell, the recorder) crashes in
+#: libswscale. A conversion takes well under a millisecond, so one lock costs nothing.
+SWSCALE_LOCK = threading.Lock()
+
 
 @dataclass(eq=False)
 class Frame:
@@ -62,10 +67,12 @@ class Frame:
 
     @property
     def array(self) -> np.ndarray:
-        """The pixels as rgb24 (converted once, then cached)."""
+        """The pixels as rgb24 (converted once, then cached; safe from any thread)."""
         if self._array is None:
-            self._array = self._source.to_ndarray(format="rgb24")
-            self._source = None
+            with SWSCALE_LOCK:
+                if self._array is None:
+                    self._array = self._source.to_ndarray(format="rgb24")
+                    self._source = None
         return self._array
 
     @property

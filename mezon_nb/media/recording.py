@@ -27,6 +27,7 @@ from typing import Any
 import av
 
 from mezon_nb.errors import MediaError
+from mezon_nb.media.frames import SWSCALE_LOCK
 
 logger = logging.getLogger(__name__)
 _X264 = ("libx264", {"preset": "ultrafast", "tune": "zerolatency"}, "aac")
@@ -60,7 +61,8 @@ class _Writer:
 
     def video_frame(self, frame: av.VideoFrame, at_ms: int) -> None:
         pts = self.last_pts = max(at_ms, self.last_pts + 1)
-        frame = frame.reformat(self.video.width, self.video.height, "yuv420p")
+        with SWSCALE_LOCK:  # the same frame may be converted to rgb24 elsewhere
+            frame = frame.reformat(self.video.width, self.video.height, "yuv420p")
         frame.pts, frame.time_base = pts, _MS
         frame.pict_type = av.video.frame.PictureType.NONE
         self.container.mux(self.video.encode(frame))

@@ -119,3 +119,32 @@ def test_publish_rejects_what_it_cannot_read(tmp_path):
         asyncio.run(publish(fake, "6", str(tmp_path / "missing.mp4")))
     with pytest.raises(TypeError, match="numpy frames"):
         asyncio.run(publish(fake, "6", 42))
+
+
+def test_frame_array_is_safe_from_many_threads_at_once():
+    """A notebook cell, the widget's encoder and the recorder may convert one frame together:
+    without a lock PyAV's libswscale crashed the process (seen as a dead kernel)."""
+    import threading
+
+    import av
+    import numpy as np
+
+    from mezon_nb.media import Frame
+
+    rgb = np.random.default_rng(0).integers(0, 255, (720, 1280, 3), dtype=np.uint8)
+    source = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+    for index in range(40):
+        frame = Frame(index, None, 1280, 720, 0.0, None, _source=source.reformat())
+        start = threading.Barrier(4)
+        shapes = []
+
+        def read(frame=frame, start=start, shapes=shapes):
+            start.wait(timeout=10)
+            shapes.append(frame.array.shape)
+
+        threads = [threading.Thread(target=read) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=10)
+        assert shapes == [(720, 1280, 3)] * 4
