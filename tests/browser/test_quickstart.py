@@ -118,8 +118,7 @@ def canvas_shots(page, count: int, gap: float) -> list:
 
 @pytest.fixture(scope="module")
 def quickstart():
-    if not NOTEBOOK.exists():
-        pytest.skip(f"{NOTEBOOK.relative_to(REPO)} is not in this checkout")
+    assert NOTEBOOK.is_file(), f"{NOTEBOOK.relative_to(REPO)} is missing from this checkout"
     return NOTEBOOK
 
 
