@@ -227,13 +227,19 @@ export default {
     q(".mz-leave").addEventListener("click", () => model.send({ type: "leave" }));
     q(".mz-refresh").addEventListener("click", () => model.send({ type: "refresh" }));
 
-    model.on("msg:custom", onMessage);
-    model.on("change:channels", showChannels);
-    model.on("change:channel_id", showChannels);
-    model.on("change:status", showStatus);
-    model.on("change:status_text", showStatus);
-    model.on("change:overlay", showOverlay);
-    for (const name of ["chat", "chat_messages", "chat_status"]) model.on(`change:${name}`, showChat);
+    /** @type {Array<[string, Function]>} every model listener, added here and removed on cleanup */
+    const listeners = [
+      ["msg:custom", onMessage],
+      ["change:channels", showChannels],
+      ["change:channel_id", showChannels],
+      ["change:status", showStatus],
+      ["change:status_text", showStatus],
+      ["change:overlay", showOverlay],
+      ["change:chat", showChat],
+      ["change:chat_messages", showChat],
+      ["change:chat_status", showChat],
+    ];
+    for (const [name, fn] of listeners) model.on(name, fn);
     showChannels();
     showStatus();
     showOverlay();
@@ -247,13 +253,7 @@ export default {
       document.removeEventListener("visibilitychange", report);
       if (raf) cancelAnimationFrame(raf);
       ready?.bitmap.close();
-      model.off("msg:custom", onMessage);
-      model.off("change:channels", showChannels);
-      model.off("change:channel_id", showChannels);
-      model.off("change:status", showStatus);
-      model.off("change:status_text", showStatus);
-      model.off("change:overlay", showOverlay);
-      for (const name of ["chat", "chat_messages", "chat_status"]) model.off(`change:${name}`, showChat);
+      for (const [name, fn] of listeners) model.off(name, fn);
     };
   },
 };
