@@ -33,6 +33,7 @@ from mezon_nb.errors import (
     StreamNotLiveError,
 )
 from mezon_nb.media.errors import map_media_errors
+from mezon_nb.media.jitter import release_on_marker
 from mezon_nb.media.loop import run_here
 from mezon_nb.media.session import StreamSession
 from mezon_nb.media.signaling import StnSignaling, error_for
@@ -106,8 +107,9 @@ class StnViewer:
         with map_media_errors("creating the offer"):
             pc.addTransceiver("audio", direction="recvonly")
             if has_video:
-                pc.addTransceiver("video", direction="recvonly").setCodecPreferences(
-                    receive_codecs())
+                video = pc.addTransceiver("video", direction="recvonly")
+                video.setCodecPreferences(receive_codecs())
+                release_on_marker(video.receiver)   # frames one interval sooner
             await pc.setLocalDescription(await pc.createOffer())
         await self.sig.send("session_subscriber", {"type": "offer",
                                                    "sdp": pc.localDescription.sdp})
