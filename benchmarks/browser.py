@@ -334,11 +334,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="640x480 only, 4 s windows")
     parser.add_argument("--seconds", type=float, default=None, help="measurement window (10)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--size", action="append", default=None, metavar="WxH",
+                        help="measure only this size (repeatable; default 640x480 and 1280x720)")
     parser.add_argument("--max-in-flight", type=int, default=None,
                         help="StreamViewer(max_in_flight=N) instead of the library default")
     args = parser.parse_args(argv)
     seconds = args.seconds or (4.0 if args.quick else 10.0)
     sizes = [(640, 480)] if args.quick else [(640, 480), (1280, 720)]
+    if args.size:
+        sizes = [tuple(int(n) for n in s.lower().split("x")) for s in args.size]
 
     from playwright.sync_api import sync_playwright
 

@@ -11,7 +11,7 @@ What runs (all on 127.0.0.1, in this one run):
 * In the kernel a synthetic 30 fps publisher makes stamped frames (``mezon_nb.media``'s stamp,
   capture time drawn into the pixels) of the chosen size.
 * ``viewer``: ``StreamViewer`` on that publisher; the frontend reports the view visible and acks
-  each painted frame (ack window 2).
+  the painted frames in batches as viewer.js does (at once on a ``flush`` frame, else 0.25 s on).
 * ``viewer, cell busy``: the same while another cell runs ``time.sleep`` for the whole
   measurement (acks wait in the shell queue, so the kernel paces frames at the paint rate it
   measured before the cell: :mod:`mezon_nb.widgets.transport`); ``viewer, busy, subshell``: the
@@ -163,6 +163,8 @@ class Frontend:
         self.viewer_comm: str | None = None
         self.subshell_id: str | None = None     # acks go there when set (JupyterLab >= 4.4)
         self.engine_ms: list[float] = []       # viewer only: publisher stamp -> comm send
+        self.acks: list[list[float]] = []       # painted, not yet acknowledged (viewer.js's rule)
+        self.ack_timer: asyncio.TimerHandle | None = None
 
     def send(self, msg_type: str, content: dict, channel: str = "shell",
              subshell_id: str | None = None) -> None:
@@ -222,8 +224,21 @@ class Frontend:
         if stamp is not None:
             self.painted.append((painted, stamp.captured_at))
         if frame is not None:
-            self.custom({"type": "ack", "id": frame["id"], "view": "bench",
-                         "painted_at": painted * 1000.0})
+            self.acks.append([frame["id"], painted * 1000.0])
+            if frame.get("flush"):
+                self.flush_acks()
+            elif self.ack_timer is None:
+                self.ack_timer = asyncio.get_running_loop().call_later(0.25, self.flush_acks)
+
+    def flush_acks(self) -> None:
+        """Acknowledge the painted frames in one message, as viewer.js does."""
+        if self.ack_timer is not None:
+            self.ack_timer.cancel()
+            self.ack_timer = None
+        if self.acks:
+            self.custom({"type": "acks", "view": "bench", "flushed_at": time.time() * 1000.0,
+                         "painted": self.acks, "skipped": []})
+            self.acks = []
 
 
 class Server:

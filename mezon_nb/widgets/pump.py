@@ -162,22 +162,18 @@ class FramePump:
         """
         self._call(self._set_visible, view, visible, width)
 
-    def ack(self, frame_id: int, painted_at: float | None = None) -> None:
-        """The frontend painted ``frame_id`` at ``painted_at`` (epoch milliseconds, browser clock).
+    def acks(self, painted: list[tuple[int, float | None]], skipped: list[int] = (),
+             flushed_at: float | None = None) -> None:
+        """One batch of acks from the frontend: it painted each ``(frame_id, painted_at)`` and
+        dropped the ``skipped`` ids unpainted (newer frames overtook them); ``flushed_at`` is
+        when it sent the batch. Times are epoch milliseconds on the browser's clock; the time
+        an ack was held back (``flushed_at - painted_at``) is left out of the roundtrip.
 
         >>> pump = FramePump(lambda content, buffers: None)
-        >>> pump.ack(1, painted_at=None)             # unknown ids are ignored
+        >>> pump.acks([(1, None)], skipped=[2])       # unknown ids are ignored
         >>> pump.close()
         """
-        self._call(self._ack, frame_id, painted_at)
-
-    def skip(self, frame_id: int) -> None:
-        """The frontend dropped ``frame_id`` unpainted (a newer frame overtook it).
-
-        >>> pump = FramePump(lambda content, buffers: None)
-        >>> pump.skip(1); pump.close()
-        """
-        self._call(self.flow.skipped, frame_id)
+        self._call(self._acks, list(painted), list(skipped), flushed_at)
 
     def close(self) -> None:
         """Stop the task and unsubscribe; safe to call twice.
@@ -253,16 +249,24 @@ class FramePump:
         widths = list(self._views.values())
         return None if not widths or None in widths else max(widths)
 
-    def _ack(self, frame_id: int, painted_at: float | None) -> None:
-        painted = None if painted_at is None else painted_at / 1000.0
-        job = self.flow.acked(frame_id, time.monotonic(), painted)
-        if job is None:
-            return
-        captured = getattr(job.payload, "captured_at", None)
-        if painted_at is not None and captured is not None:
-            self.glass_to_glass_ms.append(painted_at - captured * 1000.0)
-        if self._on_painted is not None:
-            self._on_painted(job, painted_at)
+    def _acks(self, painted: list[tuple[int, float | None]], skipped: list[int],
+              flushed_at: float | None) -> None:
+        self.flow.stats.ack_messages += 1
+        now = time.monotonic()
+        for frame_id in skipped:
+            self.flow.skipped(frame_id)
+        for frame_id, painted_at in painted:
+            held = (0.0 if painted_at is None or flushed_at is None
+                    else max(0.0, flushed_at - painted_at) / 1000.0)
+            job = self.flow.acked(frame_id, now, None if painted_at is None
+                                  else painted_at / 1000.0, held)
+            if job is None:
+                continue
+            captured = getattr(job.payload, "captured_at", None)
+            if painted_at is not None and captured is not None:
+                self.glass_to_glass_ms.append(painted_at - captured * 1000.0)
+            if self._on_painted is not None:
+                self._on_painted(job, painted_at)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -293,7 +297,7 @@ class FramePump:
         data, shape, started = await loop.run_in_executor(_ENCODERS, encode_frame)
         encode_s = time.perf_counter() - started
         content = {
-            "type": "frame", "id": job.frame_id, "mime": job.mime,
+            "type": "frame", "id": job.frame_id, "mime": job.mime, "flush": job.flush,
             "width": int(shape[1]), "height": int(shape[0]),
             "captured_at": getattr(frame, "captured_at", None),
             "sent_at": time.time() * 1000.0,

@@ -62,10 +62,13 @@ class StreamViewer(anywidget.AnyWidget):
     """Live video of a Mezon streaming channel, with picker, Join/Leave, status and overlay.
 
     Flow control: the kernel sends a frame only while fewer than ``max_in_flight`` (2) frames
-    are unacknowledged, always the newest decoded frame, and an unacknowledged frame stops
-    counting after 1 s; the browser decodes only the newest frame that has arrived and
-    acknowledges each frame once it has painted it on an animation frame (or overtaken, as
-    skipped). While a cell keeps the kernel busy its acks cannot arrive, so frames are paced
+    are unacknowledged (12 while the browser paints every frame within 0.1 s: nothing queues
+    then), always the newest decoded frame, and an unacknowledged frame stops counting after
+    1 s; the browser decodes frames in order, paints one per animation frame (when it falls 3
+    frames behind, the oldest waiting is dropped as skipped) and acknowledges them in batches:
+    at once when the kernel's window is nearly full, else within 0.25 s, because every message
+    to the kernel costs the page a busy/idle status round. While a cell keeps the kernel busy
+    its acks cannot arrive, so frames are paced
     instead at the rate the browser painted just before the cell (10 % less if the browser, not
     the stream, set that rate; 10 fps if it had painted none yet; ``get_stats()["busy_fps"]``),
     with at most that rate times 1 s unacknowledged, and when the cell ends the window of
@@ -234,7 +237,9 @@ class StreamViewer(anywidget.AnyWidget):
     def get_stats(self) -> dict:
         """Delivery numbers: frames sent/acked/expired, paint fps, roundtrip, encode, latency.
 
-        ``roundtrip_ms`` is send to paint-ack; ``latency_ms`` is publisher stamp to kernel
+        ``roundtrip_ms`` is send to paint and the ack's way back (less the time the browser held
+        the ack to batch it); ``ack_messages`` counts the browser's ack messages and ``window``
+        is how many frames may be unacknowledged now; ``latency_ms`` is publisher stamp to kernel
         receipt (from the session); ``glass_to_glass_ms`` is publisher stamp to browser paint
         (median of recent acks; both clocks are epoch, so it holds on one machine);
         ``busy_fps`` is the pace of frames while a cell runs (the one running, or the next).
@@ -252,7 +257,8 @@ class StreamViewer(anywidget.AnyWidget):
             "sent": flow.stats.sent, "acked": flow.stats.acked, "expired": flow.stats.expired,
             "superseded": flow.stats.superseded, "skipped": flow.stats.skipped,
             "lossless": flow.stats.lossless,
-            "in_flight": flow.in_flight, "bytes_sent": flow.stats.bytes_sent,
+            "in_flight": flow.in_flight, "window": flow.window,
+            "ack_messages": flow.stats.ack_messages, "bytes_sent": flow.stats.bytes_sent,
             "fps": round(flow.fps(time.monotonic()), 2),
             "busy_fps": round(flow.busy_rate(), 2),
             "roundtrip_ms": _median_ms(flow.stats.roundtrips),
@@ -289,10 +295,8 @@ class StreamViewer(anywidget.AnyWidget):
 
     def _mz_on_msg(self, _widget: Any, content: dict, buffers: list) -> None:
         kind = content.get("type")
-        if kind == "ack" and content.get("skipped"):
-            self._mz_pump.skip(int(content["id"]))
-        elif kind == "ack":
-            self._mz_pump.ack(int(content["id"]), content.get("painted_at"))
+        if kind == "acks":
+            self._mz_acks(content)
         elif kind == "visibility":
             self._mz_pump.set_visible(_DISPLAYED, False)   # the frontend speaks for itself now
             width = content.get("width")
@@ -314,6 +318,20 @@ class StreamViewer(anywidget.AnyWidget):
                 self.send_chat(str(content.get("text", "")))
             except (MezonError, ValueError) as exc:
                 self.chat_status = f"not sent: {exc}"
+
+    def _mz_acks(self, content: dict) -> None:
+        try:
+            painted = [(int(frame_id), None if at is None else float(at))
+                       for frame_id, at in content.get("painted") or []]
+            skipped = [int(frame_id) for frame_id in content.get("skipped") or []]
+            flushed_at = content.get("flushed_at")
+            flushed_at = None if flushed_at is None else float(flushed_at)
+        except (TypeError, ValueError):
+            log.warning("ignored a malformed ack message from the browser: %.200r", content)
+            return
+        if content.get("error"):
+            log.warning("the browser could not decode a frame: %.200s", content["error"])
+        self._mz_pump.acks(painted, skipped, flushed_at)
 
     def _mz_show_chat(self, lines: list[dict]) -> None:
         self.chat_messages = lines

@@ -55,8 +55,9 @@ from mezon_nb.media import StreamSession as _Session
 _live = [s for s in _gc.get_objects()  # type(), not isinstance(): dead weak proxies
          if issubclass(type(s), _Session) and s.state not in ("closed", "ended", "error")]
 _viewer = globals().get("viewer")
-_sent = _viewer.get_stats()["sent"] if _viewer is not None else None
-print("MZ-PROBE " + _json.dumps({"sessions": len(_live), "sent": _sent}))
+_stats = _viewer.get_stats() if _viewer is not None else {}
+print("MZ-PROBE " + _json.dumps({"sessions": len(_live), **{k: _stats.get(k) for k in
+                                ("sent", "acked", "ack_messages", "skipped")}}))
 """
 
 
@@ -204,6 +205,8 @@ def test_quickstart_runs_and_plays(opened, ui_name):
     # Scrolled out of sight, the viewer sends (almost) nothing; back in sight, it plays on.
     before = probe(ui, cells["probe"])
     assert before["sessions"] == 1
+    # the browser batches its acks (each message costs the page a kernel status round)
+    assert before["acked"] > 20 and before["ack_messages"] * 3 <= before["acked"], before
     assert viewer.evaluate("e => { const r = e.getBoundingClientRect();"
                            " return r.bottom < 0 || r.top > innerHeight; }"), "still on screen"
     time.sleep(1.5)

@@ -29,7 +29,7 @@ def setup(client):
     viewer.close()
 
 
-def test_frames_flow_newest_first_with_at_most_two_in_flight(setup):
+def test_frames_flow_newest_first_within_the_window(setup):
     viewer, frontend, session = setup
     frontend.show()
     for i in range(80):
@@ -41,7 +41,10 @@ def test_frames_flow_newest_first_with_at_most_two_in_flight(setup):
     assert stats["superseded"] > 0 and stats["expired"] == 0
     ids = [content["id"] for content, _ in frontend.frames()]
     assert ids == sorted(set(ids)) and len(ids) >= 5
-    assert frontend.max_seen_in_flight <= 2
+    flow = viewer._mz_pump.flow                       # max_in_flight, + 10 while painting fast
+    assert frontend.max_seen_in_flight <= flow.max_in_flight + flow.fast_extra
+    filled = [c for c, _ in frontend.frames() if c["flush"]]
+    assert filled and len(filled) < len(ids)          # only frames that filled the window
     content, buffers = frontend.frames()[0]
     assert content["mime"] == "image/jpeg" and "data" not in content
     assert bytes(buffers[0][:2]) == b"\xff\xd8"
@@ -289,11 +292,26 @@ def test_frames_are_reduced_to_the_widest_visible_view(setup):
     assert settle(viewer, lambda: frontend.last_image().shape == (48, 64, 3))
 
 
+def test_a_slow_frontend_keeps_the_window_at_max_in_flight(setup):
+    viewer, frontend, session = setup
+    frontend.show()
+    for _ in range(25):
+        for _ in range(3):                            # the source is faster than the browser
+            session.push()
+            time.sleep(0.01)
+        settle(viewer, lambda: len(frontend._unacked) >= 2, timeout=1)
+        time.sleep(0.12)                              # painted 120 ms after it was sent
+        frontend.paint_all()
+    assert viewer.get_stats()["acked"] >= 40
+    assert frontend.max_seen_in_flight == 2 and viewer._mz_pump.flow.window == 2
+    assert sum(c["flush"] for c, _ in frontend.frames()) >= 20   # the window filled: ack now
+
+
 def test_a_skipped_ack_frees_the_slot_but_is_not_a_painted_frame(setup):
     viewer, frontend, session = setup
     frontend.show()
     session.push()
     assert settle(viewer, lambda: frontend.frames())
-    frontend.say(type="ack", id=frontend.frames()[0][0]["id"], view="v1", skipped=True)
+    frontend.say(type="acks", view="v1", painted=[], skipped=[frontend.frames()[0][0]["id"]])
     assert settle(viewer, lambda: viewer.get_stats()["skipped"] == 1)
     assert viewer.get_stats()["in_flight"] == 0 and viewer.snapshot() is None

@@ -159,8 +159,9 @@ class Frontend:
         with self._lock:
             ids = sorted(self._unacked)
             self._unacked.clear()
-        for frame_id in ids:
-            self.say(type="ack", id=frame_id, view="v1", painted_at=time.time() * 1000.0)
+        now = time.time() * 1000.0
+        if ids:
+            self.say(type="acks", view="v1", flushed_at=now, painted=[[i, now] for i in ids])
         return ids
 
     def paint_newest(self) -> int | None:
@@ -169,10 +170,10 @@ class Frontend:
         with self._lock:
             ids = sorted(self._unacked)
             self._unacked.clear()
-        for frame_id in ids[:-1]:
-            self.say(type="ack", id=frame_id, view="v1", skipped=True)
         if ids:
-            self.say(type="ack", id=ids[-1], view="v1", painted_at=time.time() * 1000.0)
+            now = time.time() * 1000.0
+            self.say(type="acks", view="v1", flushed_at=now, painted=[[ids[-1], now]],
+                     skipped=ids[:-1])
         return ids[-1] if ids else None
 
     def last_image(self) -> np.ndarray:

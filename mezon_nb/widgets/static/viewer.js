@@ -1,11 +1,14 @@
 // StreamViewer front end (anywidget ES module, no bundler).
 //
 // Kernel -> browser: custom message {type: "frame", id, mime, width, height, captured_at,
-// sent_at} with the image bytes as buffers[0] (or base64 in `data` after we said "nobuffers").
-// Browser -> kernel: {type: "ack", id, view, painted_at, received_at} once a frame is painted
-// (painted_at/received_at are epoch milliseconds: performance.timeOrigin + performance.now());
-// {type: "ack", id, view, skipped: true} when a newer frame overtook it before it was decoded
-// or painted;
+// sent_at, flush} with the image bytes as buffers[0] (or base64 in `data` after we said
+// "nobuffers").
+// Browser -> kernel: {type: "acks", view, flushed_at, painted: [[id, painted_at], ...],
+// skipped: [id, ...], error?} for the frames painted, and those dropped unpainted (the browser
+// fell QUEUE frames behind, or could not decode one), since the last such message (times are epoch milliseconds:
+// performance.timeOrigin + performance.now()). Acks are batched, because every message to the
+// kernel makes it publish a busy and an idle status that JupyterLab re-renders: they go at once
+// when the frame says `flush` (the kernel's window is full), else ACK_DELAY_MS after the first.
 // {type: "visibility", view, visible, width} (width: device pixels available, so the kernel can
 // send smaller frames); {type: "join", channel_id}; {type: "leave"};
 // {type: "refresh"}; {type: "nobuffers", view}; {type: "chat", text} (send as the bot).
@@ -16,7 +19,7 @@
  * @typedef {{fps?: number, latency_ms?: number|null, width?: number|null,
  *            height?: number|null, viewers?: number|null}} Overlay
  * @typedef {{type: string, id: number, mime: string, width: number, height: number,
- *            captured_at: number|null, sent_at: number, data?: string}} FrameMsg
+ *            captured_at: number|null, sent_at: number, flush: boolean, data?: string}} FrameMsg
  * @typedef {{id: string, sender: string, text: string, time: number|null, own: boolean}} ChatLine
  */
 
@@ -29,6 +32,11 @@ const STATUS = {
   error: "error",
   closed: "closed",
 };
+
+/** The longest an ack waits for others to share its message. */
+const ACK_DELAY_MS = 250;
+/** Frames that may wait between arrival and paint before the oldest is dropped. */
+const QUEUE = 3;
 
 /** Epoch milliseconds with sub-millisecond precision. */
 const epochMs = () => performance.timeOrigin + performance.now();
@@ -126,78 +134,90 @@ export default {
       chatText.value = "";
     });
 
-    // -- frames: decode the newest off the main thread, paint it on the next animation frame,
-    // then ack; a frame overtaken before it was decoded or painted is acked as skipped --------
+    // -- frames: decoded off the main thread in arrival order, painted one per animation
+    // frame, oldest first, then acked. At most QUEUE frames wait between arrival and paint: a
+    // pair that arrives together is painted on two animation frames, but when the browser
+    // falls further behind the oldest waiting frame is dropped (acked as skipped). Acks wait
+    // in `acks` until a flush frame is done or ACK_DELAY_MS has passed ----------------------
     let closed = false;
     let visible = false;
     let raf = 0;
     let decoding = false;
-    /** @type {{msg: FrameMsg, blob: Blob, received: number}|null} */
-    let waiting = null;
-    /** @type {{id: number, bitmap: ImageBitmap, received: number}|null} */
-    let ready = null;
-    let sourceWidth = 0;
-    const ack = (/** @type {number} */ id, /** @type {object} */ extra) =>
-      model.send({ type: "ack", id, view, ...extra });
+    /** @type {Array<{msg: FrameMsg, blob: Blob, bitmap: ImageBitmap|null, gone: boolean}>} */
+    const queue = [];
+    const acks = { painted: /** @type {number[][]} */ ([]), skipped: /** @type {number[]} */ ([]),
+      error: "", timer: 0 };
+
+    function flushAcks() {
+      clearTimeout(acks.timer);
+      acks.timer = 0;
+      if (!acks.painted.length && !acks.skipped.length) return;
+      model.send({ type: "acks", view, flushed_at: epochMs(), painted: acks.painted,
+        skipped: acks.skipped, ...(acks.error ? { error: acks.error } : {}) });
+      acks.painted = [];
+      acks.skipped = [];
+      acks.error = "";
+    }
+    /** @param {FrameMsg} msg @param {number|null} paintedAt null: skipped */
+    function ack(msg, paintedAt) {
+      if (paintedAt === null) acks.skipped.push(msg.id);
+      else acks.painted.push([msg.id, paintedAt]);
+      if (msg.flush) flushAcks();
+      else if (!acks.timer) acks.timer = setTimeout(flushAcks, ACK_DELAY_MS);
+    }
+    /** Take a frame out of the queue unpainted. @param {typeof queue[number]} entry */
+    function drop(entry) {
+      const at = queue.indexOf(entry);
+      if (at >= 0) queue.splice(at, 1);
+      entry.gone = true;
+      entry.bitmap?.close();
+      ack(entry.msg, null);
+    }
 
     function paint() {
       raf = 0;
-      if (!ready || closed) return;
-      const { id, bitmap, received } = ready;
-      ready = null;
+      if (closed || !queue[0]?.bitmap) return;
+      const { msg, bitmap } = /** @type {{msg: FrameMsg, bitmap: ImageBitmap}} */ (queue.shift());
       if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
         canvas.width = bitmap.width;
         canvas.height = bitmap.height;
       }
       // a frame the kernel reduced to our size still shows at the stream's own size (CSS px)
-      canvas.style.width = sourceWidth ? `${sourceWidth}px` : "";
+      canvas.style.width = msg.width ? `${msg.width}px` : "";
       ctx.drawImage(bitmap, 0, 0);
       bitmap.close();
-      ack(id, { painted_at: epochMs(), received_at: received });
+      ack(msg, epochMs());
+      if (queue[0]?.bitmap) raf = requestAnimationFrame(paint);
     }
 
     /** @param {FrameMsg} msg @param {DataView[]} buffers */
     function onMessage(msg, buffers) {
       if (msg.type !== "frame" || !visible) return;
-      const received = epochMs();
       const blob = frameBlob(msg, buffers);
       if (!blob) {
         model.send({ type: "nobuffers", view });
         return;
       }
-      if (waiting) ack(waiting.msg.id, { skipped: true });
-      waiting = { msg, blob, received };
-      if (!decoding) decodeNewest();
+      queue.push({ msg, blob, bitmap: null, gone: false });
+      while (queue.length > QUEUE) drop(queue[0]);
+      if (!decoding) decodeInOrder();
     }
 
-    /** One decode at a time, always of the newest frame waiting: a burst never queues up. */
-    async function decodeNewest() {
+    /** One decode at a time, oldest waiting frame first; each decoded frame asks for a paint. */
+    async function decodeInOrder() {
       decoding = true;
-      while (waiting && !closed) {
-        const { msg, blob, received } = waiting;
-        waiting = null;
-        let bitmap;
+      for (let entry; !closed && (entry = queue.find((e) => !e.bitmap));) {
         try {
-          bitmap = await createImageBitmap(blob);
+          const bitmap = await createImageBitmap(entry.blob);
+          if (entry.gone || closed) bitmap.close();
+          else entry.bitmap = bitmap;
         } catch (err) {
-          ack(msg.id, { skipped: true, error: String(err) });
-          continue;
+          acks.error = String(err);
+          if (!entry.gone) drop(entry);
         }
-        if (closed) bitmap.close();
-        else show(msg, bitmap, received);
+        if (queue[0]?.bitmap && !raf) raf = requestAnimationFrame(paint);
       }
       decoding = false;
-    }
-
-    /** @param {FrameMsg} msg @param {ImageBitmap} bitmap @param {number} received */
-    function show(msg, bitmap, received) {
-      if (ready) {
-        ready.bitmap.close();
-        ack(ready.id, { skipped: true });
-      }
-      ready = { id: msg.id, bitmap, received };
-      sourceWidth = msg.width;
-      if (!raf) raf = requestAnimationFrame(paint);
     }
 
     // -- visibility: on screen (IntersectionObserver), the tab shown, and our width ---------
@@ -252,7 +272,8 @@ export default {
       resized?.disconnect();
       document.removeEventListener("visibilitychange", report);
       if (raf) cancelAnimationFrame(raf);
-      ready?.bitmap.close();
+      clearTimeout(acks.timer);
+      for (const entry of queue) entry.bitmap?.close();
       for (const [name, fn] of listeners) model.off(name, fn);
     };
   },
