@@ -6,7 +6,9 @@ process. Two tables:
 
 1. one viewer at 640x480, 1280x720, 1920x1080 (30 fps): per-viewer fps, latency p50/p95,
    viewer-process CPU and server CPU (CPU seconds per wall second, 100 % = one core); plus a
-   720p row where the consumer reads ``frame.array`` (rgb24) for every frame;
+   720p row where the consumer reads ``frame.array`` (rgb24) for every frame, and the 720p
+   baseline with aiortc's own jitter buffer (a frame waits for the next one's first packet)
+   instead of ``mezon_nb.media.jitter`` (it leaves on its RTP marker bit);
 2. fan-out at 1280x720 30 fps with 1, 5 and 10 viewers: the encode-once server against a
    baseline in the same run, plain aiortc ``MediaRelay`` (one encoder per viewer). So that the
    *server* is what is measured on a 2-core box, only the first viewer decodes (and gives the
@@ -190,11 +192,20 @@ def decode_only_first(enabled: bool) -> None:
     receiver.get_decoder = pick
 
 
+def aiortc_jitter_buffer(enabled: bool) -> None:
+    """With ``enabled``, viewers keep aiortc's own video jitter buffer (the baseline)."""
+    from mezon_nb.media import jitter, viewer
+
+    viewer.release_on_marker = (lambda receiver: False) if enabled else jitter.release_on_marker
+
+
 def run_case(width: int, height: int, viewers: int, mode: str, seconds: float,
-             rgb: bool = False, fps: float = 30, light: bool = False) -> dict:
+             rgb: bool = False, fps: float = 30, light: bool = False,
+             aiortc_buffer: bool = False) -> dict:
     from mezon_nb.media import join_stream
 
     decode_only_first(light)
+    aiortc_jitter_buffer(aiortc_buffer)
     server = Server(width, height, fps, mode)
     client = fake_client(server.url)
     sessions, records = [], []
@@ -259,6 +270,8 @@ def main() -> None:
         rows.append((f"1 viewer {width}x{height}", run_case(width, height, 1, "encoded", seconds)))
     rows.append(("1 viewer 1280x720, reads rgb24", run_case(1280, 720, 1, "encoded", seconds,
                                                             rgb=True)))
+    rows.append(("1 viewer 1280x720, aiortc's buffer", run_case(1280, 720, 1, "encoded", seconds,
+                                                               aiortc_buffer=True)))
     table("Single viewer (encode-once server)", rows)
     rows = []
     for viewers in (1, 5, 10):
