@@ -325,6 +325,8 @@ async def case(server: Server, method: str, size: tuple[int, int], paint_ms: flo
                 "engine": (statistics.median(frontend.engine_ms[engine_before:])
                            if frontend.engine_ms[engine_before:] else float("nan"))}
     finally:
+        if frontend.ack_timer is not None:
+            frontend.ack_timer.cancel()
         ws.close()
         await server.api("DELETE", f"/api/kernels/{kernel_id}")
 
