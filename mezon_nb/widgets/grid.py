@@ -18,10 +18,10 @@ from mezon_nb.widgets.viewer import StreamViewer
 class StreamGrid(ipywidgets.GridBox):
     """A grid of :class:`StreamViewer` widgets, one per channel, sharing an in-flight budget.
 
-    Each viewer keeps its own window of 2 unacknowledged frames, and the whole grid has at most
-    ``max_in_flight`` (default: one per stream plus one) frames in flight; a freed slot goes to
-    the viewer that has waited longest, so a busy browser slows every stream evenly instead of
-    starving some. While a cell keeps the kernel busy, each viewer is paced at the rate its
+    Each viewer keeps its own window of unacknowledged frames, and while the browser does not
+    paint every frame fast the whole grid has at most ``max_in_flight`` (default: one per stream
+    plus one) frames in flight; a freed slot goes to the viewer that has waited longest, so a
+    busy browser slows every stream evenly instead of starving some. While a cell keeps the kernel busy, each viewer is paced at the rate its
     frames were painted before the cell, which already reflects that share. ``columns`` defaults to 2 (1 for a single stream); ``options`` go to every
     viewer (and on to ``client.join_stream``).
 

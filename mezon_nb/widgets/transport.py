@@ -26,7 +26,10 @@ passes the time in, encodes, and moves bytes. The rule (jupyter_rfb's, with two 
 * ``lossless_delay`` (0.3 s) after the last JPEG with no newer frame, that frame is re-sent once
   as PNG; nothing is sent while no view is visible.
 
-Several widgets may share one :class:`SharedBudget` of in-flight frames (``StreamGrid``).
+Several widgets may share one :class:`SharedBudget` of in-flight frames (``StreamGrid``): it
+shares a browser that cannot keep up, so a widget takes budget slots only while its frontend is
+not painting fast (with batched acks, a small budget would otherwise cap every stream at a few
+frames per ack interval).
 
 >>> flow = FlowControl()
 >>> flow.set_visible(True)
@@ -63,7 +66,8 @@ class Job:
     ``paced``: sent while a cell kept the kernel busy (outside the ack window and the budget);
     ``offered``: how many frames had been offered when it was taken (its place in the source);
     ``flush``: the frontend should acknowledge it as soon as it is painted or overtaken (sending
-    it filled the window or the shared budget, so nothing more goes until an ack comes).
+    it filled the window or the shared budget, so nothing more goes until an ack comes);
+    ``budgeted``: it holds a slot of the shared budget until acknowledged or expired.
 
     >>> Job(frame_id=3, payload=None, mime="image/png", sent_at=1.5).frame_id
     3
@@ -78,6 +82,7 @@ class Job:
     paced: bool = False
     offered: int = 0
     flush: bool = False
+    budgeted: bool = False
 
 
 class SharedBudget:
@@ -377,10 +382,11 @@ class FlowControl:
             if now < self._paced_at - (self.max_in_flight - 1) / self._pace:
                 return None
             self._paced_at = max(self._paced_at, now) + 1.0 / self._pace
-        elif self.budget is not None and not self.budget.try_take(self):
+        budgeted = self._pace is None and self.budget is not None and not self._fast()
+        if budgeted and not self.budget.try_take(self):
             return None
         job = Job(self._next_id, payload, mime, now, paced=self._pace is not None,
-                  offered=self._offered)
+                  offered=self._offered, budgeted=budgeted)
         self._next_id += 1
         self._in_flight[job.frame_id] = job
         self._recent[job.frame_id] = job
@@ -394,7 +400,7 @@ class FlowControl:
         self.stats.sent += 1
         early = 2 if self._fast() and self._pace is None else 0
         job.flush = len(self._in_flight) >= self.window - early or (
-            self.budget is not None and not job.paced and self.budget.exhausted)
+            budgeted and self.budget.exhausted)
         return job
 
     def next_wakeup(self, now: float) -> float | None:
@@ -463,7 +469,7 @@ class FlowControl:
 
     def _free(self, frame_id: int) -> None:
         job = self._in_flight.pop(frame_id)
-        if self.budget is not None and not job.paced:
+        if job.budgeted:
             self.budget.release()
 
 

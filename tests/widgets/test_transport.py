@@ -232,3 +232,58 @@ def test_skipped_frames_free_their_slot_without_counting_as_painted():
     flow.take(0.0)
     flow.skipped(1)
     assert (flow.in_flight, flow.stats.acked, flow.stats.skipped) == (0, 0, 1)
+
+
+def paint_fast(flow, frames: int, start: float = 0.0) -> float:
+    """Offer, send and ack ``frames`` frames, each painted 30 ms after it was sent."""
+    now = start
+    for _ in range(frames):
+        flow.offer("frame")
+        job = flow.take(now)
+        assert job is not None
+        flow.acked(job.frame_id, now + 0.03)
+        now += 1 / 30
+    return now
+
+
+def test_the_window_grows_while_frames_are_painted_fast_and_shrinks_on_a_skip():
+    flow = visible_flow(lossless_delay=None)
+    assert flow.window == 2
+    now = paint_fast(flow, 8)
+    assert flow.window == 12
+    jobs = []
+    for i in range(12):                           # the browser holds its acks (a batch)
+        flow.offer(i)
+        jobs.append(flow.take(now + i / 30))
+    assert all(jobs) and [j.flush for j in jobs].index(True) == 9   # 2 before the window is full
+    flow.offer("more")
+    assert flow.take(now + 0.5) is None           # the window is full
+    flow.skipped(jobs[0].frame_id)                # the browser fell behind
+    assert flow.window == 2
+
+
+def test_a_slow_frame_keeps_the_window_small():
+    flow = visible_flow(lossless_delay=None)
+    now = paint_fast(flow, 7)
+    flow.offer("slow")
+    job = flow.take(now)
+    flow.acked(job.frame_id, now + 0.3, held=0.1)  # 0.2 s without the held time: slow
+    assert flow.window == 2
+    now = paint_fast(flow, 7, now + 0.3)
+    assert flow.window == 2                       # not yet 8 fast in a row
+    flow.offer("held")
+    job = flow.take(now)
+    flow.acked(job.frame_id, now + 0.28, held=0.25)   # held back to batch: still fast
+    assert flow.window == 12
+
+
+def test_a_fast_frontend_does_not_use_the_shared_budget():
+    budget = SharedBudget(1)
+    a, b = visible_flow(budget=budget, lossless_delay=None), visible_flow(budget=budget)
+    paint_fast(a, 8)
+    assert budget.in_flight == 0
+    a.offer("x")
+    b.offer("y")
+    assert a.take(1.0) is not None and budget.in_flight == 0   # fast: outside the budget
+    job = b.take(1.0)
+    assert job.budgeted and job.flush and budget.exhausted   # slow b took the only slot
