@@ -105,8 +105,10 @@ def serve(width: int, height: int, fps: float, mode: str) -> None:
     from starlette.routing import Mount
 
     from mezon_nb.sandbox.stn import StreamServer
+    from mezon_nb.sandbox.stn.server import offer_loopback_only
     from mezon_nb.sandbox.stn.sources import PatternSource
 
+    offer_loopback_only()
     server = StreamServer(BenchWorld({"stream": False}))
 
     @contextlib.asynccontextmanager

@@ -32,6 +32,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from mezon_nb.errors import MediaError, MezonError, StreamEndedError
 from mezon_nb.media.errors import map_media_errors
+from mezon_nb.media.ice import host_candidates, is_loopback
 from mezon_nb.media.loop import call_sync, run_here, run_on
 from mezon_nb.media.signaling import StnSignaling, error_for
 from mezon_nb.media.tracks import PacedVideoTrack, source_tracks
@@ -269,7 +270,8 @@ async def publish(client: Any, channel_id: int | str, source: Any, *, fps: float
         with map_media_errors("creating the offer"):
             for track in tracks:
                 pc.addTransceiver(track, direction="sendonly")
-            await pc.setLocalDescription(await pc.createOffer())
+            with host_candidates(loopback=is_loopback(sig.url)):
+                await pc.setLocalDescription(await pc.createOffer())
         await sig.connect()
         await sig.send("session_publisher", {"type": "offer", "sdp": pc.localDescription.sdp})
         try:

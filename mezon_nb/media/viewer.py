@@ -33,6 +33,7 @@ from mezon_nb.errors import (
     StreamNotLiveError,
 )
 from mezon_nb.media.errors import map_media_errors
+from mezon_nb.media.ice import host_candidates, is_loopback
 from mezon_nb.media.jitter import release_on_marker
 from mezon_nb.media.loop import run_here
 from mezon_nb.media.session import StreamSession
@@ -110,7 +111,8 @@ class StnViewer:
                 video = pc.addTransceiver("video", direction="recvonly")
                 video.setCodecPreferences(receive_codecs())
                 release_on_marker(video.receiver)   # frames one interval sooner
-            await pc.setLocalDescription(await pc.createOffer())
+            with host_candidates(loopback=is_loopback(self.sig.url)):
+                await pc.setLocalDescription(await pc.createOffer())
         await self.sig.send("session_subscriber", {"type": "offer",
                                                    "sdp": pc.localDescription.sdp})
         self._spawn(self._receive())

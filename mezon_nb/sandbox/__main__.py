@@ -15,6 +15,7 @@ import logging
 
 from mezon_nb.sandbox.config import SandboxConfig
 from mezon_nb.sandbox.server import Credentials, SandboxServer
+from mezon_nb.sandbox.stn.server import offer_loopback_only
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,6 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     True
     """
     args = build_parser().parse_args(argv)
+    offer_loopback_only()
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
     config = SandboxConfig(
         port=args.port, seed=args.seed, crowd=args.crowd, crowd_rate=args.crowd_rate,

@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 from mezon_nb.sandbox.config import SandboxConfig
 from mezon_nb.sandbox.server import Credentials, SandboxServer
+from mezon_nb.sandbox.stn.server import offer_loopback_only
 
 HARD_EXIT_AFTER = 5.0
 PARENT_POLL_INTERVAL = 1.0
@@ -60,6 +61,7 @@ def main() -> None:
     >>> callable(main)
     True
     """
+    offer_loopback_only()
     stdin = sys.stdin.buffer
     options = json.loads(stdin.readline() or b"{}")
     server = SandboxServer(SandboxConfig.from_dict(options))

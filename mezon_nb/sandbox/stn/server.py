@@ -24,6 +24,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+import aioice.ice
 from starlette.responses import PlainTextResponse
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
@@ -176,8 +177,26 @@ class StreamServer:
             self.connections.discard(connection)
 
 
+def offer_loopback_only() -> None:
+    """Make every WebRTC peer of this process offer one ICE host candidate, 127.0.0.1.
+
+    aioice offers each interface address *but* loopback; the sandbox serves this machine only,
+    so its media stays on 127.0.0.1 and works on a host with no other interface. Called by the
+    sandbox's own processes (``python -m mezon_nb.sandbox``, the :class:`Sandbox` child), never
+    in a process that may also talk to a remote peer.
+
+    >>> callable(offer_loopback_only)
+    True
+    """
+    aioice.ice.get_host_addresses = _loopback_addresses
+
+
+def _loopback_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+    return ["127.0.0.1"] if use_ipv4 else []
+
+
 def _int(channel_id: str) -> int | str:
     return int(channel_id) if channel_id.isdigit() else channel_id
 
 
-__all__ = ["ChannelInUse", "LiveChannel", "StreamServer"]
+__all__ = ["ChannelInUse", "LiveChannel", "StreamServer", "offer_loopback_only"]
