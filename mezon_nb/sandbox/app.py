@@ -77,7 +77,7 @@ def build_app(world: World, config: SandboxConfig, admin_key: str | None = None)
             *login_routes(world),
             *rpc_routes(world),
             *realtime_routes(world),
-            *control_routes(Controls(world, crowd), admin_key),
+            *control_routes(Controls(world, crowd, stream_server), admin_key),
             Route("/healthz", _healthz),
             Mount("/stn", routes=stream_server.routes),
         ],

@@ -23,7 +23,9 @@ action                 what it does
 ``resume_crowd``       let it go on → ``{paused: false}``
 ``drop_sockets``       cut every realtime socket without a close frame → ``{dropped}``
 ``set_live``           ``{channel_id, live}``: push streaming started (55) / ended (56)
-``state``              (also GET) channels, presence, live channels, socket count, crowd
+``state``              (also GET) channels, presence, live channels, socket count, crowd,
+                       and the stream server's ``stream``: signalling sockets, and per live
+                       channel its publishing user and viewer count
 =====================  ======================================================================
 
 >>> sorted(ACTIONS)[:3]
@@ -45,6 +47,7 @@ from mezon_nb.protocol.codec import parse_id, text_content
 from mezon_nb.protocol.enums import ChannelType
 from mezon_nb.sandbox.crowd import Crowd
 from mezon_nb.sandbox.responses import json_error
+from mezon_nb.sandbox.stn.server import StreamServer
 from mezon_nb.sandbox.world import World
 
 ADMIN_HEADER = "X-Sandbox-Key"
@@ -65,9 +68,11 @@ class Controls:
     'Ann'
     """
 
-    def __init__(self, world: World, crowd: Crowd | None) -> None:
+    def __init__(self, world: World, crowd: Crowd | None,
+                 stream: StreamServer | None = None) -> None:
         self.world = world
         self.crowd = crowd
+        self.stream = stream
 
     async def run(self, action: str, params: Params) -> Params:
         """Do one action; ``KeyError`` for an unknown one, ``ValueError``/``LookupError`` for
@@ -176,6 +181,7 @@ class Controls:
             "live": [str(channel_id) for channel_id in world.live_channels()],
             "sockets": world.hub.connection_count,
             "crowd": None if crowd is None else {"paused": crowd.paused, "steps": crowd.steps_done},
+            "stream": None if self.stream is None else self.stream.summary(),
         }
 
 

@@ -100,8 +100,16 @@ def test_several_sessions_at_once(client, sandbox):
             s.leave()
 
 
+def stream_server(sandbox) -> tuple[int, int]:
+    """The sandbox stream server's (signalling sockets, viewers of the main stream)."""
+    stream = sandbox.control("state")["stream"]
+    main = [c for c in stream["channels"] if c["channel_id"] == sandbox.stream_channel_id]
+    return stream["sockets"], main[0]["viewers"]
+
+
 def test_leave_updates_presence_and_leaks_no_task(client, sandbox, loop_tasks):
     before = loop_tasks()
+    assert wait_until(lambda: stream_server(sandbox) == (0, 0))
     session = client.join_stream(sandbox.stream_channel_id, timeout=15)
     me = client.session().user_id
 
@@ -110,11 +118,13 @@ def test_leave_updates_presence_and_leaks_no_task(client, sandbox, loop_tasks):
         return me in {u.user_id for u in users}
 
     assert wait_until(watching)
+    assert stream_server(sandbox) == (1, 1)
     session.leave()
     session.leave()  # idempotent
     assert session.state == "closed"
     assert wait_until(lambda: not watching())
     assert wait_until(lambda: loop_tasks() <= before)
+    assert wait_until(lambda: stream_server(sandbox) == (0, 0))   # the server let go too
 
 
 def test_async_client_on_its_own_loop(sandbox):

@@ -79,6 +79,18 @@ class StreamServer:
         """Live channel ids -> whether they carry video."""
         return {cid: ch.source.has_video for cid, ch in self.channels.items()}
 
+    def summary(self) -> dict:
+        """Signalling sockets open, and per live channel: video or not, the publishing user
+        (None for the built-in pattern or a relayed file) and how many viewers are connected.
+
+        >>> StreamServer(object()).summary()
+        {'sockets': 0, 'channels': []}
+        """
+        return {"sockets": len(self.connections), "channels": [
+            {"channel_id": cid, "video": ch.source.has_video,
+             "publisher_user_id": None if ch.user_id is None else str(ch.user_id),
+             "viewers": len(ch.viewers)} for cid, ch in self.channels.items()]}
+
     def channel_exists(self, channel_id: str) -> bool:
         """Whether the world knows ``channel_id`` (a channel one may publish into)."""
         return self._world_call("channel", _int(channel_id)) is not None
