@@ -113,11 +113,13 @@ class ParticipantLog:
             self._ingest(chunk)
 
     def reconcile(self, snapshot: Iterable[Any], *, clan_id: str,
-                  at: datetime | None = None) -> None:
+                  at: datetime | None = None, complete: bool = True) -> None:
         """Record what a (re)connect snapshot of ``clan_id`` shows was missed while offline.
 
         ``snapshot`` is the ``ListStreamingChannelUsers`` result: rows with ``.channel_id``,
         ``.user_id`` and ``.participant``. ``at`` (default: now) is the time given to the rows.
+        ``complete=False`` says the list may be cut (it filled the server's row limit): then
+        nobody it leaves out is recorded as gone, only the users it lists are joined or moved.
 
         >>> from types import SimpleNamespace as Row
         >>> log = ParticipantLog()
@@ -128,7 +130,7 @@ class ParticipantLog:
         with self._lock:
             self._check_open()
             rows = self._tracker.reconcile(snapshot, str(clan_id),
-                                           at or datetime.now(timezone.utc))
+                                           at or datetime.now(timezone.utc), complete)
             self._store.extend(rows)
         self._notify(rows)
 

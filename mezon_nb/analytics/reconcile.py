@@ -110,17 +110,22 @@ class SessionTracker:
             raise TypeError(f"ParticipantLog records StreamingJoined/Leaved/Started/Ended "
                             f"events and ChannelMessage, not {kind.__name__}")
 
-    def reconcile(self, snapshot: Iterable[Any], clan_id: str, at: datetime) -> list[Row]:
+    def reconcile(self, snapshot: Iterable[Any], clan_id: str, at: datetime,
+                  complete: bool = True) -> list[Row]:
         """Rows that bring the open sessions of ``clan_id`` in line with ``snapshot``.
 
         ``snapshot`` rows need ``.channel_id``, ``.user_id`` and ``.participant``; ids may be
-        ``str`` or ``int`` (never float).
+        ``str`` or ``int`` (never float). With ``complete=False`` (the server may have cut the
+        list at its row limit) a user the snapshot does not list keeps the session it has: only
+        the users it lists are joined or moved.
 
         >>> from types import SimpleNamespace as Row
         >>> at = datetime(2026, 1, 1, tzinfo=timezone.utc)
         >>> t = SessionTracker()
         >>> [r[1:3] for r in t.reconcile([Row(channel_id=6, user_id=5, participant="a")], "1", at)]
         [('joined', 'snapshot')]
+        >>> [r[1:3] for r in t.reconcile([], "1", at, complete=False)]
+        []
         >>> [r[1:3] for r in t.reconcile([], "1", at)]
         [('left', 'reconciled')]
         """
@@ -137,7 +142,8 @@ class SessionTracker:
                 present[user] = (str(r.channel_id), r.participant)
         rows: list[Row] = []
         for user, (channel, clan, _) in list(self.open.items()):
-            if clan == clan_id and user not in newer and present.get(user, (None,))[0] != channel:
+            if (clan == clan_id and user not in newer and (complete or user in present)
+                    and present.get(user, (None,))[0] != channel):
                 self._leave(t, "reconciled", clan, channel, user, rows)
         for user, (channel, participant) in present.items():
             if self.open.get(user, (None,))[0] != channel:

@@ -32,6 +32,19 @@ def test_reconnect_records_what_was_missed():
         ("5", None, True, False), ("7", ts(10), False, True), ("9", None, True, True)]
 
 
+def test_a_cut_snapshot_records_no_leaves_for_users_it_does_not_list():
+    log = ParticipantLog()
+    log.reconcile(snapshot(), clan_id="1", at=at(0))
+    log.extend([join(0, "5", name="ann"), join(1, "7", name="bob")])
+    # the server's list stopped at its row limit: bob is not in it, ann moved, carl is new
+    log.reconcile(snapshot(("8", "5", "ann"), ("6", "9", "carl")), clan_id="1", at=at(10),
+                  complete=False)
+    assert rows(log.events, "kind", "channel_id", "user_id", "source")[2:] == [
+        ("left", "6", "5", "reconciled"), ("joined", "8", "5", "reconciled"),
+        ("joined", "6", "9", "reconciled")]
+    assert sorted(log.sessions().query("open")["user_id"]) == ["5", "7", "9"]
+
+
 def test_reconcile_only_touches_its_clan():
     log = ParticipantLog()
     log.extend([join(0, "5", clan="1"), join(1, "7", channel="8", clan="2")])
