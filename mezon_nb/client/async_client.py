@@ -325,7 +325,10 @@ class AsyncClient:
     async def join_stream(self, channel_id: int | str, **options: Any) -> Any:
         """Watch a streaming channel; see :func:`mezon_nb.media.join_stream`.
 
-        >>> stream = run(aclient.join_stream(sandbox.stream_channel_id))  # doctest: +SKIP
+        >>> stream = run(aclient.join_stream(sandbox.stream_channel_id, timeout=10))
+        >>> stream.state
+        'live'
+        >>> stream.leave()
         """
         from mezon_nb import media
 
@@ -335,7 +338,10 @@ class AsyncClient:
                            **options: Any) -> Any:
         """Publish a media file or URL; see :func:`mezon_nb.media.publish_file`.
 
-        >>> run(aclient.publish_file(sandbox.stream_channel_id, "clip.mp4"))  # doctest: +SKIP
+        >>> publisher = run(aclient.publish_file(channel_id, "clip.webm", timeout=10))
+        >>> publisher.state
+        'live'
+        >>> publisher.stop()
         """
         from mezon_nb import media
 
@@ -344,7 +350,10 @@ class AsyncClient:
     async def publish(self, channel_id: int | str, source: Any, **options: Any) -> Any:
         """Publish frames from ``source``; see :func:`mezon_nb.media.publish`.
 
-        >>> run(aclient.publish(sandbox.stream_channel_id, frames))  # doctest: +SKIP
+        >>> publisher = run(aclient.publish(channel_id, "pattern", size=(320, 240), timeout=10))
+        >>> publisher.state
+        'live'
+        >>> publisher.stop()
         """
         from mezon_nb import media
 

@@ -194,7 +194,10 @@ class Client:
     def viewer(self, channel_id: int | str | None = None, **options: Any) -> Any:
         """A live video widget; see :class:`mezon_nb.widgets.StreamViewer`.
 
-        >>> client.viewer(sandbox.stream_channel_id)  # doctest: +SKIP
+        >>> viewer = client.viewer(sandbox.stream_channel_id)     # the last line of a cell
+        >>> viewer.session.latest_frame(timeout=10).array.shape
+        (240, 320, 3)
+        >>> viewer.close()
         """
         from mezon_nb import widgets
 
@@ -203,7 +206,15 @@ class Client:
     def participants_panel(self, channel_id: int | str | None = None) -> Any:
         """A live table of who is watching; see :class:`mezon_nb.widgets.ParticipantsPanel`.
 
-        >>> client.participants_panel()  # doctest: +SKIP
+        >>> panel = client.participants_panel(channel_id)          # one channel's viewers
+        >>> events = client.events(timeout=10)
+        >>> ada = sandbox.control("add_viewer", channel_id=channel_id, name="Ada")
+        >>> next(ev for ev in events if ev.event_name == "streaming_joined").participant
+        'Ada'
+        >>> [w["participant"] for w in panel.audience.watchers(channel_id)]  # the panel too
+        ['Ada']
+        >>> _ = sandbox.control("remove_viewer", user_id=ada["user_id"])
+        >>> events.close(); panel.close()
         """
         from mezon_nb import widgets
 

@@ -212,10 +212,10 @@ async def publish_file(client: Any, channel_id: int | str, url_or_path: str | Pa
     Usually ``client.publish_file(channel_id, "clip.webm")``; returns a live
     :class:`Publisher`. STN accepts Ogg Opus and WebM (VP8 + Opus), without transcoding.
 
-    >>> publisher = client.publish_file(channel_id, "clip.webm")  # doctest: +SKIP
-    >>> publisher.state  # doctest: +SKIP
+    >>> publisher = client.publish_file(channel_id, "clip.webm", timeout=10)
+    >>> publisher.state
     'live'
-    >>> publisher.stop()  # doctest: +SKIP
+    >>> publisher.stop()
     """
     cid = str(channel_id)
     sig = await _signaling(client, cid)
@@ -239,10 +239,15 @@ async def publish(client: Any, channel_id: int | str, source: Any, *, fps: float
     of H x W x 3 uint8 arrays, sent at ``fps``; ``stamp`` draws a latency stamp into them.
     The publication ends when the frames run out.
 
-    >>> frames = (np.zeros((480, 640, 3), np.uint8) for _ in range(90))  # doctest: +SKIP
-    >>> publisher = client.publish(channel_id, frames, fps=30)  # doctest: +SKIP
-    >>> publisher.stats.frames_sent > 0  # doctest: +SKIP
+    >>> import numpy as np
+    >>> frames = (np.full((240, 320, 3), 128, np.uint8) for _ in range(45))  # 3 s of grey
+    >>> publisher = client.publish(channel_id, frames, fps=15, timeout=10)
+    >>> session = client.join_stream(channel_id, timeout=10)        # watch it
+    >>> session.latest_frame(timeout=5).array.shape
+    (240, 320, 3)
+    >>> publisher.stats.frames_sent > 0
     True
+    >>> session.leave(); publisher.stop()
     """
     cid = str(channel_id)
     sig = await _signaling(client, cid)

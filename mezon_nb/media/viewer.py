@@ -257,10 +257,14 @@ async def join_stream(client: Any, channel_id: int | str, *, timeout: float = 20
     how many frames each consumer may fall behind before the oldest are dropped.
     Usually called as ``client.join_stream(channel_id)``:
 
-    >>> session = client.join_stream(sandbox.stream_channel_id)  # doctest: +SKIP
-    >>> session.state, session.stats.codec  # doctest: +SKIP
+    >>> session = client.join_stream(sandbox.stream_channel_id, timeout=10)
+    >>> session.state, session.stats.codec
     ('live', 'VP8')
-    >>> session.leave()  # doctest: +SKIP
+    >>> session.leave()
+    >>> client.join_stream(channel_id, wait_live=False)              # nobody publishes there
+    Traceback (most recent call last):
+    ...
+    mezon_nb.errors.StreamNotLiveError: ...
     """
     cid = str(channel_id)
     auth = await client.session()
