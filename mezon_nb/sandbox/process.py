@@ -2,8 +2,8 @@
 
 The child (:mod:`.child`) binds 127.0.0.1 only, reports its credentials over a pipe, and
 exits when :meth:`Sandbox.stop` asks, when the ``with`` block ends, or when this process dies
-(its stdin pipe closes). Examples on the members are skipped in CI: one sandbox start (in the
-class docstring) is enough.
+(its stdin pipe closes). The examples start small sandboxes (no crowd, no stream server), which
+take about half a second each.
 
 >>> START_TIMEOUT, STOP_TIMEOUT
 (30.0, 5.0)
@@ -145,7 +145,8 @@ class Sandbox:
     def pid(self) -> int:
         """The child process id.
 
-        >>> os.kill(sandbox.pid, 0)  # doctest: +SKIP
+        >>> with Sandbox.start(crowd=False, stream=False) as sandbox:
+        ...     os.kill(sandbox.pid, 0)              # signal 0: raises if there is no such process
         """
         return self._process.pid
 
@@ -153,15 +154,22 @@ class Sandbox:
     def running(self) -> bool:
         """Whether the child process is still alive.
 
-        >>> sandbox.running  # doctest: +SKIP
+        >>> sandbox = Sandbox.start(crowd=False, stream=False)
+        >>> sandbox.running
         True
+        >>> sandbox.stop(); sandbox.running
+        False
         """
         return self._process.poll() is None
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Stop the child: SIGTERM, then SIGKILL after ``timeout`` s. Safe to call twice.
 
-        >>> sandbox.stop()  # doctest: +SKIP
+        >>> sandbox = Sandbox.start(crowd=False, stream=False)
+        >>> sandbox.stop()
+        >>> sandbox.stop()                                         # already stopped: no-op
+        >>> sandbox
+        <Sandbox http://127.0.0.1:... bot_id=... stopped>
         """
         _terminate(self._process, timeout)
         self._finalizer.detach()
@@ -172,9 +180,15 @@ class Sandbox:
         Returns the decoded JSON reply; raises ``RuntimeError`` with the server's message on an
         error status.
 
-        >>> events = sandbox.control("burst", count=100)["events"]  # doctest: +SKIP
-        >>> sandbox.control("drop_sockets")  # doctest: +SKIP
-        {'dropped': 1}
+        >>> with Sandbox.start(crowd=False, stream=False) as sandbox:
+        ...     events = sandbox.control("burst", count=100)["events"]
+        ...     print(len(events), events[0]["kind"], sandbox.control("drop_sockets"))
+        ...     try:
+        ...         sandbox.control("dance")
+        ...     except RuntimeError as error:
+        ...         print(error)
+        100 joined {'dropped': 0}
+        sandbox control 'dance' failed (404): unknown sandbox action 'dance'
         """
         request = urllib.request.Request(
             f"{self.api_url}/sandbox/{action}",
