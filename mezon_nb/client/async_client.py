@@ -154,6 +154,7 @@ class AsyncClient:
         """
         reply = await self._rpc("ListClanDescs", api_pb2.ListClanDescRequest(limit=_PAGE),
                                 api_pb2.ClanDescList)
+        _warn_if_cut(reply.clandesc, "clans")
         return [Clan.from_proto(c) for c in reply.clandesc]
 
     async def channels(self, clan_id: int | str) -> list[ChannelInfo]:
@@ -166,6 +167,7 @@ class AsyncClient:
         request = api_pb2.ListChannelDescsRequest(clan_id=codec.parse_id(clan_id), limit=_PAGE,
                                                   channel_type=ChannelType.CHANNEL)
         reply = await self._rpc("ListChannelDescs", request, api_pb2.ChannelDescList)
+        _warn_if_cut(reply.channeldesc, f"channels of clan {codec.id_str(clan_id)}")
         return [ChannelInfo.from_proto(ch) for ch in reply.channeldesc]
 
     async def streaming_channels(self, clan_id: int | str | None = None) -> list[ChannelInfo]:
@@ -404,7 +406,10 @@ class AsyncClient:
         for clan in clans:
             asked_at = datetime.now(timezone.utc)  # live events from here on are newer
             snapshot = await self.streaming_channel_users(clan.clan_id)
-            self.participants.reconcile(snapshot, clan_id=clan.clan_id, at=asked_at)
+            complete = not _warn_if_cut(snapshot, f"stream users of clan {clan.clan_id}",
+                                        "viewers it leaves out are not recorded as gone")
+            self.participants.reconcile(snapshot, clan_id=clan.clan_id, at=asked_at,
+                                        complete=complete)
         await self._chat.rejoin()
         log.info("realtime socket ready: joined %d clan(s)", len(clans) + 1)
 
@@ -414,6 +419,19 @@ class AsyncClient:
             log.debug("envelope member %s not dispatched", codec.envelope_member(envelope))
             return
         self._dispatcher.emit(event)
+
+
+def _warn_if_cut(rows: Any, what: str, consequence: str = "some may be missing") -> bool:
+    """Log a WARNING and return True when a list filled the row limit (the server may have cut
+    it: the protobuf replies carry no cursor to ask for the rest).
+
+    >>> _warn_if_cut([1] * 3, "things")
+    False
+    """
+    if len(rows) < _PAGE:
+        return False
+    log.warning("the server listed %d %s, its row limit: %s", len(rows), what, consequence)
+    return True
 
 
 __all__ = ["AsyncClient"]

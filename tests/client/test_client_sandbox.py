@@ -183,3 +183,24 @@ async def test_unknown_event_name_is_a_clear_error(sandbox):
     async with logged_in(sandbox, realtime=False) as client:
         with pytest.raises(ValueError, match="streaming_joined, streaming_leaved"):
             client.on("joined", print)
+
+
+async def test_a_reconnect_snapshot_cut_at_the_row_limit_records_no_false_leaves(sandbox,
+                                                                                 caplog):
+    """More viewers than one ListStreamingChannelUsers page (100 rows): after a reconnect the
+    snapshot is cut, and the viewers it leaves out must not be recorded as gone."""
+    async with logged_in(sandbox, reconnect_delay=(0.5, 1.0)) as client:
+        added = [(await control(sandbox, "add_viewer", name=f"Viewer {i}"))["user_id"]
+                 for i in range(110)]
+        await wait_until(lambda: set(added) <= set(client.participants.events["user_id"]),
+                         what="the joins to arrive")
+        await control(sandbox, "drop_sockets")
+        await wait_until(lambda: client._socket.connections == 2 and client.state == "connected",
+                         what="the reconnect")
+        await wait_until(lambda: any("row limit" in r.getMessage() for r in caplog.records),
+                         what="the reconcile to say its snapshot was cut")
+        rows = client.participants.events
+        mine = rows[rows["user_id"].isin(added)]
+        assert set(mine["kind"]) == {"joined"}, mine[mine["kind"] != "joined"]
+        for user_id in added:
+            await control(sandbox, "remove_viewer", user_id=user_id)
