@@ -1,11 +1,13 @@
-"""Doctest fixtures for ``mezon_nb.client`` and ``mezon_nb.media``: one small sandbox per session.
+"""Doctest fixtures for ``mezon_nb.client``, ``.media`` and ``.widgets``: one small sandbox per
+session.
 
 Docstring examples there use ``sandbox`` (a running ``mezon_nb.Sandbox``: crowd off, a 320x240
 test stream at 15 fps), ``client`` (a ``Client`` connected to it), ``aclient`` (its
 ``AsyncClient``), ``run(coro)`` (runs a coroutine on the client's loop thread) and
 ``channel_id`` (an idle streaming channel: no publisher, free to publish to). They run in a
 temporary directory holding ``clip.webm``, five seconds of VP8 + Opus test pattern (long
-enough to still be playing when an example looks at its publisher).
+enough to still be playing when an example looks at its publisher). There is no frontend in a
+doctest, so widgets send nothing; their examples show the Python side.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 import pytest
 
 _HERE = Path(__file__).parent
-_WORLD_PACKAGES = {_HERE / "client", _HERE / "media"}
+_WORLD_PACKAGES = {_HERE / "client", _HERE / "media", _HERE / "widgets"}
 _SIZE, _FPS = (320, 240), 15
 
 

@@ -8,7 +8,9 @@
   (:mod:`mezon_nb.media.tracks`).
 
 Both return a :class:`Publisher`: ``state`` (connecting, live, ended, error, closed),
-``stats``, ``stop()`` / ``await astop()``.
+``stats``, ``stop()`` / ``await astop()``. Stopping sends ``stop_publisher`` and waits (at most
+:data:`RELEASE_WAIT` s) for the server to say the publication ended, so that the channel is
+free for the next publisher when ``stop()`` returns.
 
 >>> file_url("https://cdn.example/x.ogg")
 'https://cdn.example/x.ogg'
@@ -39,6 +41,9 @@ from mezon_nb.media.tracks import PacedVideoTrack, source_tracks
 from mezon_nb.protocol import stn
 
 logger = logging.getLogger(__name__)
+
+#: Seconds ``stop()`` waits for the stream server to confirm the end of the publication.
+RELEASE_WAIT = 2.0
 
 
 def file_url(url_or_path: str | Path) -> str:
@@ -140,8 +145,7 @@ class Publisher:
                 msg = await self._sig.receive()
                 if msg.key == "error":
                     raise error_for(stn.error_text(msg.value))
-                if msg.key in ("stream_publisher_ended", "channel_closed") or (
-                        msg.key == "info" and msg.value == "stream_publisher_ended"):
+                if _ends_publication(msg):
                     raise StreamEndedError(f"publication on {self.channel_id} ended")
         except StreamEndedError as exc:
             await self._finish("ended", exc, notify=False)
@@ -162,14 +166,24 @@ class Publisher:
                 await self._monitor
         if self._sig is not None:
             if notify:
-                with contextlib.suppress(MezonError):
+                with contextlib.suppress(MezonError, asyncio.TimeoutError):
                     await self._sig.send("stop_publisher", {
                         "ChannelId": self.channel_id, "Password": "", "FileUrl": ""})
+                    await asyncio.wait_for(self._released(), RELEASE_WAIT)
             await self._sig.close()
         for track in self._tracks:
             track.stop()
         if self._pc is not None:
             await self._pc.close()
+
+    async def _released(self) -> None:
+        """Until the stream server says the publication ended (or refuses): then the channel
+        is free for the next publisher."""
+        assert self._sig is not None
+        while True:
+            msg = await self._sig.receive()
+            if msg.key == "error" or _ends_publication(msg):
+                return
 
     async def astop(self) -> None:
         """Stop publishing (``stop_publisher``) and close everything; idempotent."""
@@ -185,6 +199,11 @@ class Publisher:
         """:meth:`astop` from synchronous code (any thread)."""
         call_sync(self._loop, self._stop, timeout)
         self._set_state("closed")
+
+
+def _ends_publication(msg: stn.StnMessage) -> bool:
+    return msg.key in ("stream_publisher_ended", "channel_closed") or (
+        msg.key == "info" and msg.value == "stream_publisher_ended")
 
 
 async def _signaling(client: Any, channel_id: str) -> StnSignaling:

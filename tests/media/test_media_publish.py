@@ -68,3 +68,18 @@ def test_audio_only_file_makes_a_radio_stream(client, idle_channels, ogg):
         session.leave()
     finally:
         publisher.stop()
+
+
+def test_stop_frees_the_channel_for_the_next_publisher_at_once(client, idle_channels, clip):
+    """stop() returns once the server has let go: the bot no longer counts as a viewer, and
+    publishing again right away (a file, then frames) is accepted."""
+    me = client.session().user_id
+    channel = client.channel(idle_channels[1])
+    for i in range(6):
+        publisher = (client.publish_file(channel.channel_id, clip, timeout=10) if i % 2 else
+                     client.publish(channel.channel_id, "pattern", size=(160, 120), timeout=10))
+        assert publisher.state == "live"
+        publisher.stop()
+        assert publisher.state == "closed"
+        users = client.streaming_channel_users(channel.clan_id, channel.channel_id)
+        assert me not in {u.user_id for u in users}

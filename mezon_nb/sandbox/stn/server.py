@@ -143,13 +143,14 @@ class StreamServer:
             return
         del self.channels[channel_id]
         await channel.source.stop()
-        if channel.publisher is not None:
-            await channel.publisher.send("info", "stream_publisher_ended")
-        for viewer in list(channel.viewers):
-            await viewer.send("channel_closed", channel_id)
         if channel.user_id is not None:
             self.presence(channel_id, channel.user_id, joined=False)
         self._world_call("stream_ended", _int(channel_id))
+        # the publisher hears last: once it does, the channel and the presence are released
+        for viewer in list(channel.viewers):
+            await viewer.send("channel_closed", channel_id)
+        if channel.publisher is not None:
+            await channel.publisher.send("info", "stream_publisher_ended")
 
     def presence(self, channel_id: str, user_id: int, *, joined: bool) -> None:
         """Tell the chat side that ``user_id`` joined or left ``channel_id``'s stream."""
