@@ -75,7 +75,7 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-__all__ = sorted([
+__all__ = [
     "AsyncClient",
     "AuthenticationError",
     "ChannelMessage",
@@ -107,4 +107,4 @@ __all__ = sorted([
     "StreamingStarted",
     "TransportError",
     "connect",
-])
+]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timezone
-from typing import ClassVar, Union
+from typing import ClassVar
 
 from mezon_nb.client.models import utc_time
 from mezon_nb.protocol import api_pb2, codec, realtime_pb2
@@ -148,9 +148,9 @@ class ChannelMessage:
                    received_at=received_at or _now())
 
 
-StreamingEvent = Union[StreamingJoined, StreamingLeaved, StreamingStarted, StreamingEnded]
+StreamingEvent = StreamingJoined | StreamingLeaved | StreamingStarted | StreamingEnded
 #: Anything ``event_from_envelope`` returns: a streaming event or a chat message.
-Event = Union[StreamingEvent, ChannelMessage]
+Event = StreamingEvent | ChannelMessage
 
 #: The streaming event names (what ``client.events()`` yields).
 STREAMING_EVENT_NAMES = ("streaming_joined", "streaming_leaved", "streaming_started",

@@ -156,6 +156,6 @@ def jwt_claims(token: str) -> dict[str, Any]:
         claims = json.loads(base64.urlsafe_b64decode(payload))
     except (binascii.Error, ValueError):
         raise ValueError("the session token's payload is not base64 JSON") from None
-    if not isinstance(claims, dict):
-        raise ValueError("the session token's payload is not a JSON object")
+    if not isinstance(claims, dict):  # a bad token is a bad value, not a caller's type error
+        raise ValueError("the session token's payload is not a JSON object")  # noqa: TRY004
     return claims

@@ -71,5 +71,5 @@ def test_generated_modules_are_current():
     """`make proto` output equals the committed *_pb2 files (needs the dev extra)."""
     pytest.importorskip("grpc_tools", reason="grpcio-tools comes with the dev extra")
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_proto.py"), "--check"],
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
