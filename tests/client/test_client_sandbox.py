@@ -102,11 +102,14 @@ async def test_events_reach_streams_callbacks_and_the_participant_log(sandbox, c
         added = await control(sandbox, "add_viewer", name="Event Tester")
         await control(sandbox, "remove_viewer", user_id=added["user_id"])
         events = []
-        async with asyncio.timeout(10):
+
+        async def until_left() -> None:
             async for event in stream:
                 events.append(event)
                 if isinstance(event, StreamingLeaved):
                     break
+
+        await asyncio.wait_for(until_left(), 10)   # (asyncio.timeout needs Python 3.11)
         joined, left = events[-2], events[-1]
         assert isinstance(joined, StreamingJoined)
         assert (joined.user_id, joined.participant) == (added["user_id"], "Event Tester")
