@@ -73,7 +73,9 @@ def test_fanout_hands_the_same_encoded_packets_to_every_viewer():
         late = fanout.subscribe()  # waits for the next keyframe
         fanout.push(sent[2])
         assert late.pending == 0 and fanout.keyframe_requested
-        received = [[await t.recv() for _ in sent] for t in tracks]
+        received = []
+        for t in tracks:  # not a nested comprehension: Python 3.10 rejects an await inside one
+            received.append([await t.recv() for _ in sent])
         assert all(r == sent for r in received)  # the very same objects: encoded once
         fanout.close()
 
