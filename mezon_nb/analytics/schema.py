@@ -80,9 +80,13 @@ def id_categorical(values, categories=None) -> pd.Categorical:
 
     >>> id_categorical([0, 1, 0, -1], ["123456789012345678901", "7"]).tolist()
     ['123456789012345678901', '7', '123456789012345678901', nan]
+    >>> id_categorical(["7", None, float("nan")]).tolist()
+    ['7', nan, nan]
     """
     if categories is None:
-        return pd.Categorical(pd.array(values, dtype="str"))
+        # Missing stays missing: before pandas 3, "str" is numpy's and makes it 'None' or 'nan'.
+        values = pd.Series(values, dtype=object)
+        return pd.Categorical(values.astype("str").where(values.notna()))
     cats = pd.Index(list(categories), dtype="str")
     return pd.Categorical.from_codes(values, dtype=pd.CategoricalDtype(cats))
 
