@@ -37,7 +37,11 @@ def summary(sessions: pd.DataFrame, events: pd.DataFrame | None = None) -> pd.Da
     returning = (per_user > 1).groupby(level="channel_id", observed=True).sum()
     out = by.agg(clan_id=("clan_id", "first"), channel_label=("channel_label", "first"),
                  unique_viewers=("user_id", "nunique"), sessions=("user_id", "size"),
-                 total_watch=("duration", "sum"), median_watch=("duration", "median"))
+                 total_watch=("duration", "sum"))
+    # NaT (unknown start) dropped first: pandas < 3 counts it in a grouped median (GH 57926)
+    known = sessions[sessions["duration"].notna()]
+    out["median_watch"] = (known.groupby("channel_id", observed=True)["duration"].median()
+                           .reindex(out.index))
     steps = concurrency(sessions, freq=None)
     peaks = steps.loc[steps.groupby("channel_id", observed=True)["viewers"].idxmax()]
     peaks = peaks.set_index("channel_id")
