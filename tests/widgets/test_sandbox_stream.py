@@ -69,12 +69,14 @@ def test_grid_shares_one_in_flight_budget(real_client, sandbox):
         for frontend in frontends:
             frontend.show()
         peak = 0
-        deadline = time.monotonic() + 2.0
+        deadline = time.monotonic() + 3.0
         while time.monotonic() < deadline:
             peak = max(peak, sum(len(f._unacked) for f in frontends))
-            for frontend in frontends:          # a slow browser: paints every 30 ms
+            for frontend in frontends:
                 frontend.paint_all()
-            time.sleep(0.03)
+            # a browser that cannot keep up: frames wait 120 ms for their paint (> 0.1 s, so
+            # no viewer counts as painting fast, and every frame needs a budget slot)
+            time.sleep(0.12)
         assert peak <= 4
         sent = [s["sent"] for s in grid.get_stats()]
         assert min(sent) >= 5 and max(sent) <= 3 * min(sent)     # nobody starves
