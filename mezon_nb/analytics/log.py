@@ -401,11 +401,14 @@ class ParticipantLog:
             still = sessions(events).query("open")
             names = events.dropna(subset=["user_id", "participant"])
             names = names.drop_duplicates("user_id", keep="last")
+            live = events[(events["source"] == "live") & events["user_id"].notna()]
+            latest = live.groupby("user_id", observed=True)["time"].max()
             self._tracker.restore(
                 zip(*(_objects(still[c]) for c in ("user_id", "channel_id", "clan_id",
                                                    "participant"))),
                 dict(zip(_objects(names["user_id"]), _objects(names["participant"]))),
-                self._store.tables["clan_id"].values)
+                self._store.tables["clan_id"].values,
+                {str(user): int(t.value) for user, t in latest.items()})
 
 
 def _objects(column: pd.Series) -> list:

@@ -179,8 +179,9 @@ class SessionTracker:
                 self._leave(t, "reconciled", ch_clan, ch, user, out)
 
     def restore(self, open_sessions: Iterable[tuple], names: dict[str, str],
-                clans: Iterable[str]) -> None:
-        """Reset the state from a reloaded log: ``(user, channel, clan, participant)`` tuples.
+                clans: Iterable[str], last_live: dict[str, int] | None = None) -> None:
+        """Reset the state from a reloaded log: ``(user, channel, clan, participant)`` tuples,
+        names, the clans it has rows of, and each user's latest live row time (ns).
 
         >>> t = SessionTracker(); t.restore([("5", "6", "1", "ann")], {"5": "ann"}, ["1"])
         >>> t.open
@@ -189,6 +190,7 @@ class SessionTracker:
         self.open = {u: (ch, clan, p) for u, ch, clan, p in open_sessions}
         self.names = dict(names)
         self.clans = set(clans)
+        self.last_live = dict(last_live or {})
 
 
 __all__ = ["SessionTracker", "time_ns"]

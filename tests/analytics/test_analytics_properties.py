@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from analytics_helpers import at, ended, join, leave, snapshot, started
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mezon_nb.analytics import ParticipantLog
@@ -137,13 +137,24 @@ def test_time_weighted_bins_integrate_to_the_watch_time(ops, freq):
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(op, max_size=30), st.integers(0, 30))
+# a join, then a snapshot in the same minute that does not list the user: the live join is
+# newer and wins, also after a reload (the latest live time per user is restored)
+@example(ops=[("join", "1", "6", 0, []), ("reconcile", "1", "6", 0, [("6", "2")])], cut=1)
 def test_a_reopened_log_continues_exactly_like_an_uninterrupted_one(tmp_path_factory, ops, cut):
     whole = build(ops)
     path = tmp_path_factory.mktemp("restart") / "log.sqlite"
     with ParticipantLog(path) as first:
         replay(first, ops[:cut], 0)
-    with ParticipantLog(path) as second:  # who watches what, names, clans: all restored
+        before = len(first.events)
+    with ParticipantLog(path) as second:  # who watches what, names, clans, last live times
         replay(second, ops[cut:], sum(o[3] for o in ops[:cut]))
         got = second.events
+    expected = whole.events
     for c in got.columns:
-        assert got[c].astype(object).tolist() == whole.events[c].astype(object).tolist(), c
+        if c != "source":
+            assert got[c].astype(object).tolist() == expected[c].astype(object).tolist(), c
+    # One label differs by design: after a reload, a clan's first snapshot is "reconciled"
+    # (the process was down: it catches up on a gap), where the uninterrupted log, whose clan
+    # had only live rows so far, calls it its baseline "snapshot". Nothing else may differ.
+    for i, pair in enumerate(zip(got["source"], expected["source"])):
+        assert pair[0] == pair[1] or (i >= before and pair == ("reconciled", "snapshot")), i
