@@ -48,7 +48,8 @@ def read_events(paths: str | Path | Iterable[str | Path]) -> pd.DataFrame:
     (0, 8)
     """
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
-    frames = [_read_one(Path(p)) for p in paths]
+    frames = [_read_one(Path(p)) for p in paths]   # every file is checked, empty or not
+    frames = [f for f in frames if len(f)]          # (pandas 2 warns on concatenating empties)
     if not frames:
         return schema.empty_events()
     both = pd.concat(frames, ignore_index=True)
