@@ -1,7 +1,7 @@
 """Frame flow control for the video widgets: pure decisions, no I/O, no threads, no clock.
 
 :class:`FlowControl` decides *what* to send *when*; the caller (:mod:`mezon_nb.widgets.pump`)
-passes the time in, encodes, and moves bytes. The rule (jupyter_rfb's, with two additions):
+passes the time in, encodes, and moves bytes. The rule (jupyter_rfb's, with additions):
 
 * a frame is sent only while fewer than ``max_in_flight`` (2) frames are unacknowledged, and it
   is always the newest one: frames that arrive meanwhile overwrite a one-slot buffer; an
