@@ -165,9 +165,10 @@ class FramePump:
     def acks(self, painted: list[tuple[int, float | None]], skipped: list[int] = (),
              flushed_at: float | None = None) -> None:
         """One batch of acks from the frontend: it painted each ``(frame_id, painted_at)`` and
-        dropped the ``skipped`` ids unpainted (newer frames overtook them); ``flushed_at`` is
-        when it sent the batch. Times are epoch milliseconds on the browser's clock; the time
-        an ack was held back (``flushed_at - painted_at``) is left out of the roundtrip.
+        dropped the ``skipped`` ids unpainted (it fell behind, or could not decode them);
+        ``flushed_at`` is when it sent the batch. Times are epoch milliseconds on the browser's
+        clock; the time an ack was held back (``flushed_at - painted_at``) is left out of the
+        roundtrip.
 
         >>> pump = FramePump(lambda content, buffers: None)
         >>> pump.acks([(1, None)], skipped=[2])       # unknown ids are ignored
