@@ -376,13 +376,14 @@ class FlowControl:
             if self.budget is not None:
                 self.budget.withdraw(self)
             return None
-        if len(self._in_flight) >= self.window:
+        fast, window = self._pace is None and self._fast(), self.window
+        if len(self._in_flight) >= window:
             return None
         if self._pace is not None:
             if now < self._paced_at - (self.max_in_flight - 1) / self._pace:
                 return None
             self._paced_at = max(self._paced_at, now) + 1.0 / self._pace
-        budgeted = self._pace is None and self.budget is not None and not self._fast()
+        budgeted = self._pace is None and self.budget is not None and not fast
         if budgeted and not self.budget.try_take(self):
             return None
         job = Job(self._next_id, payload, mime, now, paced=self._pace is not None,
@@ -398,8 +399,7 @@ class FlowControl:
         delay = self.lossless_delay
         self._lossless_at = now + delay if mime == JPEG and delay is not None else math.inf
         self.stats.sent += 1
-        early = 2 if self._fast() and self._pace is None else 0
-        job.flush = len(self._in_flight) >= self.window - early or (
+        job.flush = len(self._in_flight) >= window - (2 if fast else 0) or (
             budgeted and self.budget.exhausted)
         return job
 
