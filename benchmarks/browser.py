@@ -55,6 +55,7 @@ from browserkit import (
     JupyterServer,
     NotebookUI,
     PageServer,
+    code_notebook,
     cpu_seconds,
     descendants,
     launch,
@@ -91,15 +92,6 @@ with session.frames(buffer=1) as frames:
 session.leave()""",
         "client.close()\nsandbox.stop()",
     ]
-
-
-def notebook(cells: list[str]) -> dict:
-    return {"cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}",
-                       "metadata": {}, "outputs": [], "source": src}
-                      for i, src in enumerate(cells)],
-            "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)",
-                                        "language": "python", "name": "python3"}},
-            "nbformat": 4, "nbformat_minor": 5}
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -352,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         cells += cells_for(*size, seconds, "" if args.max_in_flight is None
                            else f", max_in_flight={args.max_in_flight}")
     root = Path(tempfile.mkdtemp(prefix="mezon-nb-bench-"))
-    (root / "bench.ipynb").write_text(json.dumps(notebook(cells)))
+    (root / "bench.ipynb").write_text(json.dumps(code_notebook(cells)))
     server = JupyterServer(root)
     runs = []
     try:

@@ -266,6 +266,16 @@ class JupyterServer:
 
 # -- pictures ----------------------------------------------------------------------------------
 
+def code_notebook(cells: list[str]) -> dict:
+    """An nbformat 4.5 notebook of code ``cells`` (no outputs), for the Python 3 kernel."""
+    return {"cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}",
+                       "metadata": {}, "outputs": [], "source": src}
+                      for i, src in enumerate(cells)],
+            "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)",
+                                        "language": "python", "name": "python3"}},
+            "nbformat": 4, "nbformat_minor": 5}
+
+
 def png_array(png: bytes) -> np.ndarray:
     """A PNG (a Playwright screenshot) as an H x W x 3 uint8 array."""
     from PIL import Image

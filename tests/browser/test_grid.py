@@ -9,7 +9,7 @@ import json
 import re
 
 import pytest
-from browserkit import JupyterServer, NotebookUI, png_array, wait_for
+from browserkit import JupyterServer, NotebookUI, code_notebook, png_array, wait_for
 
 from mezon_nb.media import read_stamp
 
@@ -39,12 +39,7 @@ def stamps(page) -> list[int | None]:
 def test_a_grid_of_two_viewers_plays_both(chromium, tmp_path):
     root = tmp_path / "root"
     root.mkdir()
-    (root / "grid.ipynb").write_text(json.dumps({
-        "cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
-                   "outputs": [], "source": source} for i, source in enumerate(CELLS)],
-        "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)",
-                                    "language": "python", "name": "python3"}},
-        "nbformat": 4, "nbformat_minor": 5}))
+    (root / "grid.ipynb").write_text(json.dumps(code_notebook(CELLS)))
     server = JupyterServer(root, log_path=tmp_path / "jupyter.log")
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
     try:
