@@ -31,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 
 from mezon_nb.analytics import ParticipantLog
-from mezon_nb.client.events import StreamingJoined, StreamingLeaved
+from mezon_nb.core.events import StreamingJoined, StreamingLeaved
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

@@ -70,8 +70,8 @@ def relay_source(width: int, height: int, fps: float):
     """Baseline: raw pattern frames through aiortc's MediaRelay; each viewer's sender encodes."""
     from aiortc.contrib.media import MediaRelay
 
+    from mezon_nb.core.pattern import TestPattern
     from mezon_nb.media.tracks import PacedVideoTrack, ToneTrack
-    from mezon_nb.sandbox.stn.pattern import TestPattern
     from mezon_nb.sandbox.stn.sources import Source
 
     pattern = TestPattern(width, height, fps)
@@ -196,9 +196,9 @@ def decode_only_first(enabled: bool) -> None:
 
 def aiortc_jitter_buffer(enabled: bool) -> None:
     """With ``enabled``, viewers keep aiortc's own video jitter buffer (the baseline)."""
-    from mezon_nb.media import jitter, viewer
+    from mezon_nb.media import jitter, subscriber
 
-    viewer.release_on_marker = (lambda receiver: False) if enabled else jitter.release_on_marker
+    subscriber.release_on_marker = (lambda receiver: False) if enabled else jitter.release_on_marker
 
 
 def run_case(width: int, height: int, viewers: int, mode: str, seconds: float,

@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 from websockets.asyncio.client import connect as ws_connect
 
-from mezon_nb.client import AsyncClient
+from mezon_nb import AsyncClient
 from mezon_nb.client.realtime import socket_url
 from mezon_nb.protocol import codec, realtime_pb2
 from mezon_nb.sandbox import Sandbox

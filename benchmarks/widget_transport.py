@@ -14,7 +14,7 @@ What runs (all on 127.0.0.1, in this one run):
   the painted frames in batches as viewer.js does (at once on a ``flush`` frame, else 0.25 s on).
 * ``viewer, cell busy``: the same while another cell runs ``time.sleep`` for the whole
   measurement (acks wait in the shell queue, so the kernel paces frames at the paint rate it
-  measured before the cell: :mod:`mezon_nb.widgets.transport`); ``viewer, busy, subshell``: the
+  measured before the cell: :mod:`mezon_nb.widgets.flow`); ``viewer, busy, subshell``: the
   frontend sends its acks on a kernel subshell, as JupyterLab >= 4.4 does.
 * ``naive``: the loop people write by hand in a cell, ``for frame in frames: image.value =
   jpeg(frame)`` on an ``ipywidgets.Image`` (same JPEG encoder, bytes also as a binary buffer);

@@ -17,7 +17,7 @@ import importlib
 import logging
 from typing import Any
 
-from mezon_nb.client.events import (
+from mezon_nb.core.events import (
     StreamingEnded,
     StreamingJoined,
     StreamingLeaved,
@@ -45,12 +45,12 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 # Public names that live in modules with heavy imports: name -> module.
 _LAZY = {
-    "AsyncClient": "mezon_nb.client",
-    "Client": "mezon_nb.client",
-    "connect": "mezon_nb.client",
-    "ChannelMessage": "mezon_nb.client",
+    "AsyncClient": "mezon_nb.facade",
+    "Client": "mezon_nb.facade",
+    "connect": "mezon_nb.facade",
+    "ChannelMessage": "mezon_nb.core",
     "Greeter": "mezon_nb.client",
-    "MessageAck": "mezon_nb.client",
+    "MessageAck": "mezon_nb.core",
     "Sandbox": "mezon_nb.sandbox",
     "ParticipantLog": "mezon_nb.analytics",
     "Frame": "mezon_nb.media",

@@ -1,4 +1,4 @@
-"""Doctest fixtures for ``mezon_nb.client``, ``.media`` and ``.widgets``: one small sandbox per
+"""Doctest fixtures for ``mezon_nb.client``, ``.facade``, ``.media`` and ``.widgets``: one small sandbox per
 session.
 
 Docstring examples there use ``sandbox`` (a running ``mezon_nb.Sandbox``: crowd off, a 320x240
@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 
 _HERE = Path(__file__).parent
-_WORLD_PACKAGES = {_HERE / "client", _HERE / "media", _HERE / "widgets"}
+_WORLD_PACKAGES = {_HERE / "client", _HERE / "facade", _HERE / "media", _HERE / "widgets"}
 _SIZE, _FPS = (320, 240), 15
 
 
 def _write_clip(path: Path, seconds: float = 5.0) -> Path:
     """A WebM test-pattern clip, written by the library's own ``Recorder``."""
+    from mezon_nb.core.pattern import TestPattern
     from mezon_nb.media.recording import Recorder
-    from mezon_nb.sandbox.stn.pattern import TestPattern
 
     pattern, recorder = TestPattern(*_SIZE, fps=_FPS), Recorder(path)
     for i in range(int(seconds * _FPS)):
@@ -36,8 +36,8 @@ def _write_clip(path: Path, seconds: float = 5.0) -> Path:
 
 @pytest.fixture(scope="session")
 def _doctest_world(tmp_path_factory):
-    from mezon_nb.client import connect
-    from mezon_nb.client.runner import LoopThread
+    from mezon_nb.core.loop import LoopThread
+    from mezon_nb.facade import connect
     from mezon_nb.sandbox import Sandbox
 
     folder = tmp_path_factory.mktemp("doctest")

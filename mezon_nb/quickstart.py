@@ -19,14 +19,14 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from mezon_nb.client.events import StreamingEvent, StreamingJoined, StreamingLeaved
+from mezon_nb.core.events import StreamingEvent, StreamingJoined, StreamingLeaved
 
 
 def format_event(event: StreamingEvent, names: dict[str, str],
                  labels: dict[str, str] | None = None) -> str:
     """One line per event: time, kind, channel, who. ``names`` maps user ids seen joining.
 
-    >>> from mezon_nb.client.events import StreamingLeaved
+    >>> from mezon_nb.core.events import StreamingLeaved
     >>> left = StreamingLeaved(id="1", clan_id="1", streaming_channel_id="6", streaming_user_id="5")
     >>> format_event(left, {"5": "Lan"}, {"6": "main-stage"})  # doctest: +ELLIPSIS
     '... left    main-stage     Lan (5)'

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 
-from mezon_nb.client.events import (
+from mezon_nb.core.events import (
     ChannelMessage,
     StreamingJoined,
     StreamingLeaved,

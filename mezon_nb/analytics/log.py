@@ -65,7 +65,7 @@ class ParticipantLog:
 
     >>> log = ParticipantLog()
     >>> log.describe_channels({"6": ("1", "Live")})
-    >>> from mezon_nb.client.events import StreamingJoined
+    >>> from mezon_nb.core.events import StreamingJoined
     >>> log.record(StreamingJoined(clan_id="1", clan_name="c", id="0", participant="ann",
     ...                            user_id="5", streaming_channel_label="",
     ...                            streaming_channel_id="6"))
@@ -94,7 +94,7 @@ class ParticipantLog:
         """Record one ``StreamingJoined``/``Leaved``/``Started``/``Ended`` or ``ChannelMessage``
         (a ``message`` row: who spoke, not what); cheap, no disk I/O.
 
-        >>> from mezon_nb.client.events import StreamingEnded
+        >>> from mezon_nb.core.events import StreamingEnded
         >>> log = ParticipantLog(); log.record(StreamingEnded(clan_id="1", channel_id="6"))
         >>> len(log)
         1

@@ -17,11 +17,11 @@ The rules (the only place they live):
   A user listed in several channels (several devices) keeps the session already open, else
   the last channel listed wins.
 * A leave with no open session is recorded as is; the session analysis gives it an unknown start.
-* A :class:`~mezon_nb.client.events.ChannelMessage` is one ``message`` row: the sender and
+* A :class:`~mezon_nb.core.events.ChannelMessage` is one ``message`` row: the sender and
   their name (display name, else username); it opens or closes no session.
 
 >>> from datetime import datetime, timedelta, timezone
->>> from mezon_nb.client.events import StreamingJoined
+>>> from mezon_nb.core.events import StreamingJoined
 >>> t = SessionTracker()
 >>> at = datetime(2026, 1, 1, tzinfo=timezone.utc)
 >>> j = lambda ch: StreamingJoined(clan_id="1", clan_name="c", id="0", participant="ann",
@@ -39,7 +39,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from mezon_nb.analytics.store import Row
-from mezon_nb.client.events import (
+from mezon_nb.core.events import (
     ChannelMessage,
     StreamingEnded,
     StreamingJoined,
@@ -83,7 +83,7 @@ class SessionTracker:
 
         Raises ``TypeError`` for anything that is not a streaming event or a chat message.
 
-        >>> from mezon_nb.client.events import StreamingEnded
+        >>> from mezon_nb.core.events import StreamingEnded
         >>> out = []; SessionTracker().ingest(StreamingEnded(clan_id="1", channel_id="6"), out)
         >>> [r[1:] for r in out]
         [('ended', 'live', '1', '6', None, None)]

@@ -1,58 +1,25 @@
 """The Mezon protocol client: login, RPCs, the realtime socket, streaming events and chat.
 
-``AsyncClient`` is the asyncio client; ``Client`` (made by :func:`connect`) is its blocking twin
-for notebooks, running on the library's background loop. Both return the dataclasses of
-:mod:`.models` and deliver the events of :mod:`.events`.
+This is the transport layer: it moves bytes (httpx for RPCs, websockets for the socket) and
+hands events to callbacks and streams. The notebook API built on it (``AsyncClient``,
+``Client``, ``connect``) is :mod:`mezon_nb.facade`; the events and models it returns live in
+:mod:`mezon_nb.core`.
 
 Modules, one concern each:
 
-- :mod:`.async_client`: ``AsyncClient``, the facade over the layers below;
-- :mod:`.sync`: ``Client`` (generated blocking twins) and ``connect()``;
 - :mod:`.auth`: the session, re-login before expiry and on a 401;
 - :mod:`.http`: login and protobuf RPCs over ``POST``;
 - :mod:`.realtime`: the Envelope socket (cid correlation, ping, reconnect with backoff);
-- :mod:`.dispatch`: events to callbacks, bounded streams and the participant log;
+- :mod:`.dispatch`: events to callbacks, bounded streams and sinks (the participant log);
 - :mod:`.chat`: joining a channel's chat and sending to it; :mod:`.greeter`: the welcome bot;
-- :mod:`.transport_errors`: the one httpx/websockets → ``mezon_nb.errors`` boundary;
-- :mod:`.models`, :mod:`.events`: frozen dataclasses; :mod:`.runner`: the loop thread.
+- :mod:`.transport_errors`: the one httpx/websockets → ``mezon_nb.errors`` boundary.
 
->>> from mezon_nb.client import AsyncClient, Client, connect
->>> [name for name in dir(Client) if name in ("clans", "events", "messages", "on")]
-['clans', 'events', 'messages', 'on']
+>>> from mezon_nb.client import Dispatcher, EventStream
+>>> Dispatcher().stream(maxsize=5).maxsize
+5
 """
 
-from mezon_nb.client.async_client import AsyncClient
-from mezon_nb.client.dispatch import EventStream, Handle
-from mezon_nb.client.events import (
-    EVENT_NAMES,
-    ChannelMessage,
-    StreamingEnded,
-    StreamingEvent,
-    StreamingJoined,
-    StreamingLeaved,
-    StreamingStarted,
-)
+from mezon_nb.client.dispatch import Dispatcher, EventStream, Handle
 from mezon_nb.client.greeter import Greeter
-from mezon_nb.client.models import ChannelInfo, Clan, MessageAck, Session, StreamingUser
-from mezon_nb.client.sync import Client, connect
 
-__all__ = [
-    "EVENT_NAMES",
-    "AsyncClient",
-    "ChannelInfo",
-    "ChannelMessage",
-    "Clan",
-    "Client",
-    "EventStream",
-    "Greeter",
-    "Handle",
-    "MessageAck",
-    "Session",
-    "StreamingEnded",
-    "StreamingEvent",
-    "StreamingJoined",
-    "StreamingLeaved",
-    "StreamingStarted",
-    "StreamingUser",
-    "connect",
-]
+__all__ = ["Dispatcher", "EventStream", "Greeter", "Handle"]

@@ -17,7 +17,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 from mezon_nb.client.http import HttpTransport
-from mezon_nb.client.models import Session
+from mezon_nb.core.models import Session
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from mezon_nb.client.models import ChannelInfo, MessageAck
 from mezon_nb.client.realtime import RealtimeSocket
+from mezon_nb.core.models import ChannelInfo, MessageAck
 from mezon_nb.errors import ServerError
 from mezon_nb.protocol import codec, realtime_pb2
 from mezon_nb.protocol.enums import ChannelStreamMode, ChannelType, ErrorCode

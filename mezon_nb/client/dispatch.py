@@ -12,7 +12,7 @@ synchronously, which any thread may do.
   them and one WARNING is logged, so a slow reader never stalls the socket or other readers.
 * sinks: called first, for every event (the participant log records each one).
 
->>> from mezon_nb.client.events import StreamingEnded
+>>> from mezon_nb.core.events import StreamingEnded
 >>> d = Dispatcher()
 >>> seen = []
 >>> handle = d.on("streaming_ended_event", seen.append)
@@ -36,7 +36,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
-from mezon_nb.client.events import EVENT_NAMES, Event
+from mezon_nb.core.events import EVENT_NAMES, Event
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class EventStream:
 
     Iteration ends once the stream is closed (the client closed, or ``close()``) and drained.
 
-    >>> from mezon_nb.client.events import StreamingEnded
+    >>> from mezon_nb.core.events import StreamingEnded
     >>> s = EventStream(maxsize=2)
     >>> for n in "123":
     ...     s.put(StreamingEnded(clan_id="1", channel_id=n))
@@ -125,7 +125,7 @@ class EventStream:
     def put(self, event: Event) -> None:
         """Append one event, dropping the oldest when full (called on the loop).
 
-        >>> from mezon_nb.client.events import StreamingEnded
+        >>> from mezon_nb.core.events import StreamingEnded
         >>> s = EventStream(maxsize=1)
         >>> s.put(StreamingEnded(clan_id="1", channel_id="6")); s.put(s.get())
         >>> s.dropped
@@ -253,7 +253,7 @@ class Dispatcher:
     def add_sink(self, fn: Callback) -> None:
         """Call ``fn(event)`` for every event, before callbacks and streams.
 
-        >>> from mezon_nb.client.events import StreamingEnded
+        >>> from mezon_nb.core.events import StreamingEnded
         >>> d, rows = Dispatcher(), []
         >>> d.add_sink(rows.append); d.emit(StreamingEnded(clan_id="1", channel_id="6"))
         >>> len(rows)

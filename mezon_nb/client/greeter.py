@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from mezon_nb.client.events import StreamingJoined
+from mezon_nb.core.events import StreamingJoined
 from mezon_nb.errors import MezonError
 
 log = logging.getLogger(__name__)

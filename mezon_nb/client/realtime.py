@@ -33,8 +33,8 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 
 from mezon_nb.client.auth import SessionKeeper
-from mezon_nb.client.models import Session
 from mezon_nb.client.transport_errors import map_transport_errors
+from mezon_nb.core.models import Session
 from mezon_nb.errors import (
     AuthenticationError,
     ClientClosedError,

@@ -5,8 +5,8 @@
 through the client (``client.join_stream(channel_id)``). Modules, one concern each:
 
 - :mod:`.signaling`: the STN socket (envelopes, ping, handshake errors);
-- :mod:`.viewer`: the viewer exchange on an aiortc peer connection, ``join_stream``;
-- :mod:`.session`: ``StreamSession`` (state, consumers, stats, recording switch);
+- :mod:`.subscriber`: the viewer exchange on an aiortc peer connection, ``join_stream``;
+- :mod:`.stream_session`: ``StreamSession`` (state, consumers, stats, recording switch);
 - :mod:`.frames`: ``Frame``/``AudioChunk`` and the drop-oldest buffers;
 - :mod:`.recording`: writing mp4/webm on a worker thread;
 - :mod:`.publisher`, :mod:`.tracks`: publishing files, numpy frames, the test pattern;
@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from mezon_nb.media.frames import AudioChunk, Frame, FrameStream
 from mezon_nb.media.publisher import Publisher, PublisherStats, publish, publish_file
-from mezon_nb.media.session import StreamSession, StreamStats
-from mezon_nb.media.viewer import join_stream
+from mezon_nb.media.stream_session import StreamSession, StreamStats
+from mezon_nb.media.subscriber import join_stream
 from mezon_nb.protocol.stamp import Stamp, read_stamp, write_stamp
 
 __all__ = ["AudioChunk", "Frame", "FrameStream", "Publisher", "PublisherStats", "Stamp",

@@ -16,7 +16,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from mezon_nb.client.runner import LoopThread
+from mezon_nb.core.loop import LoopThread
 
 T = TypeVar("T")
 

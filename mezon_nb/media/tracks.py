@@ -74,7 +74,7 @@ class PacedVideoTrack(MediaStreamTrack):
 class ToneTrack(MediaStreamTrack):
     """The test pattern's tone: 20 ms frames of 48 kHz stereo, paced to the wall clock.
 
-    >>> from mezon_nb.sandbox.stn.pattern import TestPattern
+    >>> from mezon_nb.core.pattern import TestPattern
     >>> asyncio.run(ToneTrack(TestPattern(64, 48)).recv()).samples
     960
     """
@@ -117,7 +117,7 @@ def source_tracks(source: Any, *, fps: float = 30, size: tuple[int, int] = (640,
                   stamp: bool = True) -> list[MediaStreamTrack]:
     """aiortc tracks for ``source`` (see the module doc)."""
     if isinstance(source, str) and source == "pattern":
-        from mezon_nb.sandbox.stn.pattern import TestPattern  # pure numpy, no server
+        from mezon_nb.core.pattern import TestPattern  # pure numpy, no server
 
         pattern = TestPattern(*size, fps=fps)
         return [PacedVideoTrack(lambda i: pattern.video_frame(i, time.time()), fps),

@@ -6,7 +6,7 @@
   (``client.participants_panel()``).
 
 Frames travel as JPEG in binary comm buffers under an ack window; see
-:mod:`mezon_nb.widgets.transport` for the rule and :mod:`mezon_nb.widgets.pump` for why the
+:mod:`mezon_nb.widgets.flow` for the rule and :mod:`mezon_nb.widgets.pump` for why the
 library's loop thread may send comm messages.
 
 >>> from mezon_nb.widgets import ParticipantsPanel, StreamGrid, StreamViewer

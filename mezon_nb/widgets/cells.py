@@ -3,7 +3,7 @@ which widget.
 
 * :func:`kernel_busy` is true while a cell executes (IPython's ``pre_execute``/``post_execute``);
   the frame pump then paces frames instead of waiting for acks that cannot arrive
-  (see :mod:`.transport`).
+  (see :mod:`.flow`).
 * :func:`adopt` ties a widget to the cell being run; when that cell runs again its previous
   widgets are closed (their outputs are gone and the name now points at the new widget), so
   re-running ``viewer = client.viewer(channel)`` leaves one live stream, not two.

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from mezon_nb.client.events import ChannelMessage
+from mezon_nb.core.events import ChannelMessage
 
 
 class ChatFeed:

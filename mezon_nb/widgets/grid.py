@@ -11,7 +11,7 @@ from typing import Any
 
 import ipywidgets
 
-from mezon_nb.widgets.transport import SharedBudget
+from mezon_nb.widgets.flow import SharedBudget
 from mezon_nb.widgets.viewer import StreamViewer
 
 

@@ -2,7 +2,7 @@
 
 A :class:`FramePump` subscribes to a frame source (anything with ``on_frame(fn) ->
 unsubscribe`` and ``latest_frame()``, such as a ``StreamSession``), keeps a
-:class:`~mezon_nb.widgets.transport.FlowControl`, encodes in a small shared thread pool
+:class:`~mezon_nb.widgets.flow.FlowControl`, encodes in a small shared thread pool
 (simplejpeg releases the GIL) and calls ``send(content, buffers)``.
 
 Why sending from the loop thread is safe: since ipykernel 4.3 a comm message is serialised and
@@ -14,7 +14,7 @@ moving then. Acks come the other way (shell channel, main thread, or a subshell 
 JupyterLab >= 4.4) and are handed to the loop thread with ``call_soon_threadsafe``.
 
 While a cell blocks the main thread, acks wait in the shell queue, so frames are paced at the
-rate the frontend painted before the cell (:mod:`.transport`). Subshells do not help here with
+rate the frontend painted before the cell (:mod:`.flow`). Subshells do not help here with
 ipykernel 7.4: it routes a comm's incoming messages to the subshell of the parent of that comm's
 last send (``BaseComm._reply_subshell_for``), and a send from a background thread takes the main
 shell's last request as parent, so the acks are pinned to the busy main shell. Measured through
@@ -46,10 +46,10 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from mezon_nb.client.runner import LoopThread
+from mezon_nb.core.loop import LoopThread
 from mezon_nb.widgets import cells
+from mezon_nb.widgets.flow import FlowControl, Job
 from mezon_nb.widgets.jpeg import encode, shrink
-from mezon_nb.widgets.transport import FlowControl, Job
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ The widget (``static/viewer.js``) has a channel picker, Join and Leave buttons, 
 and the video with an overlay (fps, latency, resolution, viewers); with ``chat=True`` also a chat
 pane (the channel's latest messages, a box to send as the bot; :mod:`.chatpane`). Frames reach
 the browser as JPEG bytes in binary comm buffers, sent by the library's loop thread under the
-flow control of :mod:`mezon_nb.widgets.transport`, so the picture keeps moving while another
+flow control of :mod:`mezon_nb.widgets.flow`, so the picture keeps moving while another
 cell runs.
 
 >>> from mezon_nb.widgets.viewer import StreamViewer
@@ -25,13 +25,13 @@ import anywidget
 import numpy as np
 import traitlets
 
-from mezon_nb.client.runner import LoopThread
+from mezon_nb.core.loop import LoopThread
 from mezon_nb.errors import MezonError
 from mezon_nb.widgets import cells
 from mezon_nb.widgets.audience import Audience
 from mezon_nb.widgets.chatpane import ChatFeed
+from mezon_nb.widgets.flow import FlowControl, Job, SharedBudget
 from mezon_nb.widgets.pump import FramePump, start_task, stop_task
-from mezon_nb.widgets.transport import FlowControl, Job, SharedBudget
 
 log = logging.getLogger(__name__)
 

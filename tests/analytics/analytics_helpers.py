@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from mezon_nb.client.events import (
+from mezon_nb.core.events import (
     StreamingEnded,
     StreamingJoined,
     StreamingLeaved,

@@ -12,7 +12,7 @@ import pandas as pd
 from analytics_helpers import BIG_CHANNEL, BIG_USER, at, join, leave, mins, rows, ts
 
 from mezon_nb.analytics import ParticipantLog, schema
-from mezon_nb.client.events import ChannelMessage
+from mezon_nb.core.events import ChannelMessage
 from mezon_nb.protocol.codec import text_content
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from mezon_nb.client import AsyncClient
+from mezon_nb import AsyncClient
 
 
 @contextlib.asynccontextmanager

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from client_helpers import control, logged_in, wait_until
 
-from mezon_nb.client import AsyncClient
-from mezon_nb.client.events import ChannelMessage, event_from_envelope
+from mezon_nb import AsyncClient
+from mezon_nb.core.events import ChannelMessage, event_from_envelope
 from mezon_nb.errors import ClientClosedError, NotFoundError, ServerError
 from mezon_nb.protocol import api_pb2, codec, realtime_pb2
 

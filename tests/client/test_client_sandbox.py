@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 import pytest
 from client_helpers import control, logged_in, wait_until
 
-from mezon_nb.client import AsyncClient, StreamingJoined, StreamingLeaved
+from mezon_nb import AsyncClient, StreamingJoined, StreamingLeaved
 from mezon_nb.errors import AuthenticationError, ClientClosedError, NotFoundError
 from mezon_nb.protocol.enums import ChannelType
 from mezon_nb.sandbox import Sandbox

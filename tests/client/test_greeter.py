@@ -15,10 +15,10 @@ import itertools
 import pytest
 from client_helpers import control, logged_in, wait_until
 
-from mezon_nb.client import connect
+from mezon_nb import connect
 from mezon_nb.client.dispatch import Dispatcher
-from mezon_nb.client.events import StreamingJoined
 from mezon_nb.client.greeter import Greeter, TokenBucket, check_template
+from mezon_nb.core.events import StreamingJoined
 from mezon_nb.errors import ServerError
 
 pytestmark = pytest.mark.anyio

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import websockets.exceptions as ws_exc
 
-from mezon_nb.client import AsyncClient
+from mezon_nb import AsyncClient
 from mezon_nb.client.http import _parse
 from mezon_nb.client.transport_errors import error_for_status, map_transport_errors
 from mezon_nb.errors import (

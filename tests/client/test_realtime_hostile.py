@@ -17,8 +17,8 @@ import pytest
 from client_helpers import wait_until
 from websockets.asyncio.server import serve
 
-from mezon_nb.client.models import Session
 from mezon_nb.client.realtime import RealtimeSocket
+from mezon_nb.core.models import Session
 from mezon_nb.errors import ClientClosedError, ServerError
 from mezon_nb.protocol import codec, realtime_pb2
 

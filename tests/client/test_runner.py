@@ -9,7 +9,7 @@ import asyncio
 
 import pytest
 
-from mezon_nb.client.runner import LoopThread
+from mezon_nb.core.loop import LoopThread
 from mezon_nb.errors import MezonTimeoutError
 
 

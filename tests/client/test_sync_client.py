@@ -14,7 +14,7 @@ import threading
 import pytest
 
 import mezon_nb
-from mezon_nb.client import AsyncClient, Client, StreamingJoined, connect
+from mezon_nb import AsyncClient, Client, StreamingJoined, connect
 from mezon_nb.errors import AuthenticationError
 
 WIDGET_SEATS = ["viewer", "participants_panel"]

@@ -10,8 +10,8 @@ import av
 import pytest
 
 import mezon_nb
-from mezon_nb.client.runner import LoopThread
-from mezon_nb.sandbox.stn.pattern import TestPattern
+from mezon_nb.core.loop import LoopThread
+from mezon_nb.core.pattern import TestPattern
 
 SIZE, FPS = (320, 240), 15
 

@@ -11,14 +11,14 @@ import asyncio
 import av
 import pytest
 
+from mezon_nb.core.pattern import TestPattern
 from mezon_nb.errors import AuthenticationError, StreamEndedError, StreamError, StreamNotLiveError
 from mezon_nb.media.frames import FrameHub
-from mezon_nb.media.session import stamp_of
 from mezon_nb.media.signaling import error_for
+from mezon_nb.media.stream_session import stamp_of
 from mezon_nb.protocol import stn
 from mezon_nb.protocol.stamp import read_stamp
 from mezon_nb.sandbox.stn.fanout import Fanout, VideoEncoder
-from mezon_nb.sandbox.stn.pattern import TestPattern
 
 
 @pytest.mark.parametrize("size", [(320, 240), (640, 480), (1280, 720)])

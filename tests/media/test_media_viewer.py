@@ -129,7 +129,7 @@ def test_leave_updates_presence_and_leaks_no_task(client, sandbox, loop_tasks):
 
 def test_async_client_on_its_own_loop(sandbox):
     """As in a notebook cell with top-level await: the session still runs on the loop thread."""
-    from mezon_nb.client import AsyncClient
+    from mezon_nb import AsyncClient
 
     async def main():
         async with AsyncClient(sandbox.bot_id, sandbox.bot_token, base_url=sandbox.api_url,

@@ -10,7 +10,7 @@ from functools import partial
 
 import pytest
 
-from mezon_nb.widgets.transport import FlowControl, SharedBudget
+from mezon_nb.widgets.flow import FlowControl, SharedBudget
 
 approx = partial(pytest.approx, abs=1e-9)
 

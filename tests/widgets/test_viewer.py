@@ -254,7 +254,7 @@ def test_a_failed_join_in_the_constructor_leaves_nothing_running(client):
 def _our_tasks() -> int:
     import asyncio
 
-    from mezon_nb.client.runner import LoopThread
+    from mezon_nb.core.loop import LoopThread
 
     runner = LoopThread.shared()
 

@@ -23,7 +23,7 @@ from fractions import Fraction
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from mezon_nb.sandbox.stn.pattern import SAMPLE_RATE
+from mezon_nb.core.pattern import SAMPLE_RATE
 
 _QUEUE = 30  # packets a viewer may lag behind before it is resynchronised on a keyframe
 
@@ -123,7 +123,7 @@ def _bitrate(width: int, height: int, fps: float) -> int:
 class VideoEncoder:
     """libvpx VP8, realtime, fixed speed -8, CBR; a keyframe every 2 s or on demand.
 
-    >>> from mezon_nb.sandbox.stn.pattern import TestPattern
+    >>> from mezon_nb.core.pattern import TestPattern
     >>> enc = VideoEncoder(320, 240, fps=15)
     >>> packets = enc.encode(TestPattern(320, 240, 15).video_frame(0), keyframe=True)
     >>> packets[0].is_keyframe
@@ -163,7 +163,7 @@ class VideoEncoder:
 class OpusEncoder:
     """libopus, 48 kHz stereo, 20 ms packets (pts in 1/48000).
 
-    >>> from mezon_nb.sandbox.stn.pattern import TestPattern
+    >>> from mezon_nb.core.pattern import TestPattern
     >>> enc = OpusEncoder()
     >>> sum(len(enc.encode(TestPattern(320, 240).audio_frame(i))) for i in range(3)) >= 1
     True

@@ -22,8 +22,8 @@ from urllib.parse import unquote, urlparse
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from mezon_nb.core.pattern import AUDIO_SAMPLES, SAMPLE_RATE, TestPattern
 from mezon_nb.sandbox.stn.fanout import Fanout, OpusEncoder, VideoEncoder
-from mezon_nb.sandbox.stn.pattern import AUDIO_SAMPLES, SAMPLE_RATE, TestPattern
 
 logger = logging.getLogger(__name__)
 

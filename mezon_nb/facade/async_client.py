@@ -25,11 +25,11 @@ from typing import Any
 from mezon_nb.client.auth import SessionKeeper
 from mezon_nb.client.chat import Chat
 from mezon_nb.client.dispatch import Dispatcher, EventStream, Handle
-from mezon_nb.client.events import STREAMING_EVENT_NAMES, Event, event_from_envelope
 from mezon_nb.client.greeter import DEFAULT_TEMPLATE, Greeter
 from mezon_nb.client.http import HttpTransport
-from mezon_nb.client.models import ChannelInfo, Clan, MessageAck, Session, StreamingUser
 from mezon_nb.client.realtime import RealtimeSocket
+from mezon_nb.core.events import STREAMING_EVENT_NAMES, Event, event_from_envelope
+from mezon_nb.core.models import ChannelInfo, Clan, MessageAck, Session, StreamingUser
 from mezon_nb.errors import AuthenticationError, ClientClosedError
 from mezon_nb.protocol import api_pb2, codec, realtime_pb2
 from mezon_nb.protocol.enums import ChannelType
@@ -271,7 +271,7 @@ class AsyncClient:
     async def send_message(self, channel_id: int | str, text: str, *,
                            clan_id: int | str | None = None) -> MessageAck:
         """Send ``text`` to a channel's chat as the bot; returns the server's
-        :class:`~mezon_nb.client.models.MessageAck` (``message_id``, ``create_time``).
+        :class:`~mezon_nb.core.models.MessageAck` (``message_id``, ``create_time``).
 
         Joins the chat on first use, and again (then retries once) if the server answers
         "must join" (error code 3). ``clan_id`` is looked up when not given.
@@ -284,7 +284,7 @@ class AsyncClient:
         return await self._chat.send(channel_id, text, clan_id)
 
     def messages(self, maxsize: int = 1000) -> EventStream:
-        """Every chat message (:class:`~mezon_nb.client.events.ChannelMessage`) from now on,
+        """Every chat message (:class:`~mezon_nb.core.events.ChannelMessage`) from now on,
         in the chats the bot joined, for ``async for``; drop-oldest like :meth:`events`.
 
         >>> stream = aclient.messages()

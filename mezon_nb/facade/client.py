@@ -1,7 +1,7 @@
 """``Client`` and ``connect()``: the notebook-facing, blocking twin of ``AsyncClient``.
 
 The ``AsyncClient`` runs on the library's background loop
-(:meth:`~mezon_nb.client.runner.LoopThread.shared`), so the socket keeps receiving while a cell
+(:meth:`~mezon_nb.core.loop.LoopThread.shared`), so the socket keeps receiving while a cell
 blocks. Each ``Client`` method is made by :func:`_blocking` (or :func:`_same`) from the
 ``AsyncClient`` method of the same name, in the same order, docstring included; only
 ``events`` and ``messages`` (plain iterators), ``close`` (also stops an owned sandbox) and the
@@ -19,11 +19,11 @@ import weakref
 from collections.abc import Iterator
 from typing import Any
 
-from mezon_nb.client.async_client import DEFAULT_BASE_URL, AsyncClient
 from mezon_nb.client.dispatch import EventStream
-from mezon_nb.client.events import ChannelMessage, Event, StreamingEvent
-from mezon_nb.client.runner import LoopThread
+from mezon_nb.core.events import ChannelMessage, Event, StreamingEvent
+from mezon_nb.core.loop import LoopThread
 from mezon_nb.errors import AuthenticationError
+from mezon_nb.facade.async_client import DEFAULT_BASE_URL, AsyncClient
 
 _RUN_CALL = "run(aclient."
 

@@ -36,8 +36,8 @@ from mezon_nb.media.errors import map_media_errors
 from mezon_nb.media.ice import host_candidates, is_loopback
 from mezon_nb.media.jitter import release_on_marker
 from mezon_nb.media.loop import run_here
-from mezon_nb.media.session import StreamSession
 from mezon_nb.media.signaling import StnSignaling, error_for
+from mezon_nb.media.stream_session import StreamSession
 from mezon_nb.protocol import stn
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ import dataclasses
 from datetime import datetime, timezone
 from typing import ClassVar
 
-from mezon_nb.client.models import utc_time
+from mezon_nb.core.models import utc_time
 from mezon_nb.protocol import api_pb2, codec, realtime_pb2
 
 
