@@ -11,7 +11,8 @@ with a ``FileUrl`` (a local file), or ``session_publisher`` → ``sd_answer`` th
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from aiortc import (
     RTCConfiguration,
@@ -25,10 +26,7 @@ from aiortc.sdp import SessionDescription, candidate_from_sdp
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from mezon_nb.protocol import stn
-from mezon_nb.sandbox.stn.sources import FileSource, TrackSource, local_path
-
-if TYPE_CHECKING:
-    from mezon_nb.sandbox.stn.server import StreamServer
+from mezon_nb.sandbox.stn.sources import FileSource, Source, TrackSource, local_path
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +42,29 @@ class Refused(Exception):
 _WEBRTC_ERRORS = (ValueError, InvalidAccessError, InvalidStateError, OperationError)
 
 
+class Channel(Protocol):
+    """A live channel as a :class:`Connection` sees it (``server.LiveChannel``)."""
+
+    source: Source
+    viewers: set[Connection]
+
+
+class StreamHost(Protocol):
+    """What a :class:`Connection` needs of its stream server (``server.StreamServer``); the
+    server imports this module, never the other way round."""
+
+    config: Mapping[str, Any]
+
+    @property
+    def channels(self) -> Mapping[str, Channel]: ...
+    def live_channels(self) -> dict[str, bool]: ...
+    def channel_exists(self, channel_id: str) -> bool: ...
+    def go_live(self, channel_id: str, source: Source, user_id: int | None,
+                publisher: Connection | None = None) -> Channel: ...
+    async def end(self, channel_id: str, source: Source | None = None) -> None: ...
+    def presence(self, channel_id: str, user_id: int, *, joined: bool) -> None: ...
+
+
 def _vp8_only() -> list[Any]:
     return [c for c in RTCRtpSender.getCapabilities("video").codecs
             if c.mimeType.lower() == "video/vp8"]
@@ -57,7 +78,7 @@ class Connection:
     (None, None, False)
     """
 
-    def __init__(self, server: StreamServer, websocket: WebSocket, user_id: int):
+    def __init__(self, server: StreamHost, websocket: WebSocket, user_id: int):
         self.server, self.websocket, self.user_id = server, websocket, user_id
         self.pc: RTCPeerConnection | None = None
         self.tracks: list[MediaStreamTrack] = []
