@@ -19,6 +19,9 @@ import logging
 import sys
 from collections.abc import Sequence
 
+import pandas as pd
+
+import mezon_nb
 from mezon_nb.core.events import StreamingEvent, StreamingJoined, StreamingLeaved
 
 
@@ -55,10 +58,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-
-    import pandas as pd
-
-    import mezon_nb
 
     print("Starting the loopback sandbox ...")
     with mezon_nb.Sandbox.start(seed=args.seed) as sandbox, \

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 
+from mezon_nb.analytics.log import ParticipantLog
 from mezon_nb.core.events import (
     ChannelMessage,
     StreamingJoined,
@@ -78,8 +79,6 @@ def demo_chat_events(as_events: bool = False) -> pd.DataFrame | list:
 
 
 def _table(events: list) -> pd.DataFrame:
-    from mezon_nb.analytics.log import ParticipantLog
-
     log = ParticipantLog()
     log.extend(events)
     return log.events

@@ -31,6 +31,7 @@ import numpy as np
 
 from mezon_nb.media.frames import AudioChunk, Frame, FrameHub, FrameStream
 from mezon_nb.media.loop import call_sync, run_on
+from mezon_nb.media.recording import Recorder
 from mezon_nb.protocol.stamp import read_stamp
 
 if TYPE_CHECKING:
@@ -201,8 +202,6 @@ class StreamSession:
 
         By default it records the tracks the stream carries (``track_kinds``).
         """
-        from mezon_nb.media.recording import Recorder
-
         if self._recorder is not None:
             raise RuntimeError("already recording; call stop_recording() first")
         kinds = self.track_kinds

@@ -28,6 +28,7 @@ import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from mezon_nb.core.pattern import TestPattern
 from mezon_nb.protocol.stamp import write_stamp
 
 VIDEO_CLOCK = 90_000
@@ -117,8 +118,6 @@ def source_tracks(source: Any, *, fps: float = 30, size: tuple[int, int] = (640,
                   stamp: bool = True) -> list[MediaStreamTrack]:
     """aiortc tracks for ``source`` (see the module doc)."""
     if isinstance(source, str) and source == "pattern":
-        from mezon_nb.core.pattern import TestPattern  # pure numpy, no server
-
         pattern = TestPattern(*size, fps=fps)
         return [PacedVideoTrack(lambda i: pattern.video_frame(i, time.time()), fps),
                 ToneTrack(pattern)]
