@@ -33,6 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mezon_nb.core.events import StreamingJoined
+from mezon_nb.core.loop import call_sync
 from mezon_nb.errors import MezonError
 
 log = logging.getLogger(__name__)
@@ -211,17 +212,7 @@ class Greeter:
         >>> Greeter(None, "6").stop()["pending"]
         0
         """
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return self.counts
-        try:
-            on_loop = asyncio.get_running_loop() is loop
-        except RuntimeError:
-            on_loop = False
-        if on_loop:
-            loop.create_task(self.aclose())
-        else:
-            asyncio.run_coroutine_threadsafe(self.aclose(), loop).result(timeout)
+        call_sync(self._loop, self.aclose, timeout)
         return self.counts
 
     async def aclose(self) -> None:

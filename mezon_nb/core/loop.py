@@ -1,9 +1,16 @@
-"""The library's background engine: one asyncio event loop on one daemon thread.
+"""The library's background engine: one asyncio event loop on one daemon thread, and the one
+place where work is handed to a loop from another thread or another loop.
 
 The notebook-facing ``Client``, the stream sessions and the widgets all run their async work
-here, so events and frames keep flowing while a notebook cell blocks. Coroutines are handed over
-with :meth:`LoopThread.run` (wait for the result) or :meth:`LoopThread.submit` (get a
-``concurrent.futures.Future``).
+here, so events and frames keep flowing while a notebook cell blocks. The hand-overs:
+
+- from plain code: :meth:`LoopThread.run` (wait for the result), :meth:`LoopThread.submit`
+  (get a ``concurrent.futures.Future``), :meth:`LoopThread.call_soon` (a plain call),
+  :meth:`LoopThread.start_task` / :meth:`LoopThread.stop_task` (a long-running task);
+- from a coroutine on any loop: :meth:`LoopThread.arun`;
+- for an object that lives on a given loop (a session, a publisher, a greeter):
+  :func:`run_on` (await from any loop) and :func:`call_sync` (wait from plain code; on that
+  loop's own thread it only schedules).
 
 >>> import asyncio
 >>> runner = LoopThread.shared()
@@ -16,7 +23,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from collections.abc import Coroutine
+import time
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from mezon_nb.errors import MezonTimeoutError
@@ -112,6 +120,58 @@ class LoopThread:
             future.cancel()
             raise
 
+    async def arun(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on this loop and await its result from whatever loop the caller is on.
+
+        >>> asyncio.run(LoopThread.shared().arun(asyncio.sleep(0, result="on the loop thread")))
+        'on the loop thread'
+        """
+        return await run_on(self.loop, lambda: coro)
+
+    def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Call ``fn(*args)`` on the loop thread: at once when already there, else as soon as
+        the loop gets to it; nothing once the loop has stopped.
+
+        >>> seen = []
+        >>> LoopThread.shared().call_soon(seen.append, 1)
+        >>> LoopThread.shared().run(asyncio.sleep(0)); seen
+        [1]
+        """
+        if self.in_loop_thread():
+            fn(*args)
+        elif self.is_running():
+            self.loop.call_soon_threadsafe(fn, *args)
+
+    def start_task(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """Create a task on the loop from another thread and return it.
+
+        >>> task = LoopThread.shared().start_task(asyncio.sleep(0), "mezon_nb-doc")
+        >>> task.get_name()
+        'mezon_nb-doc'
+        >>> LoopThread.shared().stop_task(task)
+        """
+
+        async def create() -> asyncio.Task[Any]:
+            return asyncio.get_running_loop().create_task(coro, name=name)
+
+        return self.run(create(), timeout=5)
+
+    def stop_task(self, task: asyncio.Task[Any], timeout: float = 5.0) -> None:
+        """Cancel ``task`` (a task on this loop) and wait until it has finished.
+
+        >>> task = LoopThread.shared().start_task(asyncio.sleep(60), "mezon_nb-doc")
+        >>> LoopThread.shared().stop_task(task); task.cancelled()
+        True
+        """
+        if task.done() or not self.is_running():
+            return
+        self.loop.call_soon_threadsafe(task.cancel)
+        if self.in_loop_thread():
+            return
+        deadline = time.monotonic() + timeout
+        while not task.done() and time.monotonic() < deadline:
+            time.sleep(0.002)
+
     def stop(self) -> None:
         """Stop the loop and join the thread (the shared loop normally lives until exit).
 
@@ -125,4 +185,35 @@ class LoopThread:
             self.loop.close()
 
 
-__all__ = ["LoopThread"]
+async def run_on(loop: asyncio.AbstractEventLoop | None,
+                 make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Await ``make()`` on ``loop`` (where the object it belongs to lives) from any loop;
+    ``None`` means the caller's own loop.
+
+    >>> asyncio.run(run_on(None, lambda: asyncio.sleep(0, result=3)))
+    3
+    """
+    if loop is None or asyncio.get_running_loop() is loop:
+        return await make()
+    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(make(), loop))
+
+
+def call_sync(loop: asyncio.AbstractEventLoop | None,
+              make: Callable[[], Coroutine[Any, Any, Any]], timeout: float) -> None:
+    """Run ``make()`` on ``loop`` and wait; from the loop's own thread only schedule it.
+
+    >>> call_sync(None, lambda: asyncio.sleep(0), timeout=1)  # no loop: nothing to do
+    """
+    if loop is None or loop.is_closed():
+        return
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        loop.create_task(make())
+    else:
+        asyncio.run_coroutine_threadsafe(make(), loop).result(timeout)
+
+
+__all__ = ["LoopThread", "call_sync", "run_on"]

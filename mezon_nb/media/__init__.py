@@ -10,7 +10,8 @@ through the client (``client.join_stream(channel_id)``). Modules, one concern ea
 - :mod:`.frames`: ``Frame``/``AudioChunk`` and the drop-oldest buffers;
 - :mod:`.recording`: writing mp4/webm on a worker thread;
 - :mod:`.publisher`, :mod:`.tracks`: publishing files, numpy frames, the test pattern;
-- :mod:`.loop`, :mod:`.errors`: the loop thread hand-over, aiortc/PyAV error mapping.
+- :mod:`.errors`: aiortc/PyAV error mapping (the loop thread hand-over is
+  :mod:`mezon_nb.core.loop`).
 
 ``read_stamp`` decodes the frame counter and capture time the sandbox's test pattern (and
 ``publish``) draws in every frame:

@@ -32,10 +32,10 @@ from urllib.parse import urlparse
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
+from mezon_nb.core.loop import LoopThread, call_sync, run_on
 from mezon_nb.errors import MediaError, MezonError, StreamEndedError
 from mezon_nb.media.errors import map_media_errors
 from mezon_nb.media.ice import host_candidates, is_loopback
-from mezon_nb.media.loop import call_sync, run_here, run_on
 from mezon_nb.media.signaling import StnSignaling, error_for
 from mezon_nb.media.tracks import PacedVideoTrack, source_tracks
 from mezon_nb.protocol import stn
@@ -246,7 +246,7 @@ async def publish_file(client: Any, channel_id: int | str, url_or_path: str | Pa
         await sig.send("connect_publisher", {"ChannelId": cid, "Password": "", "FileUrl": url})
         await publisher._accepted(timeout)
 
-    return await run_here(_start(publisher, opening()))
+    return await LoopThread.shared().arun(_start(publisher, opening()))
 
 
 async def publish(client: Any, channel_id: int | str, source: Any, *, fps: float = 30,
@@ -306,7 +306,7 @@ async def publish(client: Any, channel_id: int | str, source: Any, *, fps: float
         await sig.send("connect_publisher", {"ChannelId": cid})
         await publisher._accepted(timeout)
 
-    return await run_here(_start(publisher, opening()))
+    return await LoopThread.shared().arun(_start(publisher, opening()))
 
 
 __all__ = ["Publisher", "PublisherStats", "file_url", "publish", "publish_file"]

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 import av
 import numpy as np
 
+from mezon_nb.core.loop import call_sync, run_on
 from mezon_nb.media.frames import AudioChunk, Frame, FrameHub, FrameStream
-from mezon_nb.media.loop import call_sync, run_on
 from mezon_nb.media.recording import Recorder
 from mezon_nb.protocol.stamp import read_stamp
 

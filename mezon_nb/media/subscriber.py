@@ -25,6 +25,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
+from mezon_nb.core.loop import LoopThread
 from mezon_nb.errors import (
     ConnectionClosedError,
     MediaError,
@@ -35,7 +36,6 @@ from mezon_nb.errors import (
 from mezon_nb.media.errors import map_media_errors
 from mezon_nb.media.ice import host_candidates, is_loopback
 from mezon_nb.media.jitter import release_on_marker
-from mezon_nb.media.loop import run_here
 from mezon_nb.media.signaling import StnSignaling, error_for
 from mezon_nb.media.stream_session import StreamSession
 from mezon_nb.protocol import stn
@@ -273,7 +273,7 @@ async def join_stream(client: Any, channel_id: int | str, *, timeout: float = 20
                              channel_id=cid, user_id=str(auth.user_id))
     session = StreamSession(cid, buffer=buffer)
     viewer = StnViewer(session, signaling, wait_live=wait_live)
-    await run_here(viewer.start(timeout))
+    await LoopThread.shared().arun(viewer.start(timeout))
     return session
 
 

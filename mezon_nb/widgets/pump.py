@@ -43,7 +43,7 @@ import concurrent.futures
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 from mezon_nb.core.loop import LoopThread
@@ -55,36 +55,6 @@ log = logging.getLogger(__name__)
 
 _ENCODERS = concurrent.futures.ThreadPoolExecutor(max_workers=2,
                                                   thread_name_prefix="mezon_nb-encode")
-
-
-def start_task(runner: LoopThread, coro: Coroutine, name: str) -> asyncio.Task:
-    """Create a task on ``runner``'s loop from another thread and return it.
-
-    >>> task = start_task(LoopThread.shared(), asyncio.sleep(0), "mezon_nb-doc")
-    >>> task.get_name()
-    'mezon_nb-doc'
-    >>> stop_task(LoopThread.shared(), task)
-    """
-
-    async def create() -> asyncio.Task:
-        return asyncio.get_running_loop().create_task(coro, name=name)
-
-    return runner.run(create(), timeout=5)
-
-
-def stop_task(runner: LoopThread, task: asyncio.Task, timeout: float = 5.0) -> None:
-    """Cancel ``task`` (a task on ``runner``'s loop) and wait until it has finished.
-
-    >>> task = start_task(LoopThread.shared(), asyncio.sleep(60), "mezon_nb-doc")
-    >>> stop_task(LoopThread.shared(), task); task.cancelled()
-    True
-    """
-    if task.done() or not runner.is_running():
-        return
-    runner.loop.call_soon_threadsafe(task.cancel)
-    deadline = time.monotonic() + timeout
-    while not task.done() and time.monotonic() < deadline:
-        time.sleep(0.002)
 
 
 class FramePump:
@@ -107,7 +77,6 @@ class FramePump:
         self._send = send
         self._on_painted = on_painted
         self._runner = runner or LoopThread.shared()
-        self._loop = self._runner.loop
         self._views: dict[str, int | None] = {}     # visible view -> its width in pixels
         self._unsubscribe: Callable[[], Any] | None = None
         self._source: Any = None
@@ -116,7 +85,7 @@ class FramePump:
         if self.flow.budget is not None:
             self.flow.budget.listeners.append(self._wake_soon)
         self._stopped = False
-        self._task = start_task(self._runner, self._run(), "mezon_nb-frame-pump")
+        self._task = self._runner.start_task(self._run(), "mezon_nb-frame-pump")
 
     # -- inputs (any thread) ------------------------------------------------------------------
 
@@ -227,10 +196,7 @@ class FramePump:
         def run() -> None:
             fn(*args)
             self._wake.set()
-        if self._runner.in_loop_thread():
-            run()
-        elif self._runner.is_running():
-            self._loop.call_soon_threadsafe(run)
+        self._runner.call_soon(run)
 
     def _offer_from(self, source: Any, frame: Any) -> None:
         if source is self._source:        # a late frame of a replaced source is dropped
@@ -313,4 +279,4 @@ class FramePump:
         self.flow.transmitted(job.frame_id, time.monotonic(), len(data), encode_s)
 
 
-__all__ = ["FramePump", "start_task", "stop_task"]
+__all__ = ["FramePump"]

@@ -31,7 +31,7 @@ from mezon_nb.widgets import cells
 from mezon_nb.widgets.audience import Audience
 from mezon_nb.widgets.chatpane import ChatFeed
 from mezon_nb.widgets.flow import FlowControl, Job, SharedBudget
-from mezon_nb.widgets.pump import FramePump, start_task, stop_task
+from mezon_nb.widgets.pump import FramePump
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class StreamViewer(anywidget.AnyWidget):
         self._mz_pump = FramePump(lambda content, buffers: self.send(content, buffers),
                                   flow=flow, quality=quality, on_painted=self._mz_on_painted,
                                   runner=self._mz_runner)
-        self._mz_ticker = start_task(self._mz_runner, self._mz_tick(), "mezon_nb-viewer-overlay")
+        self._mz_ticker = self._mz_runner.start_task(self._mz_tick(), "mezon_nb-viewer-overlay")
         self.on_msg(self._mz_on_msg)
         try:
             self.channels = channel_choices(client)
@@ -280,7 +280,7 @@ class StreamViewer(anywidget.AnyWidget):
         self._mz_set_status("closed")
         self.leave()
         self._mz_pump.close()
-        stop_task(self._mz_runner, self._mz_ticker)
+        self._mz_runner.stop_task(self._mz_ticker)
         if self._mz_audience is not None:
             self._mz_audience.close()
         if self._mz_chat is not None:
