@@ -28,14 +28,13 @@ synchronously, which any thread may do.
 from __future__ import annotations
 
 import asyncio
-import collections
 import inspect
 import logging
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
+from mezon_nb.core.buffers import DropBuffer
 from mezon_nb.core.events import EVENT_NAMES, Event
 
 log = logging.getLogger(__name__)
@@ -99,6 +98,8 @@ class EventStream:
     """A bounded, drop-oldest buffer of events, read with ``async for`` or ``for``.
 
     Iteration ends once the stream is closed (the client closed, or ``close()``) and drained.
+    The buffer is :class:`~mezon_nb.core.buffers.DropBuffer`, so any thread may read it and
+    ``async for`` works on any event loop.
 
     >>> from mezon_nb.core.events import StreamingEnded
     >>> s = EventStream(maxsize=2)
@@ -115,12 +116,17 @@ class EventStream:
             raise ValueError("maxsize must be at least 1")
         self.maxsize = maxsize
         self.names = frozenset(names)  #: the event names this stream receives
-        self.dropped = 0
-        self._items: collections.deque[Event] = collections.deque()
-        self._cond = threading.Condition()
-        self._closed = False
-        self._wakeup: asyncio.Event | None = None
+        self._buffer: DropBuffer[Event] = DropBuffer(maxsize)
         self._on_close = on_close
+
+    @property
+    def dropped(self) -> int:
+        """Events dropped because the reader fell ``maxsize`` behind.
+
+        >>> EventStream().dropped
+        0
+        """
+        return self._buffer.dropped
 
     def put(self, event: Event) -> None:
         """Append one event, dropping the oldest when full (called on the loop).
@@ -131,17 +137,11 @@ class EventStream:
         >>> s.dropped
         0
         """
-        with self._cond:
-            if len(self._items) >= self.maxsize:
-                self._items.popleft()
-                self.dropped += 1
-                if self.dropped == 1:
-                    log.warning("event stream full (%d): dropping the oldest events; read "
-                                "faster or pass a larger maxsize", self.maxsize)
-            self._items.append(event)
-            self._cond.notify_all()
-        if self._wakeup is not None:
-            self._wakeup.set()
+        dropped = self._buffer.dropped
+        self._buffer.put(event)
+        if dropped == 0 and self._buffer.dropped == 1:
+            log.warning("event stream full (%d): dropping the oldest events; read "
+                        "faster or pass a larger maxsize", self.maxsize)
 
     def close(self) -> None:
         """End iteration once the buffered events are read (idempotent).
@@ -149,11 +149,7 @@ class EventStream:
         >>> s = EventStream(); s.close(); s.close(); list(s)
         []
         """
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-        if self._wakeup is not None:
-            self._wakeup.set()
+        self._buffer.close()
         if self._on_close is not None:
             self._on_close(self)
 
@@ -163,26 +159,14 @@ class EventStream:
         >>> EventStream().get(timeout=0.01) is None
         True
         """
-        with self._cond:
-            self._cond.wait_for(lambda: self._items or self._closed, timeout)
-            return self._items.popleft() if self._items else None
+        return self._buffer.get(timeout)
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._aiter()
 
     async def _aiter(self) -> AsyncIterator[Event]:
-        self._wakeup = asyncio.Event()
-        while True:
-            with self._cond:
-                item = self._items.popleft() if self._items else None
-                done = item is None and self._closed
-            if item is not None:
-                yield item
-            elif done:
-                return
-            else:
-                await self._wakeup.wait()
-                self._wakeup.clear()
+        while (item := await self._buffer.aget()) is not None:
+            yield item
 
     def __iter__(self) -> Iterator[Event]:
         return self.iterate()

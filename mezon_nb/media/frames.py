@@ -2,7 +2,7 @@
 
 A :class:`Frame` keeps aiortc's decoded ``av.VideoFrame`` and converts it to rgb24 only when
 ``.array`` is read. A :class:`FrameHub` receives every frame on the event loop and gives
-each consumer its own :class:`DropBuffer`: a slow consumer gets the newest frames, never a
+each consumer its own :class:`~mezon_nb.core.buffers.DropBuffer`: a slow consumer gets the newest frames, never a
 growing delay, and its drops are counted.
 
 >>> hub = FrameHub(buffer=2)
@@ -17,16 +17,16 @@ growing delay, and its drops are counted.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import numpy as np
+
+from mezon_nb.core.buffers import DropBuffer
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -111,71 +111,6 @@ class AudioChunk:
         """Samples as a (channels, samples) int16 array."""
         data = self._source.to_ndarray()
         return data.reshape(-1, self.channels).T if data.shape[0] == 1 else data
-
-
-class DropBuffer(Generic[T]):
-    """A bounded FIFO that drops its oldest item when full; sync and async ``get``.
-
-    >>> buf = DropBuffer(2)
-    >>> for i in range(3):
-    ...     buf.put(i)
-    >>> buf.get(), buf.dropped
-    (1, 1)
-    """
-
-    def __init__(self, maxlen: int):
-        self._items: deque[T] = deque()
-        self.maxlen = max(1, maxlen)
-        self.dropped = 0
-        self.closed = False
-        self._cond = threading.Condition()
-        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
-
-    def put(self, item: T) -> None:
-        """Add ``item``, dropping the oldest one when full."""
-        with self._cond:
-            if len(self._items) >= self.maxlen:
-                self._items.popleft()
-                self.dropped += 1
-            self._items.append(item)
-            self._wake()
-
-    def close(self) -> None:
-        """No more items: waiting readers return ``None`` once the buffer is empty."""
-        with self._cond:
-            self.closed = True
-            self._wake()
-
-    def _wake(self) -> None:
-        self._cond.notify_all()
-        for loop, fut in self._waiters:
-            loop.call_soon_threadsafe(lambda f=fut: f.done() or f.set_result(None))
-        self._waiters.clear()
-
-    def get(self, timeout: float | None = None) -> T | None:
-        """The oldest item; ``None`` on timeout or when closed and empty."""
-        with self._cond:
-            self._cond.wait_for(lambda: self._items or self.closed, timeout)
-            return self._items.popleft() if self._items else None
-
-    async def aget(self) -> T | None:
-        """Like :meth:`get` without a timeout, for coroutines on any loop."""
-        loop = asyncio.get_running_loop()
-        while True:
-            with self._cond:
-                if self._items:
-                    return self._items.popleft()
-                if self.closed:
-                    return None
-                fut = loop.create_future()
-                self._waiters.append((loop, fut))
-            await fut
-
-    def drain(self) -> Iterator[T]:
-        """Everything buffered now, without waiting."""
-        with self._cond:
-            items, self._items = list(self._items), deque()
-        return iter(items)
 
 
 class FrameStream(Generic[T]):
@@ -320,4 +255,4 @@ class FrameHub(Generic[T]):
             self._cond.notify_all()
 
 
-__all__ = ["AudioChunk", "DropBuffer", "Frame", "FrameHub", "FrameStream"]
+__all__ = ["AudioChunk", "Frame", "FrameHub", "FrameStream"]
