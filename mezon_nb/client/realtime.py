@@ -24,7 +24,6 @@ import asyncio
 import itertools
 import logging
 import random
-import re
 from collections.abc import Awaitable, Callable, Iterator
 from urllib.parse import quote, urlsplit
 
@@ -35,6 +34,8 @@ from websockets.asyncio.client import connect as ws_connect
 from mezon_nb.client.auth import SessionKeeper
 from mezon_nb.client.transport_errors import map_transport_errors
 from mezon_nb.core.models import Session
+from mezon_nb.core.redact import TokenFilter
+from mezon_nb.core.urls import websocket_url
 from mezon_nb.errors import (
     AuthenticationError,
     ClientClosedError,
@@ -51,19 +52,8 @@ log = logging.getLogger(__name__)
 _CID_MAX = 2**31 - 1
 
 
-class _RedactToken(logging.Filter):
-    """Hide ``token=...`` in websockets' own debug lines (its handshake logs the URL)."""
-
-    _pattern = re.compile(r"token=[^&\s]+")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self._pattern.sub("token=***", record.getMessage())
-        record.args = None
-        return True
-
-
 _ws_log = logging.getLogger(__name__ + ".websockets")
-_ws_log.addFilter(_RedactToken())
+_ws_log.addFilter(TokenFilter())  # websockets' handshake line carries the token
 
 
 def socket_url(session: Session) -> str:
@@ -77,13 +67,9 @@ def socket_url(session: Session) -> str:
     'ws://h:8/ws'
     """
     target = session.ws_url or urlsplit(session.api_url).netloc
-    if "://" in target:
-        scheme, _, rest = target.partition("://")
-        scheme = {"https": "wss", "http": "ws"}.get(scheme, scheme)
-    else:
-        scheme = "wss" if session.api_url.startswith("https") else "ws"
-        rest = target
-    base = f"{scheme}://{rest.rstrip('/')}"
+    if "://" not in target:
+        target = ("wss://" if session.api_url.startswith("https") else "ws://") + target
+    base = websocket_url(target).rstrip("/")
     return f"{base}/ws?lang=en&status=true&token={quote(session.token, safe='')}&format=protobuf"
 
 

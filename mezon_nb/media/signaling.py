@@ -18,13 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from typing import Any
 from urllib.parse import urlencode
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from mezon_nb.core.redact import TokenFilter
+from mezon_nb.core.urls import websocket_url
 from mezon_nb.errors import (
     AuthenticationError,
     ConnectionClosedError,
@@ -38,29 +39,13 @@ from mezon_nb.protocol import stn
 
 logger = logging.getLogger(__name__)
 PING_INTERVAL = 15.0
-_TOKEN = re.compile(r"token=[^&\s]+")
-
-
-class _HideToken(logging.Filter):
-    """websockets logs the request line at DEBUG; blank out the token in it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        if "token=" in text:
-            record.msg, record.args = _TOKEN.sub("token=<hidden>", text), ()
-        return True
-
-
 wire_logger = logging.getLogger("mezon_nb.media.wire")
-wire_logger.addFilter(_HideToken())
+wire_logger.addFilter(TokenFilter())  # websockets' handshake line carries the token
 
 
 def stn_ws_url(stream_url: str) -> str:
     """The signalling socket URL for an STN base URL (``http(s)`` becomes ``ws(s)``)."""
-    base = stream_url.rstrip("/")
-    for old, new in (("https://", "wss://"), ("http://", "ws://")):
-        if base.startswith(old):
-            base = new + base[len(old):]
+    base = websocket_url(stream_url.rstrip("/"))
     return base if base.endswith("/ws") else base + "/ws"
 
 
