@@ -78,7 +78,7 @@ class ParticipantLog:
         self._store = ColumnStore()
         self._tracker = SessionTracker()
         self._channels: dict[str, tuple[str | None, str]] = {}
-        self._listeners: list[Listener] = []
+        self._listeners: list[tuple[Listener, int]] = []  # (fn, first table position it gets)
         self._sink: SqliteSink | None = None
         self._closed = False
         self._label_changes = 0
@@ -131,8 +131,9 @@ class ParticipantLog:
             self._check_open()
             rows = self._tracker.reconcile(snapshot, str(clan_id),
                                            at or datetime.now(timezone.utc), complete)
+            start = len(self._store)
             self._store.extend(rows)
-        self._notify(rows)
+        self._notify(rows, start)
 
     def describe_channels(self, mapping: dict[str, tuple[str, str]]) -> None:
         """Name channels: ``{channel_id: (clan_id, label)}``; every row of them gets the label.
@@ -172,13 +173,35 @@ class ParticipantLog:
         >>> stop(); {k: seen[0][k] for k in ("kind", "user_id", "channel_label", "source")}
         {'kind': 'joined', 'user_id': '5', 'channel_label': None, 'source': 'snapshot'}
         """
+        return self._subscribe(fn, 0)
+
+    def follow(self, fn: Listener) -> tuple[pd.DataFrame, Callable[[], None]]:
+        """The event table now, and ``fn(row)`` for every row recorded after it: none missed,
+        none twice, even while another thread records. Returns ``(table, unsubscribe)``.
+
+        >>> from types import SimpleNamespace as Row
+        >>> log = ParticipantLog(); seen = []
+        >>> log.reconcile([Row(channel_id="6", user_id="5", participant="ann")], clan_id="1")
+        >>> table, stop = log.follow(seen.append)
+        >>> log.reconcile([], clan_id="1"); stop()
+        >>> len(table), [row["kind"] for row in seen]
+        (1, ['left'])
+        """
         with self._lock:
-            self._listeners.append(fn)
+            columns = self._store.snapshot()
+            unsubscribe = self._subscribe(fn, len(self._store))
+        return frame(columns), unsubscribe
+
+    def _subscribe(self, fn: Listener, first: int) -> Callable[[], None]:
+        """Call ``fn`` with each row from table position ``first`` on."""
+        entry = (fn, first)
+        with self._lock:
+            self._listeners.append(entry)
 
         def unsubscribe() -> None:
             with self._lock:
-                if fn in self._listeners:
-                    self._listeners.remove(fn)
+                if entry in self._listeners:
+                    self._listeners.remove(entry)
         return unsubscribe
 
     # -- the table and the analytics ------------------------------------------------------
@@ -335,6 +358,7 @@ class ParticipantLog:
         rows: list[Row] = []
         with self._lock:
             self._check_open()
+            start = len(self._store)
             ingest, labels = self._tracker.ingest, self._channels
             try:
                 for event in chunk:
@@ -344,7 +368,7 @@ class ParticipantLog:
                         self._set_label(event.streaming_channel_id, event.clan_id, label)
             finally:
                 self._store.extend(rows)
-        self._notify(rows)
+        self._notify(rows, start)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -377,15 +401,19 @@ class ParticipantLog:
         if self._sink is not None:
             self._sink.set_label(channel_id, clan_id, label)
 
-    def _notify(self, rows: list[Row]) -> None:
+    def _notify(self, rows: list[Row], start: int) -> None:
+        """Tell the listeners about ``rows``, stored from table position ``start`` on."""
         listeners = list(self._listeners)
         if not listeners:
             return
-        for t, kind, source, clan, channel, user, participant in rows:
+        for position, (t, kind, source, clan, channel, user, participant) in enumerate(
+                rows, start):
             row = {"time": pd.Timestamp(t, tz="UTC"), "kind": kind, "clan_id": clan,
                    "channel_id": channel, "channel_label": self._store.label(channel),
                    "user_id": user, "participant": participant, "source": source}
-            for fn in listeners:
+            for fn, first in listeners:
+                if position < first:   # already in the table that follow() returned
+                    continue
                 try:
                     fn(row)
                 except Exception:

@@ -3,8 +3,10 @@
 A ``message`` row (someone spoke in the chat) marks that watcher as talking: their ``messages``
 count and ``spoke`` (epoch seconds of their last message) appear in their watcher dict.
 
-An :class:`Audience` reads a ``ParticipantLog``'s existing ``events`` table, then follows
-``log.on_event`` so each new row updates it; ``listeners`` hear about every applied change as a
+An :class:`Audience` reads the rows of a ``ParticipantLog`` (``log.follow``: the table so
+far, then every new row, each exactly once). The log has already applied the ingest rules
+(one stream per user, reconnect snapshots, a stream's end closing its sessions), so a row says
+who joined or left and the audience only keeps the current set; ``listeners`` hear about every applied change as a
 small delta dict (what the panel sends to the browser). Thread-safe: rows arrive on the
 library's loop thread while the notebook reads counts on the main thread.
 
@@ -24,9 +26,20 @@ import math
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _KINDS = ("joined", "left", "started", "ended", "message")
+
+
+class FollowedLog(Protocol):
+    """What an :class:`Audience` reads: ``mezon_nb.analytics.ParticipantLog`` is the one."""
+
+    def follow(self, fn: Callable[[dict], Any]) -> tuple[pd.DataFrame, Callable[[], None]]:
+        """The rows so far, and ``fn(row)`` for each later one; returns (table, unsubscribe)."""
+        ...
 
 
 def _text(value: Any) -> str:
@@ -63,30 +76,34 @@ class Audience:
         self.channel_id = channel_id
         self.listeners: list[Callable[[dict], Any]] = []
         self._lock = threading.Lock()
+        self._folding = threading.RLock()  # held by follow() while it folds the first table
         self._watching: dict[str, dict[str, dict]] = {}
         self._labels: dict[str, str] = {}
         self._series: deque = deque(maxlen=history)   # (time, total viewers)
         self._ticker: deque = deque(maxlen=ticker)
         self._seq = 0
-        self._seen: deque = deque(maxlen=256)
         self._unsubscribe: Callable[[], Any] | None = None
 
     @classmethod
-    def follow(cls, log: Any, channel_id: str | None = None, **options: Any) -> Audience:
-        """Fold ``log.events`` and subscribe to ``log.on_event`` (call :meth:`close` to stop).
+    def follow(cls, log: FollowedLog, channel_id: str | None = None,
+               **options: Any) -> Audience:
+        """Fold the log's rows so far, then each new one (call :meth:`close` to stop).
 
-        >>> import pandas as pd
-        >>> class Log:
-        ...     events = pd.DataFrame([{"time": pd.Timestamp(5, unit="s", tz="UTC"),
-        ...         "kind": "joined", "channel_id": "7", "user_id": "u", "participant": "p"}])
-        ...     def on_event(self, fn): return lambda: None
-        >>> Audience.follow(Log()).count("7")
-        1
+        >>> from types import SimpleNamespace as Row
+        >>> from mezon_nb.analytics import ParticipantLog
+        >>> log = ParticipantLog()
+        >>> log.reconcile([Row(channel_id="7", user_id="5", participant="ann")], clan_id="1")
+        >>> audience = Audience.follow(log)
+        >>> log.reconcile([Row(channel_id="7", user_id="6", participant="bo")], clan_id="1")
+        >>> audience.count("7"), [w["participant"] for w in audience.watchers("7")]
+        (1, ['bo'])
+        >>> audience.close()
         """
         audience = cls(channel_id, **options)
-        audience._unsubscribe = log.on_event(audience.apply)
-        for row in log.events.to_dict("records"):
-            audience.apply(row, notify=False)
+        with audience._folding:   # rows arriving meanwhile wait until the table is folded
+            table, audience._unsubscribe = log.follow(audience.apply)
+            for row in table.to_dict("records"):
+                audience.apply(row, notify=False)
         return audience
 
     def close(self) -> None:
@@ -111,11 +128,7 @@ class Audience:
             return None
         when = epoch_seconds(row["time"])
         name = _text(row.get("participant")) or user
-        key = (when, kind, channel, user)
-        with self._lock:
-            if key in self._seen:      # the same row from both the table and on_event
-                return None
-            self._seen.append(key)
+        with self._folding, self._lock:
             watchers = self._watching.setdefault(channel, {})
             if _text(row.get("channel_label")):
                 self._labels[channel] = _text(row.get("channel_label"))
@@ -185,4 +198,4 @@ class Audience:
                     "ticker": list(self._ticker)}
 
 
-__all__ = ["Audience", "epoch_seconds"]
+__all__ = ["Audience", "FollowedLog", "epoch_seconds"]

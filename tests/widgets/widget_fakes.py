@@ -88,7 +88,7 @@ class FakeSession:
 
 
 class FakeLog:
-    """A ParticipantLog with ``events`` and ``on_event`` (rows pushed by ``add``)."""
+    """A ParticipantLog with ``events``, ``on_event`` and ``follow`` (rows pushed by ``add``)."""
 
     def __init__(self, rows=()) -> None:
         self.events = pd.DataFrame(list(rows), columns=["time", "kind", "clan_id", "channel_id",
@@ -99,6 +99,9 @@ class FakeLog:
     def on_event(self, fn):
         self._fns.append(fn)
         return lambda: self._fns.remove(fn) if fn in self._fns else None
+
+    def follow(self, fn):
+        return self.events.copy(), self.on_event(fn)
 
     def add(self, kind: str, user: str, channel: str = "7") -> None:
         row = {"time": pd.Timestamp.now(tz="UTC"), "kind": kind, "clan_id": "1",
