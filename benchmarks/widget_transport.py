@@ -89,6 +89,8 @@ class Source:
         self.subs.append(fn)
         return lambda: self.subs.remove(fn)
 
+    listen_frames = on_frame  # what the widget pump follows
+
     def on_state(self, fn):
         return lambda: None
 

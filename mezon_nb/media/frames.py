@@ -189,6 +189,7 @@ class FrameHub(Generic[T]):
         self._latest: T | None = None
         self._cond = threading.Condition()
         self._buffers: set[DropBuffer[T]] = set()
+        self._listeners: tuple[Callable[[T], Any], ...] = ()
         self._retired_drops = 0
         self._closed = False
 
@@ -205,6 +206,11 @@ class FrameHub(Generic[T]):
             self._cond.notify_all()
         for buf in list(self._buffers):
             buf.put(item)
+        for fn in self._listeners:
+            try:
+                fn(item)
+            except Exception:  # one listener must not stop the receive path
+                logger.exception("frame listener %r failed", fn)
 
     def latest(self, timeout: float | None = None) -> T | None:
         """The newest item; waits up to ``timeout`` s for a first one."""
@@ -246,9 +252,25 @@ class FrameHub(Generic[T]):
         threading.Thread(target=worker, name=f"mezon_nb-on_{name}", daemon=True).start()
         return lambda: self._remove(buf)
 
+    def listen(self, fn: Callable[[T], Any]) -> Callable[[], None]:
+        """Call ``fn(item)`` inline in :meth:`publish`, on the receive path (the loop thread):
+        for consumers that live on that loop and never block. Returns unsubscribe.
+
+        >>> hub, seen = FrameHub(), []
+        >>> stop = hub.listen(seen.append)
+        >>> hub.publish(1); stop(); hub.publish(2); seen
+        [1]
+        """
+        self._listeners += (fn,)  # copy-on-write: publish never sees a half-made tuple
+
+        def unsubscribe() -> None:
+            self._listeners = tuple(f for f in self._listeners if f is not fn)
+        return unsubscribe
+
     def close(self) -> None:
-        """End every consumer (iterators stop, callback threads exit)."""
+        """End every consumer (iterators stop, callback threads exit, listeners are dropped)."""
         self._closed = True
+        self._listeners = ()
         for buf in list(self._buffers):
             self._remove(buf)
         with self._cond:

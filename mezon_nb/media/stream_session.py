@@ -174,6 +174,17 @@ class StreamSession:
         """Call ``fn(frame)`` on a worker thread per frame (drop-oldest); returns unsubscribe."""
         return self._video.subscribe(fn, "frame")
 
+    def listen_frames(self, fn: Callable[[Frame], Any]) -> Callable[[], None]:
+        """Call ``fn(frame)`` on the loop thread as each frame arrives, for consumers that live
+        on the library's loop (the widget pump); ``fn`` must return at once. Notebook code
+        wants :meth:`on_frame`. Returns unsubscribe.
+
+        >>> s = StreamSession("6"); seen = []
+        >>> stop = s.listen_frames(seen.append); stop(); seen
+        []
+        """
+        return self._video.listen(fn)
+
     def latest_audio(self, timeout: float | None = None) -> AudioChunk | None:
         """The newest audio chunk (20 ms of 48 kHz sound)."""
         return self._audio.latest(timeout)

@@ -1,7 +1,7 @@
 """The frame pump: moves frames from a stream to a widget on the library's loop thread.
 
-A :class:`FramePump` subscribes to a frame source (anything with ``on_frame(fn) ->
-unsubscribe`` and ``latest_frame()``, such as a ``StreamSession``), keeps a
+A :class:`FramePump` listens to a :class:`FrameSource` (a ``StreamSession``: its
+``listen_frames`` calls the pump on the loop thread, where the pump lives), keeps a
 :class:`~mezon_nb.widgets.flow.FlowControl`, encodes in a small shared thread pool
 (simplejpeg releases the GIL) and calls ``send(content, buffers)``.
 
@@ -44,7 +44,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from mezon_nb.core.loop import LoopThread
 from mezon_nb.widgets import cells
@@ -55,6 +55,18 @@ log = logging.getLogger(__name__)
 
 _ENCODERS = concurrent.futures.ThreadPoolExecutor(max_workers=2,
                                                   thread_name_prefix="mezon_nb-encode")
+
+
+class FrameSource(Protocol):
+    """What the pump follows (``mezon_nb.media.StreamSession`` is the one)."""
+
+    def listen_frames(self, fn: Callable[[Any], Any]) -> Callable[[], None]:
+        """Call ``fn(frame)`` on the receive path (the loop thread); returns unsubscribe."""
+        ...
+
+    def latest_frame(self, timeout: float | None = None) -> Any:
+        """The newest frame, or ``None``."""
+        ...
 
 
 class FramePump:
@@ -89,7 +101,7 @@ class FramePump:
 
     # -- inputs (any thread) ------------------------------------------------------------------
 
-    def set_source(self, source: Any) -> None:
+    def set_source(self, source: FrameSource | None) -> None:
         """Follow ``source`` (or nothing, with None); frames of the previous source are dropped.
 
         >>> pump = FramePump(lambda content, buffers: None)
@@ -101,7 +113,7 @@ class FramePump:
             unsubscribe()
         self._call(self.flow.clear)
         if source is not None:
-            self._unsubscribe = source.on_frame(
+            self._unsubscribe = source.listen_frames(
                 lambda frame: self._call(self._offer_from, source, frame))
             latest = source.latest_frame(timeout=0)
             if latest is not None:
@@ -279,4 +291,4 @@ class FramePump:
         self.flow.transmitted(job.frame_id, time.monotonic(), len(data), encode_s)
 
 
-__all__ = ["FramePump"]
+__all__ = ["FramePump", "FrameSource"]

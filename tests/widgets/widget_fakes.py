@@ -1,6 +1,6 @@
 """Stand-ins for the media and client layers, and a scripted frontend, for widget tests.
 
-``FakeSession`` follows the ``StreamSession`` contract the widgets use (``on_frame``,
+``FakeSession`` follows the ``StreamSession`` contract the widgets use (``listen_frames``,
 ``on_state``, ``latest_frame``, ``state``, ``error``, ``stats``, ``leave``); ``FakeClient``
 follows ``Client`` (``streaming_channels``, ``join_stream``, ``participants``).
 ``Frontend`` records what a widget sends and answers like the browser would.
@@ -51,9 +51,11 @@ class FakeSession:
         self.stats = types.SimpleNamespace(fps=30.0, latency_ms=12.0, width=shape[1],
                                            height=shape[0])
 
-    def on_frame(self, fn):
+    def listen_frames(self, fn):
         self._frames.append(fn)
         return lambda: self._frames.remove(fn) if fn in self._frames else None
+
+    on_frame = listen_frames  # the notebook-facing twin; here on the pushing thread too
 
     def on_state(self, fn):
         self._states.append(fn)
