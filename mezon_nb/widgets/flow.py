@@ -1,7 +1,8 @@
 """Frame flow control for the video widgets: pure decisions, no I/O, no threads, no clock.
 
 :class:`FlowControl` decides *what* to send *when*; the caller (:mod:`mezon_nb.widgets.pump`)
-passes the time in, encodes, and moves bytes. The rule (jupyter_rfb's, with additions):
+passes the time in, encodes, and moves bytes (the README's "Life of a frame" shows where this
+sits in a frame's path). The rule, written out here only (jupyter_rfb's, with additions):
 
 * a frame is sent only while fewer than ``max_in_flight`` (2) frames are unacknowledged, and it
   is always the newest one: frames that arrive meanwhile overwrite a one-slot buffer; an
@@ -383,8 +384,9 @@ class FlowControl:
             if now < self._paced_at - (self.max_in_flight - 1) / self._pace:
                 return None
             self._paced_at = max(self._paced_at, now) + 1.0 / self._pace
-        budgeted = self._pace is None and self.budget is not None and not fast
-        if budgeted and not self.budget.try_take(self):
+        budget = self.budget if self._pace is None and not fast else None
+        budgeted = budget is not None
+        if budget is not None and not budget.try_take(self):
             return None
         job = Job(self._next_id, payload, mime, now, paced=self._pace is not None,
                   offered=self._offered, budgeted=budgeted)
@@ -400,7 +402,7 @@ class FlowControl:
         self._lossless_at = now + delay if mime == JPEG and delay is not None else math.inf
         self.stats.sent += 1
         job.flush = len(self._in_flight) >= window - (2 if fast else 0) or (
-            budgeted and self.budget.exhausted)
+            budget is not None and budget.exhausted)
         return job
 
     def next_wakeup(self, now: float) -> float | None:
@@ -469,7 +471,7 @@ class FlowControl:
 
     def _free(self, frame_id: int) -> None:
         job = self._in_flight.pop(frame_id)
-        if job.budgeted:
+        if job.budgeted and self.budget is not None:
             self.budget.release()
 
 
