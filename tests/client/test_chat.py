@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from client_helpers import control, logged_in, wait_until
@@ -25,17 +24,13 @@ from mezon_nb.protocol import api_pb2, codec, realtime_pb2
 
 pytestmark = pytest.mark.anyio
 
-VECTORS = json.loads((Path(__file__).resolve().parents[3] / "shared" / "conformance"
-                      / "mezon-wire-vectors.json").read_text())
+
+def envelope(wire_vectors: dict[str, dict], name: str) -> realtime_pb2.Envelope:
+    return codec.decode_envelope(bytes.fromhex(wire_vectors[name]["hex"]))
 
 
-def vector(name: str) -> realtime_pb2.Envelope:
-    return codec.decode_envelope(bytes.fromhex(next(v["hex"] for v in VECTORS
-                                                    if v["name"] == name)))
-
-
-def test_the_wire_vector_decodes_to_a_channel_message():
-    message = event_from_envelope(vector("env_channel_message"))
+def test_the_wire_vector_decodes_to_a_channel_message(wire_vectors):
+    message = event_from_envelope(envelope(wire_vectors, "env_channel_message"))
     assert isinstance(message, ChannelMessage)
     assert message.event_name == "channel_message"
     assert (message.channel_id, message.message_id, message.sender_id) == (
@@ -45,8 +40,8 @@ def test_the_wire_vector_decodes_to_a_channel_message():
     assert message.create_time.timestamp() == 1763900001
 
 
-def test_our_send_content_is_the_vector_content():
-    sent = vector("env_channel_message_send").channel_message_send
+def test_our_send_content_is_the_vector_content(wire_vectors):
+    sent = envelope(wire_vectors, "env_channel_message_send").channel_message_send
     assert codec.text_content("Welcome alice to the stream!") == sent.content
 
 
