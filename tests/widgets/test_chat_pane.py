@@ -74,8 +74,15 @@ def test_chat_pane_shows_the_channel_and_sends_as_the_bot(real_client, sandbox):
         assert viewer.chat_messages == []
     finally:
         viewer.close()
-    sandbox.control("post_message", channel_id=other, text="after close")
-    time.sleep(0.2)
+    # The marker: a handler added after the viewer's sees the message, and the client calls
+    # handlers in order, so a pane still listening would already have it.
+    seen = []
+    handle = real_client.on("channel_message", lambda message: seen.append(message.text))
+    try:
+        sandbox.control("post_message", channel_id=other, text="after close")
+        assert wait_for(lambda: "after close" in seen)
+    finally:
+        handle.cancel()
     assert viewer.chat_messages == []
 
 
