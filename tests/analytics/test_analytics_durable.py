@@ -220,7 +220,7 @@ def test_a_failed_commit_keeps_the_rows_for_the_next_one(tmp_path):
 def test_record_does_not_wait_for_a_slow_disk(tmp_path):
     log = ParticipantLog(tmp_path / "log.sqlite", flush_interval=60)
     real = log._sink._conn
-    writing = threading.Event()
+    writing, release = threading.Event(), threading.Event()
 
     class Slow:
         def execute(self, sql, *args):
@@ -228,18 +228,23 @@ def test_record_does_not_wait_for_a_slow_disk(tmp_path):
 
         def executemany(self, sql, rows):
             writing.set()
-            time.sleep(1.0)  # a commit stuck on the disk
+            release.wait(60)  # a commit stuck on the disk until the test lets it go
             return real.executemany(sql, rows)
 
     log.record(join(0, "5"))
     log._sink._conn = Slow()
     flusher = threading.Thread(target=log.flush)
     flusher.start()
-    assert writing.wait(10)
-    start = time.perf_counter()
-    for i in range(100):
-        log.record(join(1 + i, str(100 + i)))
-    assert time.perf_counter() - start < 0.5  # no record() waited for the 1 s write
+    try:
+        assert writing.wait(10)
+        recorder = threading.Thread(
+            target=lambda: [log.record(join(1 + i, str(100 + i))) for i in range(100)])
+        recorder.start()
+        recorder.join(timeout=30)
+        # every record() returned while the write was still stuck: none waited for it
+        assert not recorder.is_alive() and not release.is_set()
+    finally:
+        release.set()
     flusher.join(timeout=30)
     log._sink._conn = real
     log.close()

@@ -32,7 +32,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
 PAGES = Path(__file__).resolve().parent / "pages"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+#: Screenshots and logs of failed runs: outside the checkout (the suite leaves nothing in it).
+ARTIFACTS = Path(os.environ.get("MEZON_NB_ARTIFACTS")
+                 or Path(tempfile.gettempdir()) / f"mezon_nb-browser-artifacts-{os.getuid()}")
 CHROMIUM = os.environ.get("MEZON_NB_CHROMIUM", "/usr/bin/chromium")
 
 #: Flags for every Chromium we start: headless, no network but loopback, fresh profile (Playwright
@@ -292,7 +294,8 @@ def pixel_difference(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def save(path_name: str, png: bytes) -> Path:
-    """Keep a screenshot under tests/browser/artifacts/ (ignored by git)."""
+    """Keep a screenshot in ``ARTIFACTS`` ($MEZON_NB_ARTIFACTS, default a folder in the temp
+    dir, never the checkout)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / path_name
     path.write_bytes(png)

@@ -83,7 +83,11 @@ async def test_incoming_chat_reaches_callbacks_streams_and_the_log(sandbox):
         assert called == [message]
         assert (message.text, message.sender_name) == ("hi bot", "Chatty")
         assert message.sender_id == said["user_id"] and message.channel_label == "main-stage"
-        assert events.get(timeout=0.2) is None, "client.events() yields streaming events only"
+        # the marker: a streaming event after the chat message is the first thing events() gives
+        added = await control(sandbox, "add_viewer", name="After The Chat")
+        first = await asyncio.wait_for(anext(aiter(events)), 10)
+        assert (first.event_name, first.user_id) == ("streaming_joined", added["user_id"]), \
+            "client.events() yields streaming events only"
         rows = client.participants.events
         rows = rows[rows["kind"] == "message"]
         assert rows[["user_id", "participant", "channel_id", "source"]].values.tolist() == [

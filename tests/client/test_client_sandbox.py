@@ -137,8 +137,19 @@ async def test_hundred_concurrent_pings_correlate(sandbox):
 async def test_heartbeat_pings_while_idle(sandbox, caplog):
     caplog.set_level(logging.DEBUG, logger="mezon_nb.client.realtime")
     async with logged_in(sandbox, ping_interval=0.05) as client:
-        await asyncio.sleep(0.5)
-        assert client.state == "connected" and client._socket.connections == 1
+        sock, answered = client._socket, []
+        request = sock.request
+
+        async def counted(envelope, timeout=None):   # the real request, counting pongs
+            reply = await request(envelope, timeout=timeout)
+            if envelope.WhichOneof("message") == "ping":
+                answered.append(reply.cid)
+            return reply
+
+        sock.request = counted
+        # progress, not a sleep: five heartbeats answered, however long they take
+        await wait_until(lambda: len(answered) >= 5, timeout=30, what="five pongs")
+        assert client.state == "connected" and sock.connections == 1
         assert not [r for r in caplog.records if "no pong" in r.getMessage()]
 
 
