@@ -86,8 +86,9 @@ class StreamViewer(anywidget.AnyWidget):
     other viewers (see ``StreamGrid``). ``chat=True`` adds the chat pane: the latest
     ``chat_limit`` messages of the joined channel (the ``chat_messages`` trait) and a box that
     sends as the bot (:meth:`send_chat`). ``clock`` (default ``time.monotonic``) is the time
-    flow control decides by (tests pass a simulated one). The widget state holds channel ids, labels, status,
-    overlay numbers and chat lines (sender name, text, time), never a token or a URL.
+    flow control decides by (tests pass a simulated one). The widget state holds channel ids,
+    labels, status, overlay numbers and chat lines (sender name, text, time), never a token or
+    a URL.
 
     In a notebook, ``display(client.viewer(channel_id))`` is all it takes:
 

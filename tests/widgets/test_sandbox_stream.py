@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from widget_fakes import Frontend, settle
+from widget_fakes import Frontend, poll_until, settle
 
 from mezon_nb.media import read_stamp
 from mezon_nb.widgets import StreamGrid
@@ -30,16 +30,6 @@ class Painter(threading.Thread):
             time.sleep(0.005)
 
 
-def blocked_until(condition, timeout: float) -> bool:
-    """Sleep in short steps (driving nothing) until ``condition()`` or ``timeout`` s pass."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def test_live_frames_reach_the_frontend_while_the_main_thread_blocks(real_client, sandbox):
     viewer = real_client.viewer(sandbox.stream_channel_id)
     frontend = Frontend(viewer)
@@ -51,7 +41,7 @@ def test_live_frames_reach_the_frontend_while_the_main_thread_blocks(real_client
         before = len(frontend.frames())
         # A blocking cell: this thread only sleeps (no settle, nothing driven from here) while
         # the loop thread keeps sending; progress, not a rate: 8 more frames, however slowly.
-        assert blocked_until(lambda: len(frontend.frames()) - before >= 8, timeout=60)
+        assert poll_until(lambda: len(frontend.frames()) - before >= 8, timeout=60)
         assert frontend.max_seen_in_flight <= 2
         assert viewer.status == "live"
         stats = viewer.get_stats()

@@ -212,3 +212,14 @@ def settle_idle(widget, timeout: float = 5.0) -> bool:
     pump = widget._mz_pump
     pump._call(lambda: None)
     return pump.wait_until(lambda: not pump._wake.is_set(), timeout)
+
+
+def poll_until(condition, timeout: float = 10.0, interval: float = 0.02) -> bool:
+    """Sleep in short steps (driving nothing: like a blocked cell) until ``condition()`` holds
+    or ``timeout`` s pass; returns whether it held."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+    return True
