@@ -75,6 +75,11 @@ def socket_url(session: Session) -> str:
     ...             expires_at=None)
     >>> socket_url(s).split("?")[0]
     'ws://h:8/ws'
+    >>> socket_url(Session(token="t", user_id="1", api_url="http://127.0.0.1:9",
+    ...                    ws_url="ws://h:99999", expires_at=None))
+    Traceback (most recent call last):
+    ...
+    mezon_nb.errors.ProtocolError: the server's socket address ws_url='ws://h:99999' is not ...
     """
     target = session.ws_url or urlsplit(session.api_url).netloc
     if "://" in target:
@@ -84,7 +89,22 @@ def socket_url(session: Session) -> str:
         scheme = "wss" if session.api_url.startswith("https") else "ws"
         rest = target
     base = f"{scheme}://{rest.rstrip('/')}"
+    _check_socket_base(base, session.ws_url)
     return f"{base}/ws?lang=en&status=true&token={quote(session.token, safe='')}&format=protobuf"
+
+
+def _check_socket_base(base: str, ws_url: str) -> None:
+    """``ProtocolError`` unless ``base`` is a ``ws://``/``wss://`` URL with a host and a valid
+    port (``ws_url`` comes from the server's ``Session``, so a bad one is a protocol fault)."""
+    try:
+        parts = urlsplit(base)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not 0..65535
+        valid = parts.scheme in ("ws", "wss") and bool(parts.hostname)
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ProtocolError(f"the server's socket address ws_url={ws_url!r} is not a ws:// or "
+                            f"wss:// URL with a host and port")
 
 
 def backoff_delays(first: float, cap: float) -> Iterator[float]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from typing import Any
 
 from google.protobuf.message import DecodeError
@@ -34,6 +35,8 @@ EVENT_MEMBERS = (
     "channel_deleted_event",
 )
 
+_DECIMAL = re.compile(r"-?[0-9]+")  # ASCII digits only: str.isdigit() also takes "٣" and "²"
+
 #: The ``error`` message (code 3) for a chat send on a socket that has not joined the channel.
 MUST_JOIN = "Must join channel before sending messages"
 
@@ -43,6 +46,10 @@ def parse_id(value: int | str) -> int:
 
     >>> parse_id(" 42 ")
     42
+    >>> parse_id("٣")                                         # an Arabic-Indic three
+    Traceback (most recent call last):
+    ...
+    ValueError: a Mezon id must be decimal digits, got '٣'
     >>> parse_id(1.5)
     Traceback (most recent call last):
     ...
@@ -52,7 +59,7 @@ def parse_id(value: int | str) -> int:
         raise TypeError(f"a Mezon id must be an int or a decimal string, got {type(value).__name__}")
     if isinstance(value, str):
         text = value.strip()
-        if not text.lstrip("-").isdigit():
+        if not _DECIMAL.fullmatch(text):
             raise ValueError(f"a Mezon id must be decimal digits, got {value!r}")
         value = int(text)
     if not INT64_MIN <= value <= INT64_MAX:
@@ -107,6 +114,12 @@ def envelope_member(envelope: realtime_pb2.Envelope) -> str | None:
     >>> envelope_member(decode_envelope(bytes.fromhex("0801e206020801")))  # member 108: unknown
     """
     return envelope.WhichOneof("message")
+
+
+#: The largest chat ``content`` (UTF-8 bytes of the JSON string) the client sends. The protocol
+#: gives no limit; this one keeps a frame far below the 16 MiB WebSocket message limit both ends
+#: use (a frame over it makes the server close the socket, code 1009).
+MAX_CONTENT_BYTES = 1_000_000
 
 
 def text_content(text: str) -> str:
