@@ -20,6 +20,7 @@ from typing import Any
 from google.protobuf.message import DecodeError
 
 from mezon_nb.protocol import realtime_pb2
+from mezon_nb.protocol.jsontext import parse_json
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -142,8 +143,8 @@ def content_text(content: str) -> str:
     ('', '', '')
     """
     try:
-        value = json.loads(content)
-    except (ValueError, TypeError, RecursionError):
+        value = parse_json(content)
+    except (ValueError, TypeError):
         return ""
     text = value.get("t") if isinstance(value, dict) else None
     return text if isinstance(text, str) else ""
@@ -166,7 +167,7 @@ def jwt_claims(token: str) -> dict[str, Any]:
         raise ValueError("the session token is not a JWT (expected three dot-separated parts)")
     payload = parts[1] + "=" * (-len(parts[1]) % 4)
     try:
-        claims = json.loads(base64.urlsafe_b64decode(payload))
+        claims = parse_json(base64.urlsafe_b64decode(payload))
     except (binascii.Error, ValueError):
         raise ValueError("the session token's payload is not base64 JSON") from None
     if not isinstance(claims, dict):  # a bad token is a bad value, not a caller's type error
