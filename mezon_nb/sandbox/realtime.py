@@ -204,8 +204,13 @@ def _aborter(websocket: WebSocket) -> Callable[[], None]:
 
 
 async def _drain(websocket: WebSocket, conn: Connection) -> None:
+    """Write queued frames until the connection is aborted or its transport closes (writing to
+    a lost transport makes asyncio log ``socket.send() raised exception.`` for every frame)."""
+    transport = websocket.scope.get(TRANSPORT_KEY)
     while True:
         frame = await conn.outbox.get()
+        if conn.closed or (transport is not None and transport.is_closing()):
+            return
         await websocket.send_bytes(frame)
 
 
