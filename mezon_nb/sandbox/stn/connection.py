@@ -1,7 +1,8 @@
 """One STN socket on the sandbox side: a viewer or a publisher, one RTCPeerConnection.
 
 Messages are handled in order, one at a time (as babelcast does). A handler that fails sends
-``{"Key": "error", "Value": "<text>"}`` and closes the socket. Viewers: ``session_subscriber``
+``{"Key": "error", "Value": "<text>"}`` and closes the socket; so do a binary frame, an offer
+aiortc cannot parse and a malformed ICE candidate. Viewers: ``session_subscriber``
 → ``session_received``; ``connect_subscriber`` → ``sd_answer`` (the SDP as a string);
 ``session_state_changed`` 3/5 and the ICE state drive presence. Publishers: ``connect_publisher``
 with a ``FileUrl`` (a local file), or ``session_publisher`` → ``sd_answer`` then
@@ -42,6 +43,8 @@ class Refused(Exception):
 
 
 _WEBRTC_ERRORS = (ValueError, InvalidAccessError, InvalidStateError, OperationError)
+#: What aiortc's SDP and candidate parsers raise on malformed text (they index and assert).
+_PARSE_ERRORS = (AssertionError, AttributeError, IndexError, KeyError, TypeError, ValueError)
 
 
 def _vp8_only() -> list[Any]:
@@ -69,7 +72,13 @@ class Connection:
         """Handle messages until the socket closes, then clean up."""
         try:
             while True:
-                msg = stn.decode(await self.websocket.receive_text())
+                frame = await self.websocket.receive()
+                if frame["type"] == "websocket.disconnect":
+                    break
+                if frame.get("text") is None:
+                    await self.send("error", "binary frame: STN messages are JSON text frames")
+                    break
+                msg = stn.decode(frame["text"])
                 if msg is None:
                     continue
                 handler = getattr(self, "on_" + msg.key, None)
@@ -145,8 +154,8 @@ class Connection:
         try:
             kinds = [m.kind for m in SessionDescription.parse(sdp).media
                      if m.kind in ("audio", "video")]
-        except (ValueError, IndexError) as exc:
-            raise Refused(f"invalid offer: {exc}") from None
+        except _PARSE_ERRORS as exc:
+            raise Refused(f"invalid offer: {exc or type(exc).__name__}") from None
         if not kinds:
             raise Refused("invalid offer: no audio or video")
         pc = self._new_pc()
@@ -158,8 +167,8 @@ class Connection:
                 transceiver.setCodecPreferences(_vp8_only())
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
-        except _WEBRTC_ERRORS as exc:
-            raise Refused(f"invalid offer: {exc}") from None
+        except (*_WEBRTC_ERRORS, *_PARSE_ERRORS) as exc:
+            raise Refused(f"invalid offer: {exc or type(exc).__name__}") from None
         return pc
 
     async def _answer(self) -> None:
@@ -219,7 +228,10 @@ class Connection:
         fields = stn.candidate_fields(msg.value)
         if fields is None or self.pc is None:
             return
-        candidate = candidate_from_sdp(fields[0])
+        try:
+            candidate = candidate_from_sdp(fields[0])
+        except _PARSE_ERRORS:
+            raise Refused("invalid ICE candidate") from None
         candidate.sdpMid, candidate.sdpMLineIndex = fields[1], fields[2]
         await self.pc.addIceCandidate(candidate)
 

@@ -1,0 +1,118 @@
+"""Hostile STN signalling: each bad message gets the spec's ``error`` reply, then a clean close.
+
+Covers (mezon-streaming.md §6, babelcast semantics: error, then the socket closes): a binary
+frame, SDP offers cut anywhere, malformed ICE candidates after a good offer; the sandbox's log
+(the child's stderr, captured) has no traceback, and signalling still works afterwards. No
+media flows here (no ICE is completed), so this is not a media test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from aiortc import RTCPeerConnection
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from mezon_nb.protocol import api_pb2
+from mezon_nb.sandbox import Sandbox
+
+
+@pytest.fixture(scope="module")
+def logged(tmp_path_factory) -> Iterator[tuple[Sandbox, str, Path]]:
+    """A sandbox whose stderr goes to a file, a session token, and that file."""
+    log = tmp_path_factory.mktemp("stn") / "sandbox.log"
+    with open(log, "wb") as stderr, \
+            Sandbox.start(seed=0, crowd=False, stream=False, stderr=stderr) as sandbox:
+        reply = httpx.post(f"{sandbox.api_url}/v2/apps/authenticate/token", json={
+            "account": {"appid": sandbox.bot_id, "token": sandbox.bot_token}})
+        yield sandbox, api_pb2.Session.FromString(reply.content).token, log
+
+
+@pytest.fixture
+def clean_log(logged) -> Iterator[None]:
+    """After the test: nothing in the sandbox's log looks like an uncaught exception."""
+    yield
+    text = logged[2].read_text(errors="replace")
+    assert "Traceback" not in text and "Exception in ASGI" not in text, text[-3000:]
+
+
+def _offer() -> str:
+    async def make() -> str:
+        pc = RTCPeerConnection()
+        pc.addTransceiver("video", direction="recvonly")
+        pc.addTransceiver("audio", direction="recvonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        sdp = pc.localDescription.sdp
+        await pc.close()
+        return sdp
+
+    return asyncio.run(make())
+
+
+OFFER = _offer()
+
+
+def exchange(logged, frames: list[str | bytes], replies: int = 2) -> tuple[list[dict], bool]:
+    """Send ``frames``; the decoded replies (up to ``replies``) and whether the socket closed."""
+    sandbox, token, _ = logged
+
+    async def main() -> tuple[list[dict], bool]:
+        got: list[dict] = []
+        async with connect(f"{sandbox.stream_url}/ws?token={token}", close_timeout=2) as ws:
+            for frame in frames:
+                await ws.send(frame)
+            try:
+                while len(got) < replies:
+                    got.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
+            except ConnectionClosed:
+                return got, True
+        return got, False
+
+    return asyncio.run(main())
+
+
+def _offer_message(sdp: str) -> str:
+    return json.dumps({"Key": "session_subscriber", "Value": {"type": "offer", "sdp": sdp}})
+
+
+def _assert_error_then_close(replies: list[dict], closed: bool, text: str) -> None:
+    assert closed, replies
+    assert replies[-1]["Key"] == "error" and text in replies[-1]["Value"], replies
+
+
+@pytest.mark.usefixtures("clean_log")
+def test_a_binary_frame_gets_an_error_and_a_clean_close(logged) -> None:
+    replies, closed = exchange(logged, [b"\x00\x01binary", json.dumps({"Key": "get_channels"})])
+    assert replies == [{"Key": "error", "Value": replies[0]["Value"]}]
+    _assert_error_then_close(replies, closed, "binary frame")
+
+
+@pytest.mark.usefixtures("clean_log")
+@pytest.mark.parametrize("cut", [20, 105, 196, 245, 700, 1393, 1925, -40])
+def test_a_truncated_offer_gets_an_error_and_a_clean_close(logged, cut) -> None:
+    replies, closed = exchange(logged, [_offer_message(OFFER[:cut])])
+    _assert_error_then_close(replies, closed, "invalid offer")
+
+
+@pytest.mark.usefixtures("clean_log")
+@pytest.mark.parametrize("line", ["candidate:", "candidate:1 2", "candidate:1", "1 2 3",
+                                  "candidate:a b c d e f g h", "candidate:1 1 udp 1 x 5 typ"])
+def test_a_malformed_ice_candidate_gets_an_error_and_a_clean_close(logged, line) -> None:
+    candidate = json.dumps({"Key": "ice_candidate",
+                            "Value": {"candidate": line, "sdpMid": "0", "sdpMLineIndex": 0}})
+    replies, closed = exchange(logged, [_offer_message(OFFER), candidate], replies=3)
+    assert replies[0] == {"Key": "session_received"}
+    _assert_error_then_close(replies, closed, "invalid ICE candidate")
+
+
+@pytest.mark.usefixtures("clean_log")
+def test_signalling_still_works_afterwards(logged) -> None:
+    replies, closed = exchange(logged, [_offer_message(OFFER), json.dumps({"Key": "get_channels"})])
+    assert not closed
+    assert [r["Key"] for r in replies] == ["session_received", "channels"]
