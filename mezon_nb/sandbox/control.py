@@ -144,6 +144,8 @@ class Controls:
     async def _emits(self, params: Params) -> Params:
         since = float(params.get("since", 0.0))
         limit = int(params.get("limit", 10_000))
+        if limit < 0:
+            raise ValueError("limit must be 0 or more")
         records = [record.as_json() for record in self.world.emits if record.time >= since]
         return {"events": records[:limit]}
 

@@ -43,8 +43,10 @@ class Refused(Exception):
 
 
 _WEBRTC_ERRORS = (ValueError, InvalidAccessError, InvalidStateError, OperationError)
-#: What aiortc's SDP and candidate parsers raise on malformed text (they index and assert).
-_PARSE_ERRORS = (AssertionError, AttributeError, IndexError, KeyError, TypeError, ValueError)
+#: What aiortc's SDP and candidate parsers raise on malformed text (they index, assert and
+#: call next(); a StopIteration leaving one of its coroutines becomes a RuntimeError).
+_PARSE_ERRORS = (AssertionError, AttributeError, IndexError, KeyError, RuntimeError,
+                 StopIteration, TypeError, ValueError)
 
 
 def _vp8_only() -> list[Any]:
@@ -173,7 +175,10 @@ class Connection:
 
     async def _answer(self) -> None:
         assert self.pc is not None
-        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        try:
+            await self.pc.setLocalDescription(await self.pc.createAnswer())
+        except _PARSE_ERRORS as exc:  # an offer aiortc took but cannot answer
+            raise Refused(f"invalid offer: {exc or type(exc).__name__}") from None
         await self.send("sd_answer", self.pc.localDescription.sdp)
 
     @staticmethod
