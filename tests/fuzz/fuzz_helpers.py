@@ -11,11 +11,13 @@ and plain garbage, so both the parsers and the handlers behind them are reached.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
 from typing import Any
 
+from aiortc import RTCPeerConnection
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
@@ -39,6 +41,24 @@ def cases(count: int) -> int:
     True
     """
     return count * SCALE
+
+
+def offer_sdp() -> str:
+    """A real SDP offer (video + audio, receive only) from aiortc, to cut and mutate.
+
+    >>> offer_sdp().startswith("v=0")
+    True
+    """
+    async def make() -> str:
+        pc = RTCPeerConnection()
+        pc.addTransceiver("video", direction="recvonly")
+        pc.addTransceiver("audio", direction="recvonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        sdp = pc.localDescription.sdp
+        await pc.close()
+        return sdp
+
+    return asyncio.run(make())
 
 
 def log_alarms(text: str) -> list[str]:

@@ -17,8 +17,7 @@ import time
 
 import httpx
 import pytest
-from aiortc import RTCPeerConnection
-from fuzz_helpers import RPC_REQUESTS, Fuzz, cases
+from fuzz_helpers import RPC_REQUESTS, Fuzz, cases, offer_sdp
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -153,21 +152,8 @@ def test_realtime_frames(sandbox, session) -> None:
     assert received >= n + 1  # one reply per frame (in order), events besides
 
 
-def _offer() -> str:
-    async def make() -> str:
-        pc = RTCPeerConnection()
-        pc.addTransceiver("video", direction="recvonly")
-        pc.addTransceiver("audio", direction="recvonly")
-        await pc.setLocalDescription(await pc.createOffer())
-        sdp = pc.localDescription.sdp
-        await pc.close()
-        return sdp
-
-    return asyncio.run(make())
-
-
 def test_stn_signalling(sandbox, session) -> None:
-    fuzz, n, offer = Fuzz(505), cases(1000), _offer()
+    fuzz, n, offer = Fuzz(505), cases(1000), offer_sdp()
     probe = json.dumps({"Key": "get_channels"})
     bad: list[str] = []
 
