@@ -31,7 +31,7 @@ import logging
 import random
 import re
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import quote, urlsplit
 
 from google.protobuf import unknown_fields
@@ -289,6 +289,7 @@ class RealtimeSocket:
         setup = asyncio.ensure_future(self._on_connect() if self._on_connect is not None
                                       else asyncio.sleep(0))
         reason: str | None = None  # why this connection ended, unless close() ended it
+        since = None  # when the blindness began, if not when it was noticed
         try:
             await asyncio.wait({setup, reader}, return_when=asyncio.FIRST_COMPLETED)
             if not setup.done():  # the socket died first: waiting for the set-up is pointless
@@ -299,8 +300,11 @@ class RealtimeSocket:
             if not ready.done():
                 ready.set_result(None)
             done, _ = await asyncio.wait({reader, pinger}, return_when=asyncio.FIRST_COMPLETED)
-            reason = (f"no pong within {self.ping_timeout:g} s" if pinger in done
-                      else f"socket lost (code {_code(ws)})")
+            if reader in done:
+                reason = f"socket lost (code {_code(ws)})"
+            else:  # nothing may have come since the unanswered ping went out
+                reason = f"no pong within {self.ping_timeout:g} s"
+                since = datetime.now(timezone.utc) - timedelta(seconds=self.ping_timeout)
             return True
         except MezonError as exc:
             reason = reason or f"set-up after connect failed ({type(exc).__name__})"
@@ -310,7 +314,7 @@ class RealtimeSocket:
             return False
         finally:
             if reason is not None and self._blind is None:
-                self._blind = (datetime.now(timezone.utc), reason)
+                self._blind = (since or datetime.now(timezone.utc), reason)
             self._ready = False
             self._open.clear()
             self._ws = None

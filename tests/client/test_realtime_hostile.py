@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from client_helpers import wait_until
@@ -145,6 +146,9 @@ async def test_late_pong_reconnects_and_runs_on_connect_again(caplog):
                               ping_timeout=0.2, reconnect_delay=(0.05, 0.1)) as (sock, _):
         await wait_until(lambda: len(setups) >= 2)
         assert sock.connections >= 2
+        since, reason = sock.end_blind()  # blind from the unanswered ping on
+        assert reason == "no pong within 0.2 s"
+        assert since <= datetime.now(timezone.utc) - timedelta(seconds=0.2)
     assert any("no pong within" in r.getMessage() for r in caplog.records)
 
 
