@@ -49,6 +49,10 @@ _PARSE_ERRORS = (AssertionError, AttributeError, IndexError, KeyError, RuntimeEr
                  StopIteration, TypeError, ValueError)
 
 
+def _invalid_offer(exc: BaseException) -> Refused:
+    return Refused(f"invalid offer: {exc or type(exc).__name__}")
+
+
 def _vp8_only() -> list[Any]:
     return [c for c in RTCRtpSender.getCapabilities("video").codecs
             if c.mimeType.lower() == "video/vp8"]
@@ -157,7 +161,7 @@ class Connection:
             kinds = [m.kind for m in SessionDescription.parse(sdp).media
                      if m.kind in ("audio", "video")]
         except _PARSE_ERRORS as exc:
-            raise Refused(f"invalid offer: {exc or type(exc).__name__}") from None
+            raise _invalid_offer(exc) from None
         if not kinds:
             raise Refused("invalid offer: no audio or video")
         pc = self._new_pc()
@@ -170,7 +174,7 @@ class Connection:
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
         except (*_WEBRTC_ERRORS, *_PARSE_ERRORS) as exc:
-            raise Refused(f"invalid offer: {exc or type(exc).__name__}") from None
+            raise _invalid_offer(exc) from None
         return pc
 
     async def _answer(self) -> None:
@@ -178,7 +182,7 @@ class Connection:
         try:
             await self.pc.setLocalDescription(await self.pc.createAnswer())
         except _PARSE_ERRORS as exc:  # an offer aiortc took but cannot answer
-            raise Refused(f"invalid offer: {exc or type(exc).__name__}") from None
+            raise _invalid_offer(exc) from None
         await self.send("sd_answer", self.pc.localDescription.sdp)
 
     @staticmethod
