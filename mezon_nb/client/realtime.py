@@ -59,8 +59,10 @@ _CID_MAX = 2**31 - 1
 #: The first retry after a loss waits a random 0 .. this many seconds (so that many clients
 #: dropped at once by a server restart do not all come back in the same millisecond).
 FIRST_RETRY_JITTER = 0.005
-#: A connection that was set up and stayed open this long (seconds) restarts the backoff.
-STABLE_AFTER = 10.0
+#: A connection that was set up and stayed open this long (seconds) restarts the backoff, so
+#: each loss of a working socket is retried at once, while a server that drops every socket
+#: right after its set-up meets a growing backoff instead of a reconnect storm.
+STABLE_AFTER = 1.0
 
 
 class _RedactToken(logging.Filter):
@@ -152,7 +154,7 @@ class Backoff:
     def lost(self, *, set_up: bool, lasted: float) -> None:
         """A connection ended after ``lasted`` seconds; ``set_up``: its ``on_connect`` finished.
 
-        >>> backoff = Backoff(1.0, 8.0); backoff.delay() < 1; backoff.lost(set_up=True, lasted=1)
+        >>> backoff = Backoff(1.0, 8.0); backoff.delay() < 1; backoff.lost(set_up=True, lasted=0.1)
         True
         >>> backoff.delay() >= 0.5                 # a short connection does not reset the backoff
         True

@@ -46,7 +46,7 @@ def test_a_flapping_server_backs_off_and_a_stable_connection_resets():
         (True, 3600.0),         # an hour of service, then a drop: retry at once
         (False, 0.01),          # the retry dies during its set-up: back off
         (False, 0.01),          # ... and again, longer
-        (True, 2.0),            # set up, but lost after 2 s (< STABLE_AFTER): no reset
+        (True, 0.5),            # set up, but lost after 0.5 s (< STABLE_AFTER): no reset
         (True, STABLE_AFTER),   # stable: the next loss is retried at once again
         (True, 0.5),
     ])
