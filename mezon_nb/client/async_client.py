@@ -377,6 +377,7 @@ class AsyncClient:
         for greeter in self._greeters:
             await greeter.aclose()
         await self._socket.close()
+        self._record_blind(" (the client closed before it could re-sync)")
         await self._dispatcher.aclose()
         await self._http.aclose()
         self.participants.close()
@@ -398,7 +399,8 @@ class AsyncClient:
             return await self._http.call(session.api_url, session.token, rpc, request, reply)
 
     async def _after_connect(self) -> None:
-        """After each (re)connect: join every clan and clan "0", then reconcile who is there."""
+        """After each (re)connect: join every clan and clan "0", reconcile who is there, then
+        record the blind interval this ended (``participants.gaps``) and rejoin the chats."""
         clans = await self.clans()
         for clan_id in [c.clan_id for c in clans] + ["0"]:
             await self._socket.request(realtime_pb2.Envelope(
@@ -410,8 +412,16 @@ class AsyncClient:
                                         "viewers it leaves out are not recorded as gone")
             self.participants.reconcile(snapshot, clan_id=clan.clan_id, at=asked_at,
                                         complete=complete)
+        self._record_blind()
         await self._chat.rejoin()
         log.info("realtime socket ready: joined %d clan(s)", len(clans) + 1)
+
+    def _record_blind(self, note: str = "") -> None:
+        """Put the socket's blind interval that just ended, if any, into the participant log."""
+        blind = self._socket.end_blind()
+        if blind is not None:
+            since, reason = blind
+            self.participants.add_gap(since, datetime.now(timezone.utc), reason + note)
 
     def _on_envelope(self, envelope: realtime_pb2.Envelope) -> None:
         event = event_from_envelope(envelope)

@@ -24,6 +24,7 @@ from google.protobuf.message import DecodeError, Message
 from mezon_nb.client.transport_errors import error_for_status, map_transport_errors
 from mezon_nb.errors import ProtocolError
 from mezon_nb.protocol import api_pb2
+from mezon_nb.protocol.jsontext import parse_json
 
 M = TypeVar("M", bound=Message)
 
@@ -105,7 +106,7 @@ def _raise_for_status(response: httpx.Response, what: str) -> None:
         return
     detail = ""
     try:  # grpc-gateway style {"code", "message"}; the Gen B error body is unconfirmed
-        detail = str(json.loads(response.content).get("message", ""))[:200]
+        detail = str(parse_json(response.content).get("message", ""))[:200]
     except (ValueError, AttributeError):
         pass
     raise error_for_status(response.status_code, what, detail)
@@ -120,7 +121,7 @@ def _parse(response: httpx.Response, reply: type[M], what: str) -> M:
             json_format.Parse(response.content, message, ignore_unknown_fields=True)
         else:
             message.ParseFromString(response.content)
-    except (DecodeError, json_format.ParseError) as exc:
+    except (DecodeError, json_format.ParseError, ValueError) as exc:  # ValueError: not UTF-8
         raise ProtocolError(f"{what}: reply is not a {reply.__name__} "
                             f"({len(response.content)} bytes)") from exc
     return message

@@ -39,6 +39,7 @@ from mezon_nb.media.loop import call_sync, run_here, run_on
 from mezon_nb.media.signaling import StnSignaling, error_for
 from mezon_nb.media.tracks import PacedVideoTrack, source_tracks
 from mezon_nb.protocol import stn
+from mezon_nb.protocol.codec import id_str
 
 logger = logging.getLogger(__name__)
 
@@ -236,7 +237,7 @@ async def publish_file(client: Any, channel_id: int | str, url_or_path: str | Pa
     'live'
     >>> publisher.stop()
     """
-    cid = str(channel_id)
+    cid = id_str(channel_id)  # TypeError/ValueError here, as the other methods raise
     sig = await _signaling(client, cid)
     url = file_url(url_or_path)
     publisher = Publisher(cid, sig, file_url=url)
@@ -268,7 +269,7 @@ async def publish(client: Any, channel_id: int | str, source: Any, *, fps: float
     True
     >>> session.leave(); publisher.stop()
     """
-    cid = str(channel_id)
+    cid = id_str(channel_id)  # TypeError/ValueError here, as the other methods raise
     sig = await _signaling(client, cid)
     with map_media_errors("opening the source"):
         tracks = source_tracks(source, fps=fps, size=size, stamp=stamp)

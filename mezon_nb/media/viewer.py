@@ -39,6 +39,7 @@ from mezon_nb.media.loop import run_here
 from mezon_nb.media.session import StreamSession
 from mezon_nb.media.signaling import StnSignaling, error_for
 from mezon_nb.protocol import stn
+from mezon_nb.protocol.codec import id_str
 
 logger = logging.getLogger(__name__)
 _ENDED_KEYS = ("channel_closed", "stream_publisher_ended", "stream_track_ended")
@@ -266,7 +267,7 @@ async def join_stream(client: Any, channel_id: int | str, *, timeout: float = 20
     ...
     mezon_nb.errors.StreamNotLiveError: ...
     """
-    cid = str(channel_id)
+    cid = id_str(channel_id)  # TypeError/ValueError here, as the other methods raise
     auth = await client.session()
     channel = await client.channel(cid)
     signaling = StnSignaling(client.stream_url, auth.token, clan_id=str(channel.clan_id),

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -45,6 +44,7 @@ from starlette.routing import Route
 
 from mezon_nb.protocol.codec import parse_id, text_content
 from mezon_nb.protocol.enums import ChannelType
+from mezon_nb.protocol.jsontext import parse_json
 from mezon_nb.sandbox.crowd import Crowd
 from mezon_nb.sandbox.responses import json_error
 from mezon_nb.sandbox.stn.server import StreamServer
@@ -144,6 +144,8 @@ class Controls:
     async def _emits(self, params: Params) -> Params:
         since = float(params.get("since", 0.0))
         limit = int(params.get("limit", 10_000))
+        if limit < 0:
+            raise ValueError("limit must be 0 or more")
         records = [record.as_json() for record in self.world.emits if record.time >= since]
         return {"events": records[:limit]}
 
@@ -218,7 +220,7 @@ def control_routes(controls: Controls, admin_key: str) -> list[Route]:
                 params: Params = dict(request.query_params)
             else:
                 body = await request.body()
-                params = json.loads(body) if body.strip() else {}
+                params = parse_json(body) if body.strip() else {}
             if not isinstance(params, dict):
                 raise TypeError("parameters must be a JSON object")
             return JSONResponse(await controls.run(action, params))

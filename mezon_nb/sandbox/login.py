@@ -12,13 +12,12 @@ reply is a protobuf ``mezon.api.Session`` whose ``api_url`` and ``ws_url`` point
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from mezon_nb.protocol import api_pb2
+from mezon_nb.protocol.jsontext import parse_json
 from mezon_nb.sandbox.responses import json_error, protobuf_response
 from mezon_nb.sandbox.world import World
 
@@ -34,7 +33,7 @@ def login_routes(world: World) -> list[Route]:
 
     async def authenticate(request: Request) -> Response:
         try:
-            body = json.loads(await request.body())
+            body = parse_json(await request.body())
             account = body["account"]
             appid, token = str(account["appid"]), str(account["token"])
         except (ValueError, KeyError, TypeError):

@@ -102,14 +102,17 @@ class Sandbox:
         crowd: bool = True,
         *,
         timeout: float = START_TIMEOUT,
+        stderr: IO[bytes] | int | None = None,
         **options: Any,
     ) -> Sandbox:
         """Start a sandbox in a child process on 127.0.0.1 and return once it serves.
 
         ``options`` are the other :class:`~mezon_nb.sandbox.config.SandboxConfig` fields:
         ``crowd_rate`` (joins/min per streaming channel), ``time_scale``, ``session_ttl`` (s),
-        ``crowd_chat``, ``stream``, ``stream_size``, ``stream_fps``. Raises ``TypeError`` for
-        an unknown option and ``RuntimeError`` if the child does not come up within ``timeout``.
+        ``crowd_chat``, ``stream``, ``stream_size``, ``stream_fps``. ``stderr`` is where the
+        child's log goes (a binary file, or a ``subprocess`` constant); by default this
+        process's stderr. Raises ``TypeError`` for an unknown option and ``RuntimeError`` if
+        the child does not come up within ``timeout``.
 
         >>> Sandbox.start(colour="red")
         Traceback (most recent call last):
@@ -124,6 +127,7 @@ class Sandbox:
             [sys.executable, "-m", "mezon_nb.sandbox.child"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=stderr,
             env=env,
         )
         assert process.stdin is not None and process.stdout is not None

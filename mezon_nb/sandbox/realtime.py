@@ -76,14 +76,19 @@ def salvage_cid(data: bytes) -> int:
     7
     >>> salvage_cid(b"garbage")
     0
+    >>> salvage_cid(bytes.fromhex("08ffffffffffffffffff01ff"))  # int32 -1 takes 10 bytes
+    -1
+    >>> salvage_cid(bytes.fromhex("08ffffffff7fff"))  # 35 bits: cut to int32, as protobuf does
+    -1
     """
     if not data or data[0] != 0x08:
         return 0
     value, shift = 0, 0
-    for byte in data[1:6]:
+    for byte in data[1:11]:  # a varint has at most 10 bytes (a negative int32 takes all 10)
         value |= (byte & 0x7F) << shift
         shift += 7
         if not byte & 0x80:
+            value &= 0xFFFFFFFF
             return value - (1 << 32) if value >= 1 << 31 else value
     return 0
 
@@ -204,8 +209,13 @@ def _aborter(websocket: WebSocket) -> Callable[[], None]:
 
 
 async def _drain(websocket: WebSocket, conn: Connection) -> None:
+    """Write queued frames until the connection is aborted or its transport closes (writing to
+    a lost transport makes asyncio log ``socket.send() raised exception.`` for every frame)."""
+    transport = websocket.scope.get(TRANSPORT_KEY)
     while True:
         frame = await conn.outbox.get()
+        if conn.closed or (transport is not None and transport.is_closing()):
+            return
         await websocket.send_bytes(frame)
 
 

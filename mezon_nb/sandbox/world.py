@@ -118,10 +118,13 @@ class World:
         >>> world = World(SandboxConfig())
         >>> world.login(str(world.bot_user_id), "wrong") is None
         True
+        >>> world.login(chr(0xD800), "half a surrogate pair") is None
+        True
         """
         bot = self.directory.bot
-        id_ok = hmac.compare_digest(str(appid).encode(), str(bot.user_id).encode())
-        token_ok = hmac.compare_digest(str(token).encode(), self.directory.bot_token.encode())
+        given = [str(value).encode("utf-8", "surrogatepass") for value in (appid, token)]
+        id_ok = hmac.compare_digest(given[0], str(bot.user_id).encode())
+        token_ok = hmac.compare_digest(given[1], self.directory.bot_token.encode())
         if not (id_ok and token_ok):
             return None
         return self.sessions.issue(bot.user_id, bot.username)

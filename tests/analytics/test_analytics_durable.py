@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 from analytics_helpers import BIG_USER, at, join, leave, snapshot
 
-from mezon_nb.analytics import LogInUseError, LogSchemaError, ParticipantLog
+from mezon_nb.analytics import LogInUseError, LogSchemaError, ParticipantLog, schema
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -160,7 +160,7 @@ def test_a_newer_schema_version_is_refused(tmp_path):
     ParticipantLog(path).close()
     with closing(sqlite3.connect(path)) as conn:
         conn.execute("PRAGMA user_version = 99")
-    with pytest.raises(LogSchemaError, match="schema version 99; this mezon_nb reads up to 1"):
+    with pytest.raises(LogSchemaError, match=f"schema version 99; this mezon_nb reads up to {schema.SCHEMA_VERSION}"):
         ParticipantLog(path)
 
 

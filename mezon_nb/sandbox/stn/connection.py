@@ -1,7 +1,8 @@
 """One STN socket on the sandbox side: a viewer or a publisher, one RTCPeerConnection.
 
 Messages are handled in order, one at a time (as babelcast does). A handler that fails sends
-``{"Key": "error", "Value": "<text>"}`` and closes the socket. Viewers: ``session_subscriber``
+``{"Key": "error", "Value": "<text>"}`` and closes the socket; so do a binary frame, an offer
+aiortc cannot parse and a malformed ICE candidate. Viewers: ``session_subscriber``
 → ``session_received``; ``connect_subscriber`` → ``sd_answer`` (the SDP as a string);
 ``session_state_changed`` 3/5 and the ICE state drive presence. Publishers: ``connect_publisher``
 with a ``FileUrl`` (a local file), or ``session_publisher`` → ``sd_answer`` then
@@ -42,6 +43,14 @@ class Refused(Exception):
 
 
 _WEBRTC_ERRORS = (ValueError, InvalidAccessError, InvalidStateError, OperationError)
+#: What aiortc's SDP and candidate parsers raise on malformed text (they index, assert and
+#: call next(); a StopIteration leaving one of its coroutines becomes a RuntimeError).
+_PARSE_ERRORS = (AssertionError, AttributeError, IndexError, KeyError, RuntimeError,
+                 StopIteration, TypeError, ValueError)
+
+
+def _invalid_offer(exc: BaseException) -> Refused:
+    return Refused(f"invalid offer: {exc or type(exc).__name__}")
 
 
 def _vp8_only() -> list[Any]:
@@ -69,7 +78,13 @@ class Connection:
         """Handle messages until the socket closes, then clean up."""
         try:
             while True:
-                msg = stn.decode(await self.websocket.receive_text())
+                frame = await self.websocket.receive()
+                if frame["type"] == "websocket.disconnect":
+                    break
+                if frame.get("text") is None:
+                    await self.send("error", "binary frame: STN messages are JSON text frames")
+                    break
+                msg = stn.decode(frame["text"])
                 if msg is None:
                     continue
                 handler = getattr(self, "on_" + msg.key, None)
@@ -145,8 +160,8 @@ class Connection:
         try:
             kinds = [m.kind for m in SessionDescription.parse(sdp).media
                      if m.kind in ("audio", "video")]
-        except (ValueError, IndexError) as exc:
-            raise Refused(f"invalid offer: {exc}") from None
+        except _PARSE_ERRORS as exc:
+            raise _invalid_offer(exc) from None
         if not kinds:
             raise Refused("invalid offer: no audio or video")
         pc = self._new_pc()
@@ -158,13 +173,16 @@ class Connection:
                 transceiver.setCodecPreferences(_vp8_only())
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
-        except _WEBRTC_ERRORS as exc:
-            raise Refused(f"invalid offer: {exc}") from None
+        except (*_WEBRTC_ERRORS, *_PARSE_ERRORS) as exc:
+            raise _invalid_offer(exc) from None
         return pc
 
     async def _answer(self) -> None:
         assert self.pc is not None
-        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        try:
+            await self.pc.setLocalDescription(await self.pc.createAnswer())
+        except _PARSE_ERRORS as exc:  # an offer aiortc took but cannot answer
+            raise _invalid_offer(exc) from None
         await self.send("sd_answer", self.pc.localDescription.sdp)
 
     @staticmethod
@@ -219,7 +237,10 @@ class Connection:
         fields = stn.candidate_fields(msg.value)
         if fields is None or self.pc is None:
             return
-        candidate = candidate_from_sdp(fields[0])
+        try:
+            candidate = candidate_from_sdp(fields[0])
+        except _PARSE_ERRORS:
+            raise Refused("invalid ICE candidate") from None
         candidate.sdpMid, candidate.sdpMLineIndex = fields[1], fields[2]
         await self.pc.addIceCandidate(candidate)
 
