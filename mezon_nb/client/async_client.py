@@ -30,6 +30,7 @@ from mezon_nb.client.greeter import DEFAULT_TEMPLATE, Greeter
 from mezon_nb.client.http import HttpTransport
 from mezon_nb.client.models import ChannelInfo, Clan, MessageAck, Session, StreamingUser
 from mezon_nb.client.realtime import RealtimeSocket
+from mezon_nb.client.tls import Verify, trust_context
 from mezon_nb.errors import AuthenticationError, ClientClosedError
 from mezon_nb.protocol import api_pb2, codec, realtime_pb2
 from mezon_nb.protocol.enums import ChannelType
@@ -48,7 +49,8 @@ class AsyncClient:
     or exception). ``base_url`` is where the login goes; later calls use the session's
     ``api_url``. ``stream_url`` is the stream server (STN) signalling base: the argument, else
     ``$MEZON_STREAM_URL``, else ``wss://stn.mezon.ai``. ``log_path`` makes
-    ``client.participants`` durable (SQLite). The socket settings (``request_timeout``,
+    ``client.participants`` durable (SQLite). ``verify`` is whom to trust for TLS on every
+socket (a CA bundle path or an ``ssl.SSLContext``; :mod:`mezon_nb.client.tls`). The socket settings (``request_timeout``,
     ``ping_interval``, ``reconnect_delay``) are described in :mod:`mezon_nb.client.realtime`.
 
     >>> c = AsyncClient("1840", "secret-token")
@@ -61,21 +63,24 @@ class AsyncClient:
     def __init__(self, bot_id: int | str, token: str, *, base_url: str = DEFAULT_BASE_URL,
                  stream_url: str | None = None, log_path: str | os.PathLike[str] | None = None,
                  request_timeout: float = 10.0, ping_interval: float = 10.0,
-                 reconnect_delay: tuple[float, float] = (0.5, 30.0)) -> None:
+                 reconnect_delay: tuple[float, float] = (0.5, 30.0),
+                 verify: Verify = None) -> None:
         if not token:
             raise AuthenticationError("no bot token given (set MEZON_BOT_TOKEN)")
+        self.ssl_context = trust_context(verify)
         self.bot_id = codec.id_str(bot_id)
         self.base_url = base_url.rstrip("/")
         self.stream_url = (stream_url or os.environ.get("MEZON_STREAM_URL")
                            or DEFAULT_STREAM_URL)
-        self._http = HttpTransport(timeout=request_timeout)
+        self._http = HttpTransport(timeout=request_timeout, ssl_context=self.ssl_context)
         self._keeper = SessionKeeper(self._http, self.base_url, bot_id=self.bot_id, token=token)
         self._dispatcher = Dispatcher()
         self._socket = RealtimeSocket(self._keeper, self._on_envelope,
                                       on_connect=self._after_connect,
                                       request_timeout=request_timeout,
                                       ping_interval=ping_interval, ping_timeout=request_timeout,
-                                      reconnect_delay=reconnect_delay)
+                                      reconnect_delay=reconnect_delay,
+                                      ssl_context=self.ssl_context)
         self._chat = Chat(self._socket, self.channel)
         self._greeters: set[Greeter] = set()
         from mezon_nb.analytics import ParticipantLog  # pandas: only once a client exists

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 from typing import TypeVar
 
 import httpx
@@ -33,17 +34,23 @@ _PROTO = "application/proto"
 class HttpTransport:
     """One pooled ``httpx.AsyncClient`` for the login and every RPC.
 
+    ``ssl_context`` is the trust for ``https`` (``None``: the default store; see
+    :mod:`mezon_nb.client.tls`).
+
     >>> HttpTransport(timeout=3.0).timeout
     3.0
     """
 
-    def __init__(self, *, timeout: float = 10.0) -> None:
+    def __init__(self, *, timeout: float = 10.0,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self.timeout = timeout
+        self.ssl_context = ssl_context
         self._http: httpx.AsyncClient | None = None
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:  # created lazily, inside the event loop that uses it
-            self._http = httpx.AsyncClient(timeout=self.timeout)
+            self._http = httpx.AsyncClient(timeout=self.timeout,
+                                           verify=self.ssl_context or True)
         return self._http
 
     @staticmethod

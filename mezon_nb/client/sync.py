@@ -246,7 +246,8 @@ def connect(bot_id: int | str | None = None, token: str | None = None, *,
 
     Credentials come from the arguments, else ``MEZON_BOT_ID`` / ``MEZON_BOT_TOKEN``.
     ``sandbox=`` takes a running ``mezon_nb.Sandbox`` (its bot, URLs and stream server are
-    used), or ``True`` to start one that ``close()`` stops. ``log_path`` keeps the participant
+    used, and its CA when it serves TLS), or ``True`` to start one that ``close()`` stops.
+    ``verify`` is a CA bundle path or ``ssl.SSLContext`` to trust for TLS. ``log_path`` keeps the participant
     log in SQLite. Other keywords go to :class:`AsyncClient`.
 
     >>> with connect(sandbox=sandbox) as c:
@@ -261,6 +262,8 @@ def connect(bot_id: int | str | None = None, token: str | None = None, *,
     if sandbox:
         bot_id, token = bot_id or sandbox.bot_id, token or sandbox.bot_token
         base_url, stream_url = sandbox.api_url, stream_url or sandbox.stream_url
+        if getattr(sandbox, "ca_path", None):
+            settings.setdefault("verify", sandbox.ca_path)
     bot_id = bot_id or os.environ.get("MEZON_BOT_ID")
     token = token or os.environ.get("MEZON_BOT_TOKEN")
     try:

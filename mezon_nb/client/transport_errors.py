@@ -20,6 +20,7 @@ from collections.abc import Iterator
 import httpx
 import websockets.exceptions as ws_exc
 
+from mezon_nb.client.tls import certificate_problem, tls_failure_text
 from mezon_nb.errors import (
     AuthenticationError,
     ConnectionClosedError,
@@ -71,6 +72,9 @@ def map_transport_errors(what: str) -> Iterator[None]:
         code = exc.rcvd.code if exc.rcvd else 1006
         raise ConnectionClosedError(f"{what}: realtime socket closed (code {code})") from exc
     except (httpx.HTTPError, ws_exc.WebSocketException, OSError) as exc:
+        problem = certificate_problem(exc)
+        if problem is not None:  # a wrong CA fails now, clearly; retrying would not help
+            raise TransportError(tls_failure_text(what, problem)) from exc
         raise TransportError(f"{what}: cannot reach the server ({type(exc).__name__})") from exc
 
 

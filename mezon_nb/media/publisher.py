@@ -210,7 +210,7 @@ async def _signaling(client: Any, channel_id: str) -> StnSignaling:
     auth = await client.session()
     channel = await client.channel(channel_id)
     return StnSignaling(client.stream_url, auth.token, clan_id=str(channel.clan_id),
-                        channel_id=channel_id, user_id=str(auth.user_id), is_publisher=True)
+                        channel_id=channel_id, user_id=str(auth.user_id), is_publisher=True, ssl_context=getattr(client, "ssl_context", None))
 
 
 async def _start(publisher: Publisher, opening: Any) -> Publisher:

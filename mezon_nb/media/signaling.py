@@ -19,12 +19,14 @@ import asyncio
 import contextlib
 import logging
 import re
+import ssl
 from typing import Any
 from urllib.parse import urlencode
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from mezon_nb.client.tls import certificate_problem, for_url, tls_failure_text
 from mezon_nb.errors import (
     AuthenticationError,
     ConnectionClosedError,
@@ -79,14 +81,18 @@ def error_for(text: str) -> MezonError:
 class StnSignaling:
     """One STN socket. ``await connect()``, ``send()``, ``receive()``, ``close()``.
 
+    ``ssl_context`` is the trust for a ``wss://`` server (the client's ``verify=``).
+
     >>> sig = StnSignaling("ws://127.0.0.1:1/stn", "secret", channel_id="6", user_id="1")
     >>> "secret" in repr(sig)
     False
     """
 
     def __init__(self, stream_url: str, token: str, *, clan_id: str = "", channel_id: str = "",
-                 user_id: str = "", is_publisher: bool = False):
+                 user_id: str = "", is_publisher: bool = False,
+                 ssl_context: ssl.SSLContext | None = None):
         self.url = stn_ws_url(stream_url)
+        self.ssl_context = ssl_context
         self._token = token
         self.envelope: dict[str, Any] = {
             "ClanId": clan_id, "ChannelId": channel_id, "UserId": user_id,
@@ -103,7 +109,8 @@ class StnSignaling:
         try:
             self._ws = await asyncio.wait_for(
                 connect(f"{self.url}?{query}", open_timeout=None, max_size=2**22,
-                        ping_interval=20, ping_timeout=20, logger=wire_logger), timeout)
+                        ping_interval=20, ping_timeout=20, logger=wire_logger,
+                        **for_url(self.ssl_context, self.url)), timeout)
         except InvalidStatus as exc:
             status = exc.response.status_code
             if status in (401, 403) or status < 300:
@@ -111,6 +118,9 @@ class StnSignaling:
                     f"stream server refused the session token (HTTP {status})") from None
             raise StreamError(f"stream server unavailable (HTTP {status})") from None
         except (OSError, InvalidHandshake, asyncio.TimeoutError) as exc:
+            problem = certificate_problem(exc)
+            if problem is not None:
+                raise TransportError(tls_failure_text("stream server", problem)) from None
             raise TransportError(f"cannot reach the stream server at {self.url}: "
                                  f"{type(exc).__name__}") from None
         await self.send("ping")

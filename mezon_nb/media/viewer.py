@@ -270,7 +270,7 @@ async def join_stream(client: Any, channel_id: int | str, *, timeout: float = 20
     auth = await client.session()
     channel = await client.channel(cid)
     signaling = StnSignaling(client.stream_url, auth.token, clan_id=str(channel.clan_id),
-                             channel_id=cid, user_id=str(auth.user_id))
+                             channel_id=cid, user_id=str(auth.user_id), ssl_context=getattr(client, "ssl_context", None))
     session = StreamSession(cid, buffer=buffer)
     viewer = StnViewer(session, signaling, wait_live=wait_live)
     await run_here(viewer.start(timeout))
