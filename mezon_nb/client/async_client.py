@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -28,6 +28,7 @@ from mezon_nb.client.dispatch import Dispatcher, EventStream, Handle
 from mezon_nb.client.events import STREAMING_EVENT_NAMES, Event, event_from_envelope
 from mezon_nb.client.greeter import DEFAULT_TEMPLATE, Greeter
 from mezon_nb.client.http import HttpTransport
+from mezon_nb.client.ice_servers import IceServerLike, IceSettings
 from mezon_nb.client.models import ChannelInfo, Clan, MessageAck, Session, StreamingUser
 from mezon_nb.client.realtime import RealtimeSocket
 from mezon_nb.client.tls import Verify, trust_context
@@ -50,7 +51,11 @@ class AsyncClient:
     ``api_url``. ``stream_url`` is the stream server (STN) signalling base: the argument, else
     ``$MEZON_STREAM_URL``, else ``wss://stn.mezon.ai``. ``log_path`` makes
     ``client.participants`` durable (SQLite). ``verify`` is whom to trust for TLS on every
-socket (a CA bundle path or an ``ssl.SSLContext``; :mod:`mezon_nb.client.tls`). The socket settings (``request_timeout``,
+socket (a CA bundle path or an ``ssl.SSLContext``; :mod:`mezon_nb.client.tls`).
+    ``ice_servers`` (STUN/TURN: ``[{"urls", "username", "credential"}]``, else
+    ``$MEZON_ICE_SERVERS``) and ``ice_transport_policy`` (``"all"`` or ``"relay"``) reach
+    every WebRTC peer connection, viewer and publisher (:mod:`mezon_nb.client.ice_servers`).
+    The socket settings (``request_timeout``,
     ``ping_interval``, ``reconnect_delay``) are described in :mod:`mezon_nb.client.realtime`.
 
     >>> c = AsyncClient("1840", "secret-token")
@@ -64,10 +69,13 @@ socket (a CA bundle path or an ``ssl.SSLContext``; :mod:`mezon_nb.client.tls`). 
                  stream_url: str | None = None, log_path: str | os.PathLike[str] | None = None,
                  request_timeout: float = 10.0, ping_interval: float = 10.0,
                  reconnect_delay: tuple[float, float] = (0.5, 30.0),
-                 verify: Verify = None) -> None:
+                 verify: Verify = None,
+                 ice_servers: Iterable[IceServerLike] | str | None = None,
+                 ice_transport_policy: str | None = None) -> None:
         if not token:
             raise AuthenticationError("no bot token given (set MEZON_BOT_TOKEN)")
         self.ssl_context = trust_context(verify)
+        self.ice = IceSettings.from_options(ice_servers, ice_transport_policy)
         self.bot_id = codec.id_str(bot_id)
         self.base_url = base_url.rstrip("/")
         self.stream_url = (stream_url or os.environ.get("MEZON_STREAM_URL")

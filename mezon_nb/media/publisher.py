@@ -29,12 +29,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
 from mezon_nb.errors import MediaError, MezonError, StreamEndedError
 from mezon_nb.media.errors import map_media_errors
-from mezon_nb.media.ice import host_candidates, is_loopback
+from mezon_nb.media.ice import (
+    CandidatePair,
+    check_relay_gathered,
+    host_candidates,
+    ice_failure,
+    is_loopback,
+    relay_only,
+    rtc_configuration,
+    selected_pair,
+)
 from mezon_nb.media.loop import call_sync, run_here, run_on
 from mezon_nb.media.signaling import StnSignaling, error_for
 from mezon_nb.media.tracks import PacedVideoTrack, source_tracks
@@ -85,6 +94,8 @@ class Publisher:
         self.error: BaseException | None = None
         self._sig, self._tracks, self.file_url = signaling, tracks or [], file_url
         self._pc: RTCPeerConnection | None = None
+        #: The ICE candidate pair of a WebRTC publication once connected (``None`` for files).
+        self.candidate_pair: CandidatePair | None = None
         self._started = time.monotonic()
         self._monitor: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -273,6 +284,7 @@ async def publish(client: Any, channel_id: int | str, source: Any, *, fps: float
     with map_media_errors("opening the source"):
         tracks = source_tracks(source, fps=fps, size=size, stamp=stamp)
     publisher = Publisher(cid, sig, tracks=tracks)
+    ice = getattr(client, "ice", None)
 
     async def answered(pc: RTCPeerConnection, connected: asyncio.Event) -> None:
         while True:
@@ -285,24 +297,28 @@ async def publish(client: Any, channel_id: int | str, source: Any, *, fps: float
                     await pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
                 break
         await connected.wait()
+        if pc.iceConnectionState == "failed":
+            raise ice_failure(pc, ice, f"publisher on {cid}")
+        publisher.candidate_pair = selected_pair(pc)
 
     async def opening() -> None:
-        pc = publisher._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc = publisher._pc = RTCPeerConnection(rtc_configuration(ice))
         connected = asyncio.Event()
-        pc.on("iceconnectionstatechange", lambda: pc.iceConnectionState == "completed"
+        pc.on("iceconnectionstatechange", lambda: pc.iceConnectionState in ("completed", "failed")
               and connected.set())
         with map_media_errors("creating the offer"):
             for track in tracks:
                 pc.addTransceiver(track, direction="sendonly")
-            with host_candidates(loopback=is_loopback(sig.url)):
+            with host_candidates(loopback=is_loopback(sig.url), relay_only=relay_only(ice)):
                 await pc.setLocalDescription(await pc.createOffer())
+        check_relay_gathered(pc, ice, f"publisher on {cid}")
         await sig.connect()
         await sig.send("session_publisher", {"type": "offer", "sdp": pc.localDescription.sdp})
         try:
             await asyncio.wait_for(answered(pc, connected), timeout)
         except asyncio.TimeoutError:
-            raise MediaError(f"no WebRTC connection to the stream server within {timeout} s"
-                             ) from None
+            raise ice_failure(pc, ice, f"publisher on {cid}: no WebRTC connection to the "
+                                       f"stream server within {timeout} s") from None
         await sig.send("connect_publisher", {"ChannelId": cid})
         await publisher._accepted(timeout)
 
