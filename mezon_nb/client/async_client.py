@@ -32,7 +32,7 @@ from mezon_nb.client.ice_servers import IceServerLike, IceSettings
 from mezon_nb.client.models import ChannelInfo, Clan, MessageAck, Session, StreamingUser
 from mezon_nb.client.realtime import RealtimeSocket
 from mezon_nb.client.tls import Verify, trust_context
-from mezon_nb.errors import AuthenticationError, ClientClosedError
+from mezon_nb.errors import AuthenticationError, ClientClosedError, PermissionDeniedError
 from mezon_nb.protocol import api_pb2, codec, realtime_pb2
 from mezon_nb.protocol.enums import ChannelType
 
@@ -401,14 +401,22 @@ socket (a CA bundle path or an ``ssl.SSLContext``; :mod:`mezon_nb.client.tls`).
             raise ClientClosedError("this client is closed; create a new one")
 
     async def _rpc(self, rpc: str, request: Any, reply: type[Any]) -> Any:
-        """Call an RPC with the current session; on a 401/403 log in again once and retry."""
+        """Call an RPC with the current session; on a 401 log in again once and retry. A 403
+        (a clan the bot is not in) raises ``PermissionDeniedError`` naming the request's clan."""
         self._check_open()
         session = await self._keeper.session()
         try:
-            return await self._http.call(session.api_url, session.token, rpc, request, reply)
-        except AuthenticationError:
-            session = await self._keeper.login(stale=session)
-            return await self._http.call(session.api_url, session.token, rpc, request, reply)
+            try:
+                return await self._http.call(session.api_url, session.token, rpc, request, reply)
+            except AuthenticationError:
+                session = await self._keeper.login(stale=session)
+                return await self._http.call(session.api_url, session.token, rpc, request, reply)
+        except PermissionDeniedError as exc:
+            clan = getattr(request, "clan_id", 0)
+            if not clan:
+                raise
+            raise PermissionDeniedError(f"{exc} (clan {clan})", clan_id=codec.id_str(clan),
+                                        code=exc.code) from None
 
     async def _after_connect(self) -> None:
         """After each (re)connect: join every clan and clan "0", then reconcile who is there."""

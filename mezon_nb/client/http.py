@@ -93,7 +93,7 @@ class HttpTransport:
             response = await self._client().post(self.rpc_url(api_url, rpc),
                                                   content=request.SerializeToString(),
                                                   headers=headers)
-        _raise_for_status(response, rpc)
+        _raise_for_status(response, rpc, rpc=True)
         return _parse(response, reply, rpc)
 
     async def aclose(self) -> None:
@@ -107,7 +107,7 @@ class HttpTransport:
             self._http = None
 
 
-def _raise_for_status(response: httpx.Response, what: str) -> None:
+def _raise_for_status(response: httpx.Response, what: str, *, rpc: bool = False) -> None:
     if response.is_success:
         return
     detail = ""
@@ -115,7 +115,7 @@ def _raise_for_status(response: httpx.Response, what: str) -> None:
         detail = str(json.loads(response.content).get("message", ""))[:200]
     except (ValueError, AttributeError):
         pass
-    raise error_for_status(response.status_code, what, detail)
+    raise error_for_status(response.status_code, what, detail, rpc=rpc)
 
 
 def _parse(response: httpx.Response, reply: type[M], what: str) -> M:

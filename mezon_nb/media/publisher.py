@@ -45,7 +45,7 @@ from mezon_nb.media.ice import (
     selected_pair,
 )
 from mezon_nb.media.loop import call_sync, run_here, run_on
-from mezon_nb.media.signaling import StnSignaling, error_for
+from mezon_nb.media.signaling import StnSignaling, error_for, require_streaming
 from mezon_nb.media.tracks import PacedVideoTrack, source_tracks
 from mezon_nb.protocol import stn
 
@@ -220,6 +220,7 @@ def _ends_publication(msg: stn.StnMessage) -> bool:
 async def _signaling(client: Any, channel_id: str) -> StnSignaling:
     auth = await client.session()
     channel = await client.channel(channel_id)
+    require_streaming(channel, "publish into")
     return StnSignaling(client.stream_url, auth.token, clan_id=str(channel.clan_id),
                         channel_id=channel_id, user_id=str(auth.user_id), is_publisher=True, ssl_context=getattr(client, "ssl_context", None))
 

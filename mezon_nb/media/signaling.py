@@ -11,6 +11,8 @@ logs, reprs or exceptions.
 'wss://stn.mezon.ai/ws'
 >>> error_for('channel "6" not found').__class__.__name__
 'StreamNotLiveError'
+>>> error_for('channel "6": not a member of clan 5 (Lab)').clan_id
+'5'
 """
 
 from __future__ import annotations
@@ -31,12 +33,15 @@ from mezon_nb.errors import (
     AuthenticationError,
     ConnectionClosedError,
     MezonError,
+    NotStreamingChannelError,
+    PermissionDeniedError,
     StreamEndedError,
     StreamError,
     StreamNotLiveError,
     TransportError,
 )
 from mezon_nb.protocol import stn
+from mezon_nb.protocol.enums import channel_kind
 
 logger = logging.getLogger(__name__)
 PING_INTERVAL = 15.0
@@ -69,6 +74,12 @@ def stn_ws_url(stream_url: str) -> str:
 def error_for(text: str) -> MezonError:
     """The typed exception for an STN ``error`` text."""
     lowered = text.lower()
+    if "not a streaming channel" in lowered:
+        return NotStreamingChannelError(f"stream server: {text}")
+    if "not a member" in lowered or "only the session" in lowered:
+        named = re.search(r"\bclan (\d+)", text)
+        return PermissionDeniedError(f"stream server: {text}",
+                                     clan_id=named[1] if named else None)
     if "not found" in lowered or "not ready" in lowered:
         return StreamNotLiveError(f"stream server: {text}")
     if "token" in lowered or "auth" in lowered:
@@ -76,6 +87,25 @@ def error_for(text: str) -> MezonError:
     if "closed" in lowered or "ended" in lowered:
         return StreamEndedError(f"stream server: {text}")
     return StreamError(f"stream server: {text}")
+
+
+def require_streaming(channel: Any, doing: str) -> None:
+    """Raise :class:`NotStreamingChannelError` at once when ``channel`` (a
+    :class:`~mezon_nb.client.models.ChannelInfo`) is not a streaming channel: a text or voice
+    channel never has a stream, so there is nothing to wait for.
+
+    >>> from mezon_nb.client.models import ChannelInfo
+    >>> require_streaming(ChannelInfo("1", "5", "general", 1), "join a stream in")
+    Traceback (most recent call last):
+    ...
+    mezon_nb.errors.NotStreamingChannelError: cannot join a stream in channel 5 ('general'): it is a text channel, not a streaming channel
+    """
+    if channel.is_streaming:
+        return
+    raise NotStreamingChannelError(
+        f"cannot {doing} channel {channel.channel_id} ({channel.label!r}): it is a "
+        f"{channel_kind(int(channel.type))} channel, not a streaming channel",
+        channel_type=int(channel.type))
 
 
 class StnSignaling:
@@ -168,4 +198,4 @@ class StnSignaling:
                 await asyncio.wait_for(ws.close(), 3)
 
 
-__all__ = ["PING_INTERVAL", "StnSignaling", "error_for", "stn_ws_url"]
+__all__ = ["PING_INTERVAL", "StnSignaling", "error_for", "require_streaming", "stn_ws_url"]

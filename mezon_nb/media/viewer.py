@@ -45,7 +45,7 @@ from mezon_nb.media.ice import (
 from mezon_nb.media.jitter import release_on_marker
 from mezon_nb.media.loop import run_here
 from mezon_nb.media.session import StreamSession
-from mezon_nb.media.signaling import StnSignaling, error_for
+from mezon_nb.media.signaling import StnSignaling, error_for, require_streaming
 from mezon_nb.protocol import stn
 
 logger = logging.getLogger(__name__)
@@ -277,7 +277,9 @@ async def join_stream(client: Any, channel_id: int | str, *, timeout: float = 20
     """Join a streaming channel and return its live :class:`StreamSession`.
 
     Waits (up to ``timeout`` s) for the first frame; with ``wait_live=False`` a channel with
-    no publisher raises :class:`~mezon_nb.errors.StreamNotLiveError` at once. ``buffer`` is
+    no publisher raises :class:`~mezon_nb.errors.StreamNotLiveError` at once. A text or voice
+    channel raises :class:`~mezon_nb.errors.NotStreamingChannelError` at once, a channel of a
+    clan the bot is not in :class:`~mezon_nb.errors.PermissionDeniedError`. ``buffer`` is
     how many frames each consumer may fall behind before the oldest are dropped.
     Usually called as ``client.join_stream(channel_id)``:
 
@@ -293,6 +295,7 @@ async def join_stream(client: Any, channel_id: int | str, *, timeout: float = 20
     cid = str(channel_id)
     auth = await client.session()
     channel = await client.channel(cid)
+    require_streaming(channel, "join a stream in")
     signaling = StnSignaling(client.stream_url, auth.token, clan_id=str(channel.clan_id),
                              channel_id=cid, user_id=str(auth.user_id), ssl_context=getattr(client, "ssl_context", None))
     session = StreamSession(cid, buffer=buffer)

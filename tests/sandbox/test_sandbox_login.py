@@ -33,9 +33,11 @@ def test_login_reply_pins_every_session_field(sandbox: Sandbox, login) -> None:
     assert session.tcp_url == ""  # no abridged TCP transport here
     for token in (session.token, session.refresh_token):
         claims = jwt_claims(token)
-        assert set(claims) == {"exp", "uid", "usn", "vrs"}
+        # spec §1.3, §6.1: exp, uid, usn, vrs; plus Nakama's token id (clients ignore it)
+        assert set(claims) == {"exp", "uid", "usn", "vrs", "tid"}
         assert claims["uid"] == session.user_id
     assert session.token != session.refresh_token
+    assert login(sandbox).token != session.token  # each login its own tokens, same second too
 
 
 def test_login_content_type_and_headers(sandbox: Sandbox) -> None:
