@@ -33,17 +33,9 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
 from mezon_nb.errors import MediaError, MezonError, StreamEndedError
+from mezon_nb.media import ice
 from mezon_nb.media.errors import map_media_errors
-from mezon_nb.media.ice import (
-    CandidatePair,
-    check_relay_gathered,
-    host_candidates,
-    ice_failure,
-    is_loopback,
-    relay_only,
-    rtc_configuration,
-    selected_pair,
-)
+from mezon_nb.media.ice import CandidatePair
 from mezon_nb.media.loop import call_sync, run_here, run_on
 from mezon_nb.media.signaling import StnSignaling, error_for, require_streaming
 from mezon_nb.media.tracks import PacedVideoTrack, source_tracks
@@ -285,7 +277,7 @@ async def publish(client: Any, channel_id: int | str, source: Any, *, fps: float
     with map_media_errors("opening the source"):
         tracks = source_tracks(source, fps=fps, size=size, stamp=stamp)
     publisher = Publisher(cid, sig, tracks=tracks)
-    ice = getattr(client, "ice", None)
+    settings = getattr(client, "ice", None)
 
     async def answered(pc: RTCPeerConnection, connected: asyncio.Event) -> None:
         while True:
@@ -299,26 +291,27 @@ async def publish(client: Any, channel_id: int | str, source: Any, *, fps: float
                 break
         await connected.wait()
         if pc.iceConnectionState == "failed":
-            raise ice_failure(pc, ice, f"publisher on {cid}")
-        publisher.candidate_pair = selected_pair(pc)
+            raise ice.ice_failure(pc, settings, f"publisher on {cid}")
+        publisher.candidate_pair = ice.selected_pair(pc)
 
     async def opening() -> None:
-        pc = publisher._pc = RTCPeerConnection(rtc_configuration(ice))
+        pc = publisher._pc = RTCPeerConnection(ice.rtc_configuration(settings))
         connected = asyncio.Event()
         pc.on("iceconnectionstatechange", lambda: pc.iceConnectionState in ("completed", "failed")
               and connected.set())
         with map_media_errors("creating the offer"):
             for track in tracks:
                 pc.addTransceiver(track, direction="sendonly")
-            with host_candidates(loopback=is_loopback(sig.url), relay_only=relay_only(ice)):
+            with ice.host_candidates(loopback=ice.is_loopback(sig.url),
+                                     relay_only=ice.relay_only(settings)):
                 await pc.setLocalDescription(await pc.createOffer())
-        check_relay_gathered(pc, ice, f"publisher on {cid}")
+        ice.check_relay_gathered(pc, settings, f"publisher on {cid}")
         await sig.connect()
         await sig.send("session_publisher", {"type": "offer", "sdp": pc.localDescription.sdp})
         try:
             await asyncio.wait_for(answered(pc, connected), timeout)
         except asyncio.TimeoutError:
-            raise ice_failure(pc, ice, f"publisher on {cid}: no WebRTC connection to the "
+            raise ice.ice_failure(pc, settings, f"publisher on {cid}: no WebRTC connection to the "
                                        f"stream server within {timeout} s") from None
         await sig.send("connect_publisher", {"ChannelId": cid})
         await publisher._accepted(timeout)
