@@ -6,14 +6,14 @@
     ├── AuthenticationError      bad bot id or token, expired session, 401/403 from the server
     ├── NotFoundError            unknown clan, channel or stream
     ├── ServerError              the server answered with an error (HTTP status or `error` envelope)
-    │   └── PermissionDeniedError  refused in a clan the bot is not a member of (403, join refused)
+    │   └── PermissionDeniedError  refused in a clan the bot is not in (403, join refused)
     ├── ProtocolError            bytes that are not the Mezon protocol (garbage frame, bad reply)
     ├── TransportError           the network path failed
     │   ├── MezonTimeoutError    no reply in time (also a builtin ``TimeoutError``)
     │   └── ConnectionClosedError  the socket closed while a request waited
     ├── StreamError              live media
     │   ├── StreamNotLiveError   the channel has no publisher (yet)
-    │   │   └── NotStreamingChannelError  a text or voice channel: there is no stream at all
+    │   │   └── NotStreamingChannelError  a text or voice channel: never a stream
     │   ├── StreamEndedError     the publisher stopped, the channel closed
     │   └── MediaError           WebRTC failed (ICE, DTLS, codec), or a recording failed
     └── ClientClosedError        the client (or session) was closed; also a ``RuntimeError``

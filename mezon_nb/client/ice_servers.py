@@ -1,4 +1,4 @@
-"""STUN/TURN settings for the kernel's WebRTC leg: ``connect(ice_servers=..., ice_transport_policy=...)``.
+"""STUN/TURN for the kernel's WebRTC leg: ``connect(ice_servers=, ice_transport_policy=)``.
 
 From hubs, Binder and HPC clusters outbound UDP is often blocked; the viewer and the publisher
 then need a TURN server, over TCP (``turn:host:port?transport=tcp``) or TLS (``turns:``).

@@ -214,7 +214,8 @@ async def _signaling(client: Any, channel_id: str) -> StnSignaling:
     channel = await client.channel(channel_id)
     require_streaming(channel, "publish into")
     return StnSignaling(client.stream_url, auth.token, clan_id=str(channel.clan_id),
-                        channel_id=channel_id, user_id=str(auth.user_id), is_publisher=True, ssl_context=getattr(client, "ssl_context", None))
+                        channel_id=channel_id, user_id=str(auth.user_id), is_publisher=True,
+                        ssl_context=getattr(client, "ssl_context", None))
 
 
 async def _start(publisher: Publisher, opening: Any) -> Publisher:

@@ -297,7 +297,8 @@ async def join_stream(client: Any, channel_id: int | str, *, timeout: float = 20
     channel = await client.channel(cid)
     require_streaming(channel, "join a stream in")
     signaling = StnSignaling(client.stream_url, auth.token, clan_id=str(channel.clan_id),
-                             channel_id=cid, user_id=str(auth.user_id), ssl_context=getattr(client, "ssl_context", None))
+                             channel_id=cid, user_id=str(auth.user_id),
+                             ssl_context=getattr(client, "ssl_context", None))
     session = StreamSession(cid, buffer=buffer)
     viewer = StnViewer(session, signaling, wait_live=wait_live,
                        ice=getattr(client, "ice", None))

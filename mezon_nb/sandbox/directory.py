@@ -171,7 +171,8 @@ class Directory:
         >>> d = seed_directory(0)
         >>> d.is_member(d.bot.user_id, d.clans[0].clan_id), d.is_member(d.bot.user_id, 0)
         (True, True)
-        >>> d.is_member(d.bot.user_id, d.other_clans[0].clan_id), d.is_member(7, d.other_clans[0].clan_id)
+        >>> other = d.other_clans[0].clan_id
+        >>> d.is_member(d.bot.user_id, other), d.is_member(7, other)
         (False, True)
         """
         if user_id != self.bot.user_id or clan_id == 0:

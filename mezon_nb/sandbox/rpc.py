@@ -140,7 +140,8 @@ def list_channel_detail(
     """One channel's description; 404 when unknown, 403 in a clan the caller is not in.
 
     >>> from mezon_nb.sandbox.config import SandboxConfig
-    >>> list_channel_detail(World(SandboxConfig()), 0, api_pb2.ListChannelDetailRequest(channel_id=1))
+    >>> request = api_pb2.ListChannelDetailRequest(channel_id=1)
+    >>> list_channel_detail(World(SandboxConfig()), 0, request)
     Traceback (most recent call last):
     ...
     mezon_nb.sandbox.rpc.RpcError: channel 1 not found

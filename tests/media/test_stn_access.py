@@ -95,7 +95,8 @@ def test_only_the_publishing_session_may_stop(sandbox, clip, idle_channels):
             async with connect(url + other.token) as intruder:
                 await intruder.send(stop)
                 refused = await _next(intruder, "none")
-            assert refused["Value"] == f'only the session that published channel "{cid}" may stop it'
+            assert refused["Value"] == (
+                f'only the session that published channel "{cid}" may stop it')
             assert cid in sandbox.control("state")["live"]
             async with connect(url + mine.session_id) as same_login:  # another socket, same login
                 await same_login.send(stop)
