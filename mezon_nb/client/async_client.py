@@ -51,7 +51,7 @@ class AsyncClient:
     ``api_url``. ``stream_url`` is the stream server (STN) signalling base: the argument, else
     ``$MEZON_STREAM_URL``, else ``wss://stn.mezon.ai``. ``log_path`` makes
     ``client.participants`` durable (SQLite). ``verify`` is whom to trust for TLS on every
-socket (a CA bundle path or an ``ssl.SSLContext``; :mod:`mezon_nb.client.tls`).
+    socket (a CA bundle path or an ``ssl.SSLContext``; :mod:`mezon_nb.client.tls`).
     ``ice_servers`` (STUN/TURN: ``[{"urls", "username", "credential"}]``, else
     ``$MEZON_ICE_SERVERS``) and ``ice_transport_policy`` (``"all"`` or ``"relay"``) reach
     every WebRTC peer connection, viewer and publisher (:mod:`mezon_nb.client.ice_servers`).

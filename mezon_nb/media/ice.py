@@ -45,7 +45,7 @@ from mezon_nb.errors import MediaError
 
 logger = logging.getLogger(__name__)
 
-try:  # aiortc >= 1.14 (Python >= 3.11); older releases have no transport policy
+try:  # aiortc 1.16 (Python >= 3.11) has it; older releases have no transport policy
     from aiortc.rtcconfiguration import RTCIceTransportPolicy
 except ImportError:  # pragma: no cover - exercised on Python 3.10 installs
     RTCIceTransportPolicy = None
@@ -101,8 +101,6 @@ def host_candidates(*, loopback: bool, relay_only: bool = False) -> Iterator[Non
         yield
     finally:
         _HOSTS.reset(token)
-
-
 
 
 # -- STUN/TURN servers, the transport policy, and what ICE did ------------------------------
