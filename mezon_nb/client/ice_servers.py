@@ -113,7 +113,11 @@ class IceSettings:
 
     @property
     def turn_urls(self) -> list[str]:
-        """Every ``turn:``/``turns:`` URL, in order (no credentials in them)."""
+        """Every ``turn:``/``turns:`` URL, in order (no credentials in them).
+
+        >>> IceSettings((IceServer(("stun:h:3478",)),)).turn_urls
+        []
+        """
         return [url for s in self.servers for url in s.urls if url.startswith("turn")]
 
     @classmethod
