@@ -33,14 +33,14 @@ import contextvars
 import dataclasses
 import ipaddress
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import aioice.ice
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
 
-from mezon_nb.client.ice_servers import IceSettings
+from mezon_nb.client.ice_servers import IceServer, IceSettings
 from mezon_nb.errors import MediaError
 
 logger = logging.getLogger(__name__)
@@ -110,7 +110,8 @@ def rtc_configuration(ice: IceSettings | None) -> RTCConfiguration:
     """aiortc's configuration for the client's :class:`~mezon_nb.client.ice_servers.IceSettings`.
 
     No settings means no STUN or TURN server at all (aiortc would otherwise ask Google's STUN).
-    aiortc uses the first STUN and the first TURN URL it is given; others are ignored (logged).
+    aiortc uses the first STUN and the first TURN URL it is given, so :func:`gather_offer`
+    passes the TURN URLs one at a time (:func:`turn_choices`).
 
     >>> from mezon_nb.client.ice_servers import IceSettings
     >>> config = rtc_configuration(IceSettings.from_options(
@@ -120,9 +121,6 @@ def rtc_configuration(ice: IceSettings | None) -> RTCConfiguration:
     """
     if ice is None:
         return RTCConfiguration(iceServers=[])
-    turn = ice.turn_urls
-    if len(turn) > 1:
-        logger.warning("aiortc uses one TURN URL: %s (ignoring %s)", turn[0], ", ".join(turn[1:]))
     servers = [RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
                for s in ice.servers]
     if RTCIceTransportPolicy is None:
@@ -197,34 +195,81 @@ def ice_failure(pc: RTCPeerConnection | None, ice: IceSettings | None, what: str
     local = transport.iceGatherer.getLocalCandidates() if transport is not None else []
     remote = transport.getRemoteCandidates() if transport is not None else []
     policy = ice.policy if ice is not None else "all"
-    turn = ice.turn_urls[:1] if ice is not None else []
+    turn = ", ".join(ice.turn_urls) if ice is not None else ""
     if not turn:
         advice = ("no TURN server is configured: if UDP is blocked here (hubs, Binder, HPC), "
                   "pass connect(ice_servers=[{'urls': 'turn:HOST:3478?transport=tcp', "
                   "'username': ..., 'credential': ...}]) or set $MEZON_ICE_SERVERS")
     elif not any(c.type == "relay" for c in local):
-        advice = (f"the TURN server {turn[0]} gave no relay candidate: check its username and "
+        advice = (f"no relay candidate from the TURN server ({turn}): check its username and "
                   "credential, and that it is reachable (try ?transport=tcp or turns:)")
     else:
-        advice = (f"relaying through {turn[0]} did not reach the stream server: the TURN "
-                  "server may not be allowed to reach it")
+        advice = (f"relaying through the TURN server ({turn}) did not reach the stream "
+                  "server: the TURN server may not be allowed to reach it")
     return MediaError(f"{what}: ICE failed (local candidates: {_kinds(local)}; remote: "
                       f"{_kinds(remote)}; policy {policy!r}); {advice}")
 
 
-def check_relay_gathered(pc: RTCPeerConnection, ice: IceSettings | None, what: str) -> None:
-    """With policy ``"relay"``, raise at once when gathering produced no relay candidate (a
-    refused TURN login, an unreachable TURN server): ICE could never connect.
+def turn_choices(ice: IceSettings | None) -> list[IceSettings | None]:
+    """The settings to gather with, in order: one per TURN URL (aiortc takes only one), each
+    with the STUN servers; just ``[ice]`` with one TURN URL or none.
 
-    >>> check_relay_gathered(RTCPeerConnection(), None, "viewer")   # no settings: nothing to check
+    >>> from mezon_nb.client.ice_servers import IceSettings
+    >>> two = IceSettings.from_options([{"urls": ["turn:h:3478", "turn:h:443?transport=tcp"],
+    ...                                  "username": "u", "credential": "c"}])
+    >>> [choice.turn_urls for choice in turn_choices(two)]
+    [['turn:h:3478'], ['turn:h:443?transport=tcp']]
     """
-    if not relay_only(ice):
-        return
+    if ice is None or len(ice.turn_urls) <= 1:
+        return [ice]
+    stun = tuple(IceServer(urls, s.username, s.credential) for s in ice.servers
+                 if (urls := tuple(u for u in s.urls if not u.startswith("turn"))))
+    return [IceSettings((*stun, IceServer((url,), s.username, s.credential)), ice.policy)
+            for s in ice.servers for url in s.urls if url.startswith("turn")]
+
+
+def _gathered_relay(pc: RTCPeerConnection) -> bool:
     transport = _ice_transport(pc)
     local = transport.iceGatherer.getLocalCandidates() if transport is not None else []
-    if not any(c.type == "relay" for c in local):
-        raise ice_failure(pc, ice, what)
+    return any(c.type == "relay" for c in local)
 
 
-__all__ = ["CandidatePair", "check_relay_gathered", "host_candidates", "ice_failure",
-           "is_loopback", "relay_only", "rtc_configuration", "selected_pair"]
+async def gather_offer(build: Callable[[IceSettings | None], Awaitable[RTCPeerConnection]],
+                       ice: IceSettings | None, what: str
+                       ) -> tuple[RTCPeerConnection, IceSettings | None]:
+    """``build(settings)`` (a peer connection with its local offer) with each of
+    :func:`turn_choices` in turn until a TURN URL gives a relay candidate (a refused login or
+    an unreachable server gives none); returns the connection and the settings it used.
+
+    With policy ``"relay"`` and no relay candidate from any TURN URL it raises
+    :func:`ice_failure` at once (ICE could never connect); with ``"all"`` it goes on without.
+
+    >>> import asyncio
+    >>> async def once():
+    ...     async def build(settings):
+    ...         return RTCPeerConnection()
+    ...     pc, used = await gather_offer(build, None, "viewer")   # no TURN: built once
+    ...     await pc.close()
+    ...     return used
+    >>> asyncio.run(once()) is None
+    True
+    """
+    choices = turn_choices(ice)
+    for number, choice in enumerate(choices, 1):
+        pc = await build(choice)
+        if choice is None or not choice.turn_urls or _gathered_relay(pc):
+            return pc, choice
+        if number < len(choices):
+            logger.warning("%s: no relay candidate from %s; trying %s", what,
+                           choice.turn_urls[0], choices[number].turn_urls[0])
+            await pc.close()
+    if relay_only(ice):
+        error = ice_failure(pc, ice, what)
+        await pc.close()
+        raise error
+    logger.warning("%s: no relay candidate from the TURN server(s); going on without", what)
+    return pc, choice
+
+
+__all__ = ["CandidatePair", "gather_offer", "host_candidates", "ice_failure", "is_loopback",
+           "relay_only", "rtc_configuration", "selected_pair", "turn_choices"]

@@ -295,18 +295,27 @@ async def publish(client: Any, channel_id: int | str, source: Any, *, fps: float
             raise ice.ice_failure(pc, settings, f"publisher on {cid}")
         publisher.candidate_pair = ice.selected_pair(pc)
 
+    async def offer(choice: Any) -> RTCPeerConnection:
+        pc = RTCPeerConnection(ice.rtc_configuration(choice))
+        try:
+            with map_media_errors("creating the offer"):
+                for track in tracks:
+                    pc.addTransceiver(track, direction="sendonly")
+                with ice.host_candidates(loopback=ice.is_loopback(sig.url),
+                                         relay_only=ice.relay_only(choice)):
+                    await pc.setLocalDescription(await pc.createOffer())
+        except BaseException:
+            await pc.close()
+            raise
+        return pc
+
     async def opening() -> None:
-        pc = publisher._pc = RTCPeerConnection(ice.rtc_configuration(settings))
+        nonlocal settings
+        pc, settings = await ice.gather_offer(offer, settings, f"publisher on {cid}")
+        publisher._pc = pc
         connected = asyncio.Event()
         pc.on("iceconnectionstatechange", lambda: pc.iceConnectionState in ("completed", "failed")
               and connected.set())
-        with map_media_errors("creating the offer"):
-            for track in tracks:
-                pc.addTransceiver(track, direction="sendonly")
-            with ice.host_candidates(loopback=ice.is_loopback(sig.url),
-                                     relay_only=ice.relay_only(settings)):
-                await pc.setLocalDescription(await pc.createOffer())
-        ice.check_relay_gathered(pc, settings, f"publisher on {cid}")
         await sig.connect()
         await sig.send("session_publisher", {"type": "offer", "sdp": pc.localDescription.sdp})
         try:

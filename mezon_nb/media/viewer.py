@@ -34,7 +34,7 @@ from mezon_nb.errors import (
 )
 from mezon_nb.media.errors import map_media_errors
 from mezon_nb.media.ice import (
-    check_relay_gathered,
+    gather_offer,
     host_candidates,
     ice_failure,
     is_loopback,
@@ -117,19 +117,9 @@ class StnViewer:
     async def _open(self) -> None:
         await self.sig.connect()
         has_video = await self._wait_live()
-        pc = self.pc = RTCPeerConnection(rtc_configuration(self.ice))
-        pc.on("track", lambda track: self._spawn(self._consume(track)))
-        pc.on("connectionstatechange", self._on_connection_state)
-        with map_media_errors("creating the offer"):
-            pc.addTransceiver("audio", direction="recvonly")
-            if has_video:
-                video = pc.addTransceiver("video", direction="recvonly")
-                video.setCodecPreferences(receive_codecs())
-                release_on_marker(video.receiver)   # frames one interval sooner
-            with host_candidates(loopback=is_loopback(self.sig.url),
-                                 relay_only=relay_only(self.ice)):
-                await pc.setLocalDescription(await pc.createOffer())
-        check_relay_gathered(pc, self.ice, f"viewer of {self.session.channel_id}")
+        pc, self.ice = await gather_offer(lambda ice: self._offer(ice, has_video), self.ice,
+                                          f"viewer of {self.session.channel_id}")
+        self.pc = pc
         await self.sig.send("session_subscriber", {"type": "offer",
                                                    "sdp": pc.localDescription.sdp})
         self._spawn(self._receive())
@@ -141,6 +131,26 @@ class StnViewer:
             remove()
         if self.session.state != "live":
             raise self.session.error or StreamEndedError("stream ended before it started")
+
+    async def _offer(self, ice: IceSettings | None, has_video: bool) -> RTCPeerConnection:
+        """A peer connection for ``ice`` with its local offer (every candidate gathered)."""
+        pc = RTCPeerConnection(rtc_configuration(ice))
+        pc.on("track", lambda track: self._spawn(self._consume(track)))
+        pc.on("connectionstatechange", self._on_connection_state)
+        try:
+            with map_media_errors("creating the offer"):
+                pc.addTransceiver("audio", direction="recvonly")
+                if has_video:
+                    video = pc.addTransceiver("video", direction="recvonly")
+                    video.setCodecPreferences(receive_codecs())
+                    release_on_marker(video.receiver)   # frames one interval sooner
+                with host_candidates(loopback=is_loopback(self.sig.url),
+                                     relay_only=relay_only(ice)):
+                    await pc.setLocalDescription(await pc.createOffer())
+        except BaseException:
+            await pc.close()
+            raise
+        return pc
 
     async def _wait_live(self) -> bool:
         cid = self.session.channel_id

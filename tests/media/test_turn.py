@@ -10,6 +10,7 @@ Not covered: TURN over TLS (``turns:``), STUN.
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 
@@ -44,6 +45,27 @@ def test_viewer_plays_through_the_relay(sandbox, turn, transport):
     assert turn.log().count("ALLOCATE processed, success") > allocations
     if transport == "tcp":  # the allocations really went over TCP
         assert turn.log().count("tcp or tls connected") > tcp_clients
+
+
+def test_the_next_turn_url_is_tried_when_one_gives_no_relay(sandbox, turn):
+    """aiortc takes one TURN URL; a hosted service lists several (UDP, TCP, TLS)."""
+    closed = _closed_port()
+    servers = [{"urls": [f"turn:127.0.0.1:{closed}?transport=tcp", turn.url("tcp")],
+                "username": turn.username, "credential": turn.credential}]
+    with mezon_nb.connect(sandbox=sandbox, ice_servers=servers,
+                          ice_transport_policy="relay") as client:
+        stream = client.join_stream(sandbox.stream_channel_id, timeout=60)
+        try:
+            assert stream.latest_frame(timeout=30) is not None
+            assert stream.candidate_pair.local_type == "relay"
+        finally:
+            stream.leave()
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # nothing listens there once the probe is closed
 
 
 def test_relay_only_is_enforced_without_aiortc_policy_support(sandbox, turn, monkeypatch):
