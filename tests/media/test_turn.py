@@ -29,19 +29,24 @@ def _relay_client(sandbox, turn, transport, credential=None):
                             ice_transport_policy="relay")
 
 
+def _watch_through_relay(client, sandbox) -> None:
+    """Join the test pattern, get a frame, check the selected pair is a relay one, leave."""
+    stream = client.join_stream(sandbox.stream_channel_id, timeout=60)
+    try:
+        frame = stream.latest_frame(timeout=30)
+        assert frame is not None and frame.array.shape == (240, 320, 3)
+        pair = stream.candidate_pair
+        assert pair is not None and pair.local_type == "relay", pair
+    finally:
+        stream.leave()
+
+
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_viewer_plays_through_the_relay(sandbox, turn, transport):
     allocations = turn.log().count("ALLOCATE processed, success")
     tcp_clients = turn.log().count("tcp or tls connected")
     with _relay_client(sandbox, turn, transport) as client:
-        stream = client.join_stream(sandbox.stream_channel_id, timeout=60)
-        try:
-            frame = stream.latest_frame(timeout=30)
-            assert frame is not None and frame.array.shape == (240, 320, 3)
-            pair = stream.candidate_pair
-            assert pair is not None and pair.local_type == "relay", pair
-        finally:
-            stream.leave()
+        _watch_through_relay(client, sandbox)
     assert turn.log().count("ALLOCATE processed, success") > allocations
     if transport == "tcp":  # the allocations really went over TCP
         assert turn.log().count("tcp or tls connected") > tcp_clients
@@ -54,12 +59,7 @@ def test_the_next_turn_url_is_tried_when_one_gives_no_relay(sandbox, turn):
                 "username": turn.username, "credential": turn.credential}]
     with mezon_nb.connect(sandbox=sandbox, ice_servers=servers,
                           ice_transport_policy="relay") as client:
-        stream = client.join_stream(sandbox.stream_channel_id, timeout=60)
-        try:
-            assert stream.latest_frame(timeout=30) is not None
-            assert stream.candidate_pair.local_type == "relay"
-        finally:
-            stream.leave()
+        _watch_through_relay(client, sandbox)
 
 
 def _closed_port() -> int:
@@ -72,12 +72,7 @@ def test_relay_only_is_enforced_without_aiortc_policy_support(sandbox, turn, mon
     """aiortc releases for Python 3.10 have no iceTransportPolicy: relay-only must hold anyway."""
     monkeypatch.setattr(ice, "RTCIceTransportPolicy", None)
     with _relay_client(sandbox, turn, "udp") as client:
-        stream = client.join_stream(sandbox.stream_channel_id, timeout=60)
-        try:
-            assert stream.latest_frame(timeout=30) is not None
-            assert stream.candidate_pair.local_type == "relay"
-        finally:
-            stream.leave()
+        _watch_through_relay(client, sandbox)
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
