@@ -17,6 +17,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/install_browser.sh
+	bash scripts/install_test_services.sh
 	$(PY) -m ruff check --no-cache .
 	$(PY) -m pytest
 

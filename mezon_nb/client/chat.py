@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 
 from mezon_nb.client.models import ChannelInfo, MessageAck
 from mezon_nb.client.realtime import RealtimeSocket
-from mezon_nb.errors import ServerError
+from mezon_nb.errors import PermissionDeniedError, ServerError
 from mezon_nb.protocol import codec, realtime_pb2
 from mezon_nb.protocol.enums import ChannelStreamMode, ChannelType, ErrorCode
 
@@ -71,9 +71,13 @@ class Chat:
         """
         channel = codec.id_str(channel_id)
         clan = await self._clan_of(channel, clan_id)
-        await self._socket.request(realtime_pb2.Envelope(channel_join=realtime_pb2.ChannelJoin(
-            clan_id=int(clan), channel_id=int(channel), channel_type=ChannelType.STREAMING,
-            is_public=True)))
+        try:
+            await self._socket.request(realtime_pb2.Envelope(
+                channel_join=realtime_pb2.ChannelJoin(
+                    clan_id=int(clan), channel_id=int(channel),
+                    channel_type=ChannelType.STREAMING, is_public=True)))
+        except ServerError as exc:
+            raise _refusal(exc, clan) from None
         self._joined[channel] = self._socket.connections
 
     async def send(self, channel_id: int | str, text: str,
@@ -93,7 +97,7 @@ class Chat:
             reply = await self._socket.request(_send_envelope(clan, channel, content))
         except ServerError as exc:
             if not must_join(exc):
-                raise
+                raise _refusal(exc, clan) from None
             await self.join(channel, clan)
             reply = await self._socket.request(_send_envelope(clan, channel, content))
         return MessageAck.from_proto(reply.channel_message_ack)
@@ -148,6 +152,15 @@ def message_content(text: str) -> str:
         raise ValueError(f"a chat message may hold at most {codec.MAX_CONTENT_BYTES} bytes of "
                          f"content; this one has {size}")
     return content
+
+
+def _refusal(error: ServerError, clan: str) -> ServerError:
+    """A refused join or send (error 5, MATCH_JOIN_REJECTED) as a ``PermissionDeniedError``
+    naming the clan; other errors unchanged."""
+    if error.code != ErrorCode.MATCH_JOIN_REJECTED:
+        return error
+    return PermissionDeniedError(f"{error} (clan {clan}: the bot is not a member there)",
+                                 clan_id=clan, code=error.code, cid=error.cid)
 
 
 def _send_envelope(clan: str, channel: str, content: str) -> realtime_pb2.Envelope:

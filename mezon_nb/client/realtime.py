@@ -30,6 +30,7 @@ import itertools
 import logging
 import random
 import re
+import ssl
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote, urlsplit
@@ -40,6 +41,7 @@ from websockets.asyncio.client import connect as ws_connect
 
 from mezon_nb.client.auth import SessionKeeper
 from mezon_nb.client.models import Session
+from mezon_nb.client.tls import for_url
 from mezon_nb.client.transport_errors import map_transport_errors
 from mezon_nb.errors import (
     AuthenticationError,
@@ -182,8 +184,9 @@ class RealtimeSocket:
                  on_connect: Callable[[], Awaitable[None]] | None = None,
                  request_timeout: float = 10.0, ping_interval: float = 10.0,
                  ping_timeout: float = 10.0, reconnect_delay: tuple[float, float] = (0.5, 30.0),
-                 open_timeout: float = 30.0) -> None:
+                 open_timeout: float = 30.0, ssl_context: ssl.SSLContext | None = None) -> None:
         self._keeper = keeper
+        self.ssl_context = ssl_context  # trust for wss:// (mezon_nb.client.tls)
         self._on_event = on_event
         self._on_connect = on_connect
         self.request_timeout = request_timeout
@@ -257,9 +260,11 @@ class RealtimeSocket:
     async def _open_socket(self, session: Session) -> ClientConnection:
         with map_transport_errors("realtime socket"):
             # No permessage-deflate: frames are tiny protobufs, and it halves throughput.
-            return await ws_connect(socket_url(session), open_timeout=self.open_timeout,
+            url = socket_url(session)
+            return await ws_connect(url, open_timeout=self.open_timeout,
                                     ping_interval=None, close_timeout=2, compression=None,
-                                    max_size=16 * 2**20, logger=_ws_log)
+                                    max_size=16 * 2**20, logger=_ws_log,
+                                    **for_url(self.ssl_context, url))
 
     async def _supervise(self, ws: ClientConnection, ready: asyncio.Future[None]) -> None:
         """Serve connections forever; ``start()`` cancels this if the first setup fails."""

@@ -20,8 +20,8 @@ class SandboxConfig:
     channel; ``time_scale`` runs the crowd's clock faster (10 = ten times faster).
     ``session_ttl`` is the lifetime of a login in seconds. ``stream*`` are read by the stream
     server (``world.config["stream_size"]``, …). ``crowd_chat`` lets crowd viewers say something
-    in chat now and then. Options named ``stn_*`` are kept in ``stn`` and passed through,
-    flattened, to ``World.config`` for the stream server.
+    in chat now and then. ``tls`` serves https/wss with a throwaway CA (:mod:`.tls`). Options
+    named ``stn_*`` are kept in ``stn`` and passed through, flattened, to ``World.config`` for the stream server.
 
     >>> SandboxConfig().port, SandboxConfig().session_ttl
     (0, 3600.0)
@@ -37,6 +37,7 @@ class SandboxConfig:
     stream: bool = True
     stream_size: tuple[int, int] = (1280, 720)
     stream_fps: int = 30
+    tls: bool = False
     stn: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

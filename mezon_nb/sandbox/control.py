@@ -23,7 +23,8 @@ action                 what it does
 ``resume_crowd``       let it go on → ``{paused: false}``
 ``drop_sockets``       cut every realtime socket without a close frame → ``{dropped}``
 ``set_live``           ``{channel_id, live}``: push streaming started (55) / ended (56)
-``state``              (also GET) channels, presence, live channels, socket count, crowd,
+``state``              (also GET) channels, ``other_clans`` (clans the bot is not in, with
+                       their channels), presence, live channels, socket count, crowd,
                        and the stream server's ``stream``: signalling sockets, and per live
                        channel its publishing user and viewer count
 =====================  ======================================================================
@@ -177,6 +178,11 @@ class Controls:
                       for c in world.directory.clans],
             "channels": [{"channel_id": str(c.channel_id), "clan_id": str(c.clan_id),
                           "label": c.label, "type": c.type} for c in world.directory.channels],
+            "other_clans": [  # clans the bot is not a member of: the server refuses it there
+                {"clan_id": str(c.clan_id), "clan_name": c.clan_name, "channels": [
+                    {"channel_id": str(ch.channel_id), "label": ch.label, "type": ch.type}
+                    for ch in world.directory.channels_of(c.clan_id)]}
+                for c in world.directory.other_clans],
             "presence": [{"user_id": str(p.user_id), "channel_id": str(p.channel_id),
                           "participant": p.participant, "since": p.since}
                          for p in world.presence()],

@@ -2,7 +2,9 @@
 
 The body is JSON ``{"account": {"appid": "<bot id>", "token": "<bot token>"}}`` whatever the
 ``Content-Type`` says (SDKs send ``application/proto``); the Basic header is not needed. The
-reply is a protobuf ``mezon.api.Session`` whose ``api_url`` and ``ws_url`` point back here.
+reply is a protobuf ``mezon.api.Session`` whose ``api_url`` (a full URL, ``http://`` or
+``https://`` as the request came) and ``ws_url`` (``host:port``, no scheme: clients prepend
+``ws://`` or ``wss://`` themselves) point back here; ``id_token`` and ``tcp_url`` stay empty.
 
 >>> from mezon_nb.sandbox.config import SandboxConfig
 >>> from mezon_nb.sandbox.world import World
@@ -41,14 +43,14 @@ def login_routes(world: World) -> list[Route]:
         grant = world.login(appid, token)
         if grant is None:
             return json_error(401, "invalid bot id or token")
-        port = request.scope["server"][1]
+        host, port = request.scope["server"]
         session = api_pb2.Session(
             created=False,
             token=grant.token,
             refresh_token=grant.refresh_token,
             user_id=grant.user_id,
-            api_url=f"http://127.0.0.1:{port}",
-            ws_url=f"ws://127.0.0.1:{port}",
+            api_url=f"{request.url.scheme}://{host}:{port}",
+            ws_url=f"{host}:{port}",
             session_id=grant.session_id,
         )
         return protobuf_response(session)

@@ -46,7 +46,7 @@ def test_bad_token_is_refused_before_the_upgrade(client, sandbox):
     fake = SimpleNamespace(
         stream_url=sandbox.stream_url,
         session=lambda: _done(SimpleNamespace(token="not-a-session", user_id=real.user_id)),
-        channel=lambda cid: _done(SimpleNamespace(clan_id=sandbox.clan_id)))
+        channel=lambda cid: _done(SimpleNamespace(clan_id=sandbox.clan_id, is_streaming=True)))
     with pytest.raises(AuthenticationError, match="HTTP 401") as info:
         asyncio.run(join_stream(fake, sandbox.stream_channel_id, timeout=5))
     assert "not-a-session" not in str(info.value)

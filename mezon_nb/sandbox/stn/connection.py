@@ -6,7 +6,8 @@ aiortc cannot parse and a malformed ICE candidate. Viewers: ``session_subscriber
 → ``session_received``; ``connect_subscriber`` → ``sd_answer`` (the SDP as a string);
 ``session_state_changed`` 3/5 and the ICE state drive presence. Publishers: ``connect_publisher``
 with a ``FileUrl`` (a local file), or ``session_publisher`` → ``sd_answer`` then
-``connect_publisher``; ``stop_publisher`` from any socket.
+``connect_publisher``; ``stop_publisher`` from a socket of the publishing session only.
+Watching or publishing needs membership of the channel's clan and a streaming channel.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ class Connection:
         self.tracks: list[MediaStreamTrack] = []
         self.watching: str | None = None
         self.joined = False
+        self.session: str | None = None  # the login this socket's token belongs to
         self._closed = False
 
     async def run(self) -> None:
@@ -206,8 +208,14 @@ class Connection:
         else:
             await self.send("channels", list(live))
 
+    def _check_access(self, cid: str) -> None:
+        problem = self.server.access_refusal(cid, self.user_id)
+        if problem is not None:
+            raise Refused(problem)
+
     async def on_connect_subscriber(self, msg: stn.StnMessage) -> None:
         cid = self._channel_of(msg)
+        self._check_access(cid)
         if self.pc is None:
             raise Refused("webrtc session not established")
         channel = self.server.channels.get(cid)
@@ -260,6 +268,7 @@ class Connection:
         value = msg.value if isinstance(msg.value, dict) else {}
         if not self.server.channel_exists(cid):
             raise Refused(f'channel "{cid}" not found')
+        self._check_access(cid)
         if cid in self.server.channels:
             raise Refused(f'channel "{cid}" is already in use')
         file_url = value.get("FileUrl") or ""
@@ -277,7 +286,11 @@ class Connection:
         await self.send("connect_publisher", {"ChannelId": cid})
 
     async def on_stop_publisher(self, msg: stn.StnMessage) -> None:
-        await self.server.end(self._channel_of(msg))
+        cid = self._channel_of(msg)
+        problem = self.server.stop_refusal(cid, self)
+        if problem is not None:
+            raise Refused(problem)
+        await self.server.end(cid)
 
 
 __all__ = ["Connection", "Refused"]

@@ -29,6 +29,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
+from mezon_nb.protocol.enums import ChannelType, channel_kind
 from mezon_nb.sandbox.stn.connection import Connection
 from mezon_nb.sandbox.stn.sources import PatternSource, Source
 
@@ -94,6 +95,42 @@ class StreamServer:
     def channel_exists(self, channel_id: str) -> bool:
         """Whether the world knows ``channel_id`` (a channel one may publish into)."""
         return self._world_call("channel", _int(channel_id)) is not None
+
+    def access_refusal(self, channel_id: str, user_id: int) -> str | None:
+        """Why ``user_id`` may not watch or publish ``channel_id``, or ``None``: it is not a
+        member of the channel's clan, or the channel is not a streaming channel (unknown
+        channels are left to the caller's ``not found``).
+
+        >>> StreamServer(object()).access_refusal("6", 7) is None      # no world to ask
+        True
+        """
+        channel = self._world_call("channel", _int(channel_id))
+        if channel is None:
+            return None
+        problem = self._world_call("not_member", user_id, channel.clan_id)
+        if problem:
+            return f'channel "{channel_id}": {problem}'
+        if channel.type != ChannelType.STREAMING:
+            return (f'channel "{channel_id}" is not a streaming channel '
+                    f"({channel_kind(channel.type)})")
+        return None
+
+    def stop_refusal(self, channel_id: str, connection: Connection) -> str | None:
+        """Why ``connection`` may not end ``channel_id``'s publication, or ``None``: only a
+        socket of the session (login) that published it may; the built-in pattern is the
+        server's own. A channel that is not live has nothing to end (``None``).
+
+        >>> StreamServer(object()).stop_refusal("6", None) is None
+        True
+        """
+        channel = self.channels.get(channel_id)
+        if channel is None or channel.publisher is connection:
+            return None
+        if channel.publisher is None:
+            return f'channel "{channel_id}" is published by the stream server itself'
+        if connection.session is None or channel.publisher.session != connection.session:
+            return f'only the session that published channel "{channel_id}" may stop it'
+        return None
 
     def stream_channel_id(self) -> str | None:
         """The seeded streaming channel, from the world (``None`` when there is none)."""
@@ -183,6 +220,7 @@ class StreamServer:
             return
         await websocket.accept()
         connection = Connection(self, websocket, int(user_id))
+        connection.session = self._world_call("session_of", token)
         self.connections.add(connection)
         try:
             await connection.run()
