@@ -1,5 +1,9 @@
 """Suite-wide fixtures: the golden wire vectors, kept in ``tests/protocol/data/``.
 
+This file sits at the root, not in ``tests/``: ``--doctest-modules`` imports every conftest.py
+under the test paths once more, and a ``tests/conftest.py`` then clashes with the nested ones
+(all are the module ``conftest``: ``tests/`` has no packages).
+
 ``wire_vectors`` is the dict of vectors by name; a test taking a ``wire_vector`` argument runs
 once per vector (ids are the vector names). Where the file comes from: tests/protocol/data/SOURCE.md.
 """
@@ -12,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-WIRE_VECTORS_PATH = Path(__file__).parent / "protocol" / "data" / "mezon-wire-vectors.json"
+WIRE_VECTORS_PATH = Path(__file__).parent / "tests" / "protocol" / "data" / "mezon-wire-vectors.json"
 
 
 @cache
