@@ -261,7 +261,10 @@ class _Pipe:
         elif self.eof and not self.data and not self.finished:
             self.finished = True
             if self.sink is not None and not self.sink.is_closing() and self.sink.can_write_eof():
-                self.sink.write_eof()
+                try:
+                    self.sink.write_eof()
+                except OSError:  # the peer is already gone
+                    self.sink.abort()
             self.on_finished()
 
     def cancel(self) -> None:
