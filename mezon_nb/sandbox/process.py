@@ -114,11 +114,12 @@ class Sandbox:
 
         ``options`` are the other :class:`~mezon_nb.sandbox.config.SandboxConfig` fields:
         ``crowd_rate`` (joins/min per streaming channel), ``time_scale``, ``session_ttl`` (s),
-        ``crowd_chat``, ``stream``, ``stream_size``, ``stream_fps``, ``tls`` (https and wss
-        with a throwaway CA made now; see ``ca_path``). ``stderr`` is where the child's log goes
-        (a binary file, or a ``subprocess`` constant); by default this process's stderr. Raises
-        ``TypeError`` for an unknown option and ``RuntimeError`` if the child does not come up
-        within ``timeout``.
+        ``crowd_chat``, ``stream``, ``stream_size``, ``stream_fps``, ``stream_codec`` (``"vp8"``
+        or ``"h264"``), ``tls`` (https and wss with a throwaway CA made now; see ``ca_path``).
+        ``stderr`` is where the child's log goes (a binary file, or a ``subprocess`` constant);
+        by default this process's stderr. Raises ``TypeError`` for an unknown option,
+        ``ValueError`` for a bad value and ``RuntimeError`` if the child does not come up within
+        ``timeout``.
 
         >>> Sandbox.start(colour="red")
         Traceback (most recent call last):

@@ -13,6 +13,7 @@ Watching or publishing needs membership of the channel's clan and a streaming ch
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from aiortc import (
@@ -27,6 +28,7 @@ from aiortc.sdp import SessionDescription, candidate_from_sdp
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from mezon_nb.protocol import stn
+from mezon_nb.sandbox.stn.rtp_tap import tap_video_sender
 from mezon_nb.sandbox.stn.sources import FileSource, TrackSource, local_path
 
 if TYPE_CHECKING:
@@ -54,9 +56,9 @@ def _invalid_offer(exc: BaseException) -> Refused:
     return Refused(f"invalid offer: {exc or type(exc).__name__}")
 
 
-def _vp8_only() -> list[Any]:
+def _video_codecs(name: str) -> list[Any]:
     return [c for c in RTCRtpSender.getCapabilities("video").codecs
-            if c.mimeType.lower() == "video/vp8"]
+            if c.mimeType.lower() == f"video/{name.lower()}"]
 
 
 class Connection:
@@ -168,11 +170,11 @@ class Connection:
             raise Refused("invalid offer: no audio or video")
         pc = self._new_pc()
         # Codecs are settled by setRemoteDescription, so a viewer's transceivers exist first,
-        # preferring what the fanouts carry (VP8); one per kind the offer has, no others.
+        # preferring what the fanouts carry (stream_codec); one per kind the offer has.
         for kind in dict.fromkeys(kinds) if sending else ():
             transceiver = pc.addTransceiver(kind, direction="sendonly")
             if kind == "video":
-                transceiver.setCodecPreferences(_vp8_only())
+                transceiver.setCodecPreferences(_video_codecs(self.server.video_codec))
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
         except (*_WEBRTC_ERRORS, *_PARSE_ERRORS) as exc:
@@ -223,6 +225,9 @@ class Connection:
             raise Refused(f'channel "{cid}" not found')
         if self.watching is not None:
             raise Refused("already subscribed")
+        if channel.source.has_video and channel.source.codec != self.server.video_codec:
+            raise Refused(f'channel "{cid}" sends {channel.source.codec} video, this stream '
+                          f"server negotiates {self.server.video_codec} (stream_codec)")
         for transceiver in self.pc.getTransceivers():
             if transceiver.mid is None:
                 continue
@@ -231,6 +236,9 @@ class Connection:
             else:
                 fanout = getattr(channel.source, transceiver.kind)
                 transceiver.sender.replaceTrack(fanout.subscribe())
+                if transceiver.kind == "video":
+                    tap_video_sender(transceiver.sender, fanout, self.server.loss,
+                                     time.monotonic)
         self.watching = cid
         channel.viewers.add(self)
         await self._answer()
@@ -277,7 +285,7 @@ class Connection:
                 source = FileSource(local_path(file_url))
             elif self.tracks:
                 source = TrackSource(self.tracks, fps=float(self.server.config.get(
-                    "stream_fps", 30)))
+                    "stream_fps", 30)), codec=self.server.video_codec)
             else:
                 raise Refused("webrtc session not established")
         except (ValueError, OSError) as exc:
