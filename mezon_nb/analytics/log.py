@@ -26,6 +26,7 @@ from mezon_nb.analytics import parquet
 from mezon_nb.analytics.chat import chat_activity
 from mezon_nb.analytics.concurrency import concurrency
 from mezon_nb.analytics.durable import SqliteSink
+from mezon_nb.analytics.gaps import Gap, gap_row, gaps_frame
 from mezon_nb.analytics.plot import LogPlot
 from mezon_nb.analytics.reconcile import SessionTracker
 from mezon_nb.analytics.retention import retention
@@ -83,10 +84,12 @@ class ParticipantLog:
         self._closed = False
         self._label_changes = 0
         self._cached: tuple[tuple, pd.DataFrame] | None = None  # (key, sessions)
+        self._gaps: list[Gap] = []
         if log_path is not None:
             self._sink = SqliteSink(log_path, self._store, self._lock, interval=flush_interval)
             self._finalizer = weakref.finalize(self, self._sink.close)
             self._restore(self._sink.labels)
+            self._gaps.extend(self._sink.gaps)
 
     # -- ingest ---------------------------------------------------------------------------
 
@@ -134,6 +137,37 @@ class ParticipantLog:
             start = len(self._store)
             self._store.extend(rows)
         self._notify(rows, start)
+
+    def add_gap(self, start: datetime | pd.Timestamp, end: datetime | pd.Timestamp,
+                reason: str) -> None:
+        """Record a blind interval: from ``start`` to ``end`` (timezone-aware) events may be
+        missing, for ``reason``. The client records one for every lost socket, from the loss to
+        the applied reconnect snapshot. Durable like the rows; see :attr:`gaps`.
+
+        >>> log = ParticipantLog()
+        >>> log.add_gap(datetime(2026, 1, 1, tzinfo=timezone.utc),
+        ...             datetime(2026, 1, 1, 0, 0, 2, tzinfo=timezone.utc), "socket lost")
+        >>> log.gaps["reason"].tolist(), log.summary().columns[-1]
+        (['socket lost'], 'blind_time')
+        """
+        gap = gap_row(start, end, reason)
+        with self._lock:
+            self._check_open()
+            self._gaps.append(gap)
+            if self._sink is not None:
+                self._sink.add_gap(gap)
+
+    @property
+    def gaps(self) -> pd.DataFrame:
+        """The blind intervals (``start``, ``end`` UTC, ``reason``) by start; see
+        :mod:`mezon_nb.analytics.gaps`. Sessions in them may be missing or mistimed.
+
+        >>> ParticipantLog().gaps.columns.tolist()
+        ['start', 'end', 'reason']
+        """
+        with self._lock:
+            rows = list(self._gaps)
+        return gaps_frame(rows)
 
     def describe_channels(self, mapping: dict[str, tuple[str, str]]) -> None:
         """Name channels: ``{channel_id: (clan_id, label)}``; every row of them gets the label.
@@ -238,13 +272,13 @@ class ParticipantLog:
                            until=self._until(until), how=how)
 
     def summary(self, until: pd.Timestamp | None = None) -> pd.DataFrame:
-        """Per channel totals, chat ``messages`` included; see
-        :func:`mezon_nb.analytics.summary.summary`.
+        """Per channel totals, chat ``messages`` and the log's ``blind_time`` (total of
+        :attr:`gaps`) included; see :func:`mezon_nb.analytics.summary.summary`.
 
         >>> len(ParticipantLog().summary())
         0
         """
-        return summary(self._sessions(until), self.events)
+        return summary(self._sessions(until), self.events, self.gaps)
 
     def users(self, until: pd.Timestamp | None = None) -> pd.DataFrame:
         """Per viewer totals, chat ``messages`` included; see

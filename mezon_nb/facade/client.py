@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mezon_nb.client.dispatch import EventStream, Handle
 from mezon_nb.client.greeter import DEFAULT_TEMPLATE, Greeter
 from mezon_nb.core.events import ChannelMessage, Event, StreamingEvent
+from mezon_nb.core.ice_servers import IceServerLike
 from mezon_nb.core.loop import LoopThread
 from mezon_nb.core.models import ChannelInfo, Clan, MessageAck, Session, StreamingUser
+from mezon_nb.core.tls import Verify
 from mezon_nb.errors import AuthenticationError
 from mezon_nb.facade.async_client import DEFAULT_BASE_URL, AsyncClient
 
@@ -318,12 +320,17 @@ class Client:
 def connect(bot_id: int | str | None = None, token: str | None = None, *,
             base_url: str = DEFAULT_BASE_URL, sandbox: Any = None,
             log_path: str | Path | None = None,
-            stream_url: str | None = None, **settings: Any) -> Client:
+            stream_url: str | None = None, verify: Verify = None,
+            ice_servers: Iterable[IceServerLike] | str | None = None,
+            ice_transport_policy: str | None = None, **settings: Any) -> Client:
     """Log in as a bot and open the realtime socket; returns a :class:`Client`.
 
     Credentials come from the arguments, else ``MEZON_BOT_ID`` / ``MEZON_BOT_TOKEN``.
     ``sandbox=`` takes a running ``mezon_nb.Sandbox`` (its bot, URLs and stream server are
-    used), or ``True`` to start one that ``close()`` stops. ``log_path`` keeps the participant
+    used, and its CA when it serves TLS), or ``True`` to start one that ``close()`` stops.
+    ``verify`` is a CA bundle path or ``ssl.SSLContext`` to trust for TLS; ``ice_servers``
+    and ``ice_transport_policy`` (``"all"``/``"relay"``) set STUN/TURN for every WebRTC peer
+    (else ``$MEZON_ICE_SERVERS``). ``log_path`` keeps the participant
     log in SQLite. Other keywords go to :class:`AsyncClient`.
 
     >>> with connect(sandbox=sandbox) as c:
@@ -338,6 +345,7 @@ def connect(bot_id: int | str | None = None, token: str | None = None, *,
     if sandbox:
         bot_id, token = bot_id or sandbox.bot_id, token or sandbox.bot_token
         base_url, stream_url = sandbox.api_url, stream_url or sandbox.stream_url
+        verify = verify or getattr(sandbox, "ca_path", None)
     bot_id = bot_id or os.environ.get("MEZON_BOT_ID")
     token = token or os.environ.get("MEZON_BOT_TOKEN")
     try:
@@ -347,7 +355,8 @@ def connect(bot_id: int | str | None = None, token: str | None = None, *,
                 "MEZON_BOT_TOKEN, or use connect(sandbox=True)")
         runner = LoopThread.shared()
         aclient = AsyncClient(bot_id, token, base_url=base_url, stream_url=stream_url,
-                              log_path=log_path, **settings)
+                              log_path=log_path, verify=verify, ice_servers=ice_servers,
+                              ice_transport_policy=ice_transport_policy, **settings)
         client = Client(aclient, runner=runner, owned_sandbox=owned)
         owned = None  # the client stops it from now on
         try:

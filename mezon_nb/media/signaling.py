@@ -11,6 +11,8 @@ logs, reprs or exceptions.
 'wss://stn.mezon.ai/ws'
 >>> error_for('channel "6" not found').__class__.__name__
 'StreamNotLiveError'
+>>> error_for('channel "6": not a member of clan 5 (Lab)').clan_id
+'5'
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
+import ssl
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
@@ -26,17 +30,21 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from mezon_nb.core.models import ChannelInfo, Session
 from mezon_nb.core.redact import TokenFilter
+from mezon_nb.core.tls import certificate_problem, for_url, tls_failure_text
 from mezon_nb.core.urls import websocket_url
 from mezon_nb.errors import (
     AuthenticationError,
     ConnectionClosedError,
     MezonError,
+    NotStreamingChannelError,
+    PermissionDeniedError,
     StreamEndedError,
     StreamError,
     StreamNotLiveError,
     TransportError,
 )
 from mezon_nb.protocol import stn
+from mezon_nb.protocol.enums import channel_kind
 
 logger = logging.getLogger(__name__)
 PING_INTERVAL = 15.0
@@ -53,6 +61,12 @@ def stn_ws_url(stream_url: str) -> str:
 def error_for(text: str) -> MezonError:
     """The typed exception for an STN ``error`` text."""
     lowered = text.lower()
+    if "not a streaming channel" in lowered:
+        return NotStreamingChannelError(f"stream server: {text}")
+    if "not a member" in lowered or "only the session" in lowered:
+        named = re.search(r"\bclan (\d+)", text)
+        return PermissionDeniedError(f"stream server: {text}",
+                                     clan_id=named[1] if named else None)
     if "not found" in lowered or "not ready" in lowered:
         return StreamNotLiveError(f"stream server: {text}")
     if "token" in lowered or "auth" in lowered:
@@ -62,8 +76,29 @@ def error_for(text: str) -> MezonError:
     return StreamError(f"stream server: {text}")
 
 
+def require_streaming(channel: Any, doing: str) -> None:
+    """Raise :class:`NotStreamingChannelError` at once when ``channel`` (a
+    :class:`~mezon_nb.core.models.ChannelInfo`) is not a streaming channel: a text or voice
+    channel never has a stream, so there is nothing to wait for.
+
+    >>> from mezon_nb.core.models import ChannelInfo
+    >>> require_streaming(ChannelInfo("1", "5", "general", 1), "join a stream in")
+    Traceback (most recent call last):
+    ...
+    mezon_nb.errors.NotStreamingChannelError: cannot join a stream in channel 5 ('general'): it is a text channel, not a streaming channel
+    """
+    if channel.is_streaming:
+        return
+    raise NotStreamingChannelError(
+        f"cannot {doing} channel {channel.channel_id} ({channel.label!r}): it is a "
+        f"{channel_kind(int(channel.type))} channel, not a streaming channel",
+        channel_type=int(channel.type))
+
+
 class StnSignaling:
     """One STN socket. ``await connect()``, ``send()``, ``receive()``, ``close()``.
+
+    ``ssl_context`` is the trust for a ``wss://`` server (the client's ``verify=``).
 
     >>> sig = StnSignaling("ws://127.0.0.1:1/stn", "secret", channel_id="6", user_id="1")
     >>> "secret" in repr(sig)
@@ -71,8 +106,10 @@ class StnSignaling:
     """
 
     def __init__(self, stream_url: str, token: str, *, clan_id: str = "", channel_id: str = "",
-                 user_id: str = "", is_publisher: bool = False):
+                 user_id: str = "", is_publisher: bool = False,
+                 ssl_context: ssl.SSLContext | None = None):
         self.url = stn_ws_url(stream_url)
+        self.ssl_context = ssl_context
         self._token = token
         self.envelope: dict[str, Any] = {
             "ClanId": clan_id, "ChannelId": channel_id, "UserId": user_id,
@@ -89,7 +126,8 @@ class StnSignaling:
         try:
             self._ws = await asyncio.wait_for(
                 connect(f"{self.url}?{query}", open_timeout=None, max_size=2**22,
-                        ping_interval=20, ping_timeout=20, logger=wire_logger), timeout)
+                        ping_interval=20, ping_timeout=20, logger=wire_logger,
+                        **for_url(self.ssl_context, self.url)), timeout)
         except InvalidStatus as exc:
             status = exc.response.status_code
             if status in (401, 403) or status < 300:
@@ -97,6 +135,9 @@ class StnSignaling:
                     f"stream server refused the session token (HTTP {status})") from None
             raise StreamError(f"stream server unavailable (HTTP {status})") from None
         except (OSError, InvalidHandshake, asyncio.TimeoutError) as exc:
+            problem = certificate_problem(exc)
+            if problem is not None:
+                raise TransportError(tls_failure_text("stream server", problem)) from None
             raise TransportError(f"cannot reach the stream server at {self.url}: "
                                  f"{type(exc).__name__}") from None
         await self.send("ping")
@@ -146,7 +187,9 @@ class StnSignaling:
 
 class StreamAccess(Protocol):
     """What the stream layer needs of a client (``mezon_nb.AsyncClient`` is the one): the STN
-    base URL, a session (its token signs the socket) and a channel's clan."""
+    base URL, a session (its token signs the socket) and a channel (its clan and type). A
+    client's ``ssl_context`` (TLS trust) and ``ice`` (STUN/TURN settings) are used when it has
+    them."""
 
     stream_url: str
 
@@ -155,24 +198,28 @@ class StreamAccess(Protocol):
         ...
 
     async def channel(self, channel_id: int | str) -> ChannelInfo:
-        """One channel by id (for its ``clan_id``)."""
+        """One channel by id (for its ``clan_id`` and ``type``)."""
         ...
 
 
-async def signaling_for(client: StreamAccess, channel_id: str, *,
+async def signaling_for(client: StreamAccess, channel_id: str, *, doing: str,
                         is_publisher: bool = False) -> StnSignaling:
-    """An (unconnected) :class:`StnSignaling` for ``channel_id`` as ``client``'s bot.
+    """An (unconnected) :class:`StnSignaling` for ``channel_id`` as ``client``'s bot; raises
+    :class:`NotStreamingChannelError` at once for a channel that is not a streaming channel
+    (``doing`` says what was tried, for the message; see :func:`require_streaming`).
 
-    >>> sig = run(signaling_for(aclient, sandbox.stream_channel_id))
+    >>> sig = run(signaling_for(aclient, sandbox.stream_channel_id, doing="join a stream in"))
     >>> sig.url == stn_ws_url(sandbox.stream_url), sig.envelope["IsPublisher"]
     (True, False)
     """
     auth = await client.session()
     channel = await client.channel(channel_id)
+    require_streaming(channel, doing)
     return StnSignaling(client.stream_url, auth.token, clan_id=str(channel.clan_id),
                         channel_id=channel_id, user_id=str(auth.user_id),
-                        is_publisher=is_publisher)
+                        is_publisher=is_publisher,
+                        ssl_context=getattr(client, "ssl_context", None))
 
 
-__all__ = ["PING_INTERVAL", "StnSignaling", "StreamAccess", "error_for", "signaling_for",
-           "stn_ws_url"]
+__all__ = ["PING_INTERVAL", "StnSignaling", "StreamAccess", "error_for", "require_streaming",
+           "signaling_for", "stn_ws_url"]
