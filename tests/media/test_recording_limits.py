@@ -7,8 +7,6 @@ Not covered: recording a live stream (test_media_recording.py).
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 
 import av
@@ -16,6 +14,7 @@ import pytest
 
 from mezon_nb.errors import MediaError
 from mezon_nb.media import StreamSession
+from mezon_nb.media.frames import SWSCALE_LOCK
 from mezon_nb.media.recording import Recorder
 
 
@@ -33,23 +32,21 @@ def _wait(condition, timeout: float = 20.0) -> bool:
 
 
 def test_a_writer_that_falls_behind_drops_and_counts_instead_of_growing(tmp_path):
-    fifo = tmp_path / "slow.mkv"
-    os.mkfifo(fifo)   # opening it for writing blocks until a reader comes: a stuck writer
-    rec = Recorder(fifo, audio=False, max_queue=10)
-    rec.write(_frame(), 0.0)
-    assert _wait(lambda: rec._queue.qsize() == 0)   # the writer took it and is stuck
-    for i in range(49):
-        rec.write(_frame(), (i + 1) / 30)
-    assert rec._queue.qsize() == 10
-    assert rec.dropped == 39
-    reader = threading.Thread(target=lambda: fifo.read_bytes(), daemon=True)
-    reader.start()    # unstick the writer: it drains the queue and closes the file
-    try:
-        rec.close(timeout=30)
-    except MediaError:
-        pass          # a pipe cannot be seeked to finish the file; the counts are the point
-    reader.join(10)
-    assert rec.frames + rec.dropped == 50
+    # The writer converts each frame under the one libswscale lock; while a consumer (here the
+    # test, as a cell converting a frame would) holds it, the writer is stuck on its first
+    # frame. (A FIFO would block the writer inside FFmpeg's open(), which holds the GIL.)
+    rec = Recorder(tmp_path / "slow.mkv", audio=False, max_queue=10)
+    with SWSCALE_LOCK:
+        rec.write(_frame(), 0.0)
+        assert _wait(lambda: rec._queue.qsize() == 0)   # the writer took it and is stuck
+        for i in range(49):
+            rec.write(_frame(), (i + 1) / 30)
+        assert rec._queue.qsize() == 10
+        assert rec.dropped == 39
+    assert rec.close(timeout=30) == tmp_path / "slow.mkv"   # it drains the queue
+    assert (rec.frames, rec.dropped) == (11, 39)
+    with av.open(str(tmp_path / "slow.mkv")) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 11
 
 
 def test_writes_are_refused_after_the_writer_failed(tmp_path):
