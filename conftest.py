@@ -37,3 +37,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "wire_vector" in metafunc.fixturenames:
         vectors = _load_wire_vectors()
         metafunc.parametrize("wire_vector", list(vectors.values()), ids=list(vectors))
+
+
+def pytest_ignore_collect(collection_path: Path) -> bool | None:
+    """No doctests from conftest.py files: ``--doctest-modules`` would import each one again
+    as the module ``conftest``, and the second import clashes with the first (``tests/`` has
+    no packages), so running several test folders at once stopped at collection. The files
+    are still loaded as conftests."""
+    return True if collection_path.name == "conftest.py" else None
