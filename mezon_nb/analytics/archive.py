@@ -11,7 +11,9 @@ Event files hold ``seq`` (the row's position in the log, int64), ``time`` (UTC, 
 ``kind``, ``source``, ``channel_id`` and ``user_id`` (int64: Mezon ids are int64 snowflakes, so
 they stay exact) and ``participant``; ``date`` and ``clan_id`` are the partition keys (read them
 as strings: ``clan_id`` is an int64 in decimal, ``__HIVE_DEFAULT_PARTITION__`` when missing).
-Rows are sorted by channel, user, time, seq inside a file. A roll writes one new file per
+Rows are sorted by channel, user, time, seq inside a file (row groups of 64k rows, so a
+query for one channel skips most of them by their statistics; ``seq``, ``time`` and
+``user_id`` delta-encoded, the rest dictionary-encoded, snappy). A roll writes one new file per
 (date, clan) it touches, named by the roll's first ``seq``; written files are never rewritten.
 
 A roll writes its files (each to a temporary name, fsynced, renamed), then ``channels.parquet``,
@@ -34,7 +36,9 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from itertools import pairwise
 from pathlib import Path
 
@@ -57,7 +61,7 @@ EVENT_SCHEMA = pa.schema([
     ("kind", pa.dictionary(pa.int8(), pa.string())),
     ("source", pa.dictionary(pa.int8(), pa.string())),
     ("channel_id", pa.int64()), ("user_id", pa.int64()),
-    ("participant", pa.dictionary(pa.int32(), pa.string())),
+    ("participant", pa.string()),
 ], metadata={schema.PARQUET_VERSION_KEY: str(schema.SCHEMA_VERSION).encode()})
 CHANNEL_SCHEMA = pa.schema([("channel_id", pa.int64()), ("clan_id", pa.int64()),
                             ("label", pa.string()), ("first_seq", pa.int64())])
@@ -96,6 +100,13 @@ def id_lut(values: list[str], column: str) -> np.ndarray:
     ...
     mezon_nb.analytics.schema.LogSchemaError: user_id '07' is not an int64 id in decimal; ...
     """
+    try:  # vectorised; exact only if it prints back to the same strings
+        text = np.array(values, dtype=str)
+        out = text.astype(np.int64)
+        if np.array_equal(out.astype(str), text):
+            return out
+    except (ValueError, OverflowError):
+        pass
     out = np.empty(len(values), np.int64)
     for i, v in enumerate(values):
         try:
@@ -144,20 +155,16 @@ class EventArchive:
         n = len(snap.time)
         if not n:
             return
+        if np.any(snap.time % 1000):
+            raise schema.LogSchemaError("the archive keeps times in whole microseconds (event "
+                                        "times come from datetimes); these rows have finer ones")
         seq = np.arange(first_seq, first_seq + n, dtype=np.int64)
         ids = {c: id_lut(snap.tables[c], c) for c in ("clan_id", "channel_id", "user_id")}
         day = snap.time // _DAY_NS
         clan = snap.codes["clan_id"]
-        # partition, then channel / user by id value, then time, then seq
-        rank = {c: np.append(np.argsort(np.argsort(ids[c])), -1) for c in ids}
-        order = np.lexsort((seq, snap.time, rank["user_id"][snap.codes["user_id"]],
-                            rank["channel_id"][snap.codes["channel_id"]],
-                            rank["clan_id"][clan], day))
+        order = _file_order(snap, day, ids)
         part_key = (day * (len(ids["clan_id"]) + 1) + clan + 1)[order]
         bounds = np.flatnonzero(np.r_[True, part_key[1:] != part_key[:-1], True])
-        if np.any(snap.time % 1000):
-            raise schema.LogSchemaError("the archive keeps times in whole microseconds (event "
-                                        "times come from datetimes); these rows have finer ones")
         user = snap.codes["user_id"][order]
         table = pa.table({
             "seq": seq[order],
@@ -166,11 +173,11 @@ class EventArchive:
             "source": pa.DictionaryArray.from_arrays(snap.source[order], _SOURCE),
             "channel_id": ids["channel_id"][snap.codes["channel_id"][order]],
             "user_id": pa.array(np.append(ids["user_id"], 0)[user], mask=user < 0),
-            "participant": pa.DictionaryArray.from_arrays(
-                pa.array(snap.codes["participant"][order], mask=snap.codes["participant"][order]
-                         < 0), pa.array(snap.tables["participant"], pa.string())),
+            "participant": _strings(snap.codes["participant"][order],
+                                    snap.tables["participant"]),
         }, schema=EVENT_SCHEMA)
         clan_ids = snap.tables["clan_id"]
+        jobs = []
         for lo, hi in pairwise(bounds):
             row = order[lo]
             date = np.datetime64(int(day[row]), "D").astype(str)
@@ -178,8 +185,10 @@ class EventArchive:
             where = self.events_dir / f"date={date}" / \
                 f"clan_id={clan_ids[code] if code >= 0 else _NULL_PARTITION}"
             where.mkdir(parents=True, exist_ok=True)
-            _write_atomic(where / f"part-{first_seq:016d}.parquet",
-                          lambda p, lo=lo, hi=hi: pq.write_table(table.slice(lo, hi - lo), p))
+            jobs.append((where / f"part-{first_seq:016d}.parquet", table.slice(lo, hi - lo)))
+        with ThreadPoolExecutor(min(len(jobs), os.cpu_count() or 1)) as pool:
+            list(pool.map(lambda job: _write_atomic(job[0], partial(_write_events, job[1])),
+                          jobs))
 
     def commit(self, state: ArchiveState, channels: dict[str, tuple]) -> None:
         """Record ``channels`` (``{channel_id: (clan_id, label, first_seq)}``) and ``state``.
@@ -277,6 +286,37 @@ def first_seen(snap: Snapshot, first_seq: int, known: dict[str, tuple]) -> dict[
     table = snap.tables["channel_id"]
     return {table[c]: first_seq + int(i) for c, i in zip(codes.tolist(), where.tolist())
             if table[c] not in known}
+
+
+def _file_order(snap: Snapshot, day: np.ndarray, ids: dict[str, np.ndarray]) -> np.ndarray:
+    """Row order in the files: partition (day, clan), channel and user by id value, time, seq.
+
+    One stable sort of a packed int64 key over the rows in time order (a lexsort when the key
+    does not fit in 63 bits).
+    """
+    t = snap.time
+    by_time = np.arange(len(t)) if np.all(t[1:] >= t[:-1]) else np.argsort(t, kind="stable")
+    keys = [day - day.min()] + [np.append(np.argsort(np.argsort(ids[c])), -1)[snap.codes[c]] + 1
+                                for c in ("clan_id", "channel_id", "user_id")]
+    widths = [max(int(k.max()).bit_length(), 1) for k in keys]
+    if sum(widths) > 62:
+        return np.lexsort((np.arange(len(t)), t, *keys[::-1]))
+    packed = np.zeros(len(t), np.int64)
+    for k, w in zip(keys, widths):
+        packed = (packed << w) | k
+    return by_time[np.argsort(packed[by_time], kind="stable")]
+
+
+def _write_events(table: pa.Table, path: str) -> None:
+    pq.write_table(table, path, compression="snappy", row_group_size=64 * 1024,
+                   use_dictionary=["kind", "source", "channel_id", "participant"],
+                   column_encoding={c: "DELTA_BINARY_PACKED" for c in ("seq", "time", "user_id")})
+
+
+def _strings(codes: np.ndarray, values: list[str]) -> pa.Array:
+    """Plain strings (Parquet dictionary-encodes each file with only the values it holds)."""
+    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0),
+                                          pa.array(values, pa.string())).cast(pa.string())
 
 
 def _first_seq(path: Path) -> int:

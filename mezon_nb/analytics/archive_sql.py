@@ -24,45 +24,55 @@ per-channel figure (e.g. blind time from reconnect gaps) is one more CTE and one
 from __future__ import annotations
 
 
-def sessions_cte(channel: int | None = None) -> str:
+def sessions_cte(channel: int | None = None, slim: bool = False) -> str:
     """CTEs ``runs``, ``marked``, ``s0``, ``s``: one row per session (ids, ``joined_at``,
     ``left_at``, ``duration`` in ns, flags, and its first row ``ref_t``, ``ref_seq``).
 
     ``channel`` (an int64 id) keeps one channel, filtered in the scan (Parquet statistics skip
-    the rest); ``$until`` is the time open sessions are measured to (ns).
+    the rest); ``slim`` leaves out ``participant`` and ``reconciled`` (lighter sorts, for
+    totals); ``$until`` is the time open sessions are measured to (ns).
 
-    >>> "channel_id = 6" in sessions_cte(6)
-    True
+    >>> "channel_id = 6" in sessions_cte(6), "participant" in sessions_cte(slim=True)
+    (True, False)
     """
     only = "" if channel is None else f" AND channel_id = {int(channel)}"
+    extra = "" if slim else ", participant, source = 'live' AS live"
+    fields = "" if slim else """
+           first(participant) FILTER (WHERE starts) AS participant,
+           coalesce(bool_or(NOT live) FILTER (WHERE starts OR k = 1), false) AS reconciled,"""
     return f"""
 runs AS (
-    SELECT *, lag(kind) OVER w AS prev,
-           count(*) FILTER (WHERE kind = 'left') OVER (w ROWS BETWEEN UNBOUNDED PRECEDING
-                                                       AND 1 PRECEDING) AS run
-    FROM ev WHERE kind IN ('joined', 'left') AND user_id IS NOT NULL{only}
+    SELECT *, lag(k) OVER w AS prev, sum(k) OVER (w ROWS UNBOUNDED PRECEDING) - k AS run
+    FROM (SELECT seq, t, clan_id, channel_id, user_id, CAST(kind = 'left' AS INTEGER) AS k{extra}
+          FROM ev WHERE kind IN ('joined', 'left') AND user_id IS NOT NULL{only})
     WINDOW w AS (PARTITION BY channel_id, user_id ORDER BY t, seq)),
 marked AS (
-    SELECT *, (kind = 'joined' AND prev IS DISTINCT FROM 'joined')
-              OR (kind = 'left' AND prev IS NULL) AS starts FROM runs),
+    SELECT *, (k = 0 AND prev IS DISTINCT FROM 0) OR (k = 1 AND prev IS NULL) AS starts
+    FROM runs),
 s0 AS (
-    SELECT channel_id, user_id,
-           first(clan_id) FILTER (WHERE starts) AS clan_id,
-           first(participant) FILTER (WHERE starts) AS participant,
+    SELECT channel_id, user_id, first(clan_id) FILTER (WHERE starts) AS clan_id,{fields}
            first(t) FILTER (WHERE starts) AS ref_t, first(seq) FILTER (WHERE starts) AS ref_seq,
-           first(kind) FILTER (WHERE starts) = 'left' AS start_unknown,
-           first(t) FILTER (WHERE starts AND kind = 'joined') AS joined_at,
-           first(t) FILTER (WHERE kind = 'left') AS left_at,
-           count(*) FILTER (WHERE kind = 'left') = 0 AS open,
-           coalesce(bool_or(source <> 'live') FILTER (WHERE starts OR kind = 'left'), false)
-               AS reconciled
+           first(k) FILTER (WHERE starts) = 1 AS start_unknown,
+           first(t) FILTER (WHERE starts AND k = 0) AS joined_at,
+           first(t) FILTER (WHERE k = 1) AS left_at, sum(k) = 0 AS open
     FROM marked GROUP BY channel_id, user_id, run HAVING bool_or(starts)),
-s AS (
+s AS MATERIALIZED (
     SELECT *, CASE WHEN start_unknown THEN NULL
                    WHEN open THEN greatest($until - joined_at, 0)
                    ELSE greatest(left_at - joined_at, 0) END AS duration
     FROM s0)"""
 
+
+#: The running viewer count over every join and leave of ``s`` in time order, leaves of an
+#: instant first: its maximum per channel is the peak, first reached at the least ``t`` holding
+#: it (inside an instant the count never passes the larger of the levels before and after).
+LEVELS = """
+levels AS (
+    SELECT channel_id, t, sum(d) OVER (PARTITION BY channel_id ORDER BY t, d
+                                       ROWS UNBOUNDED PRECEDING) AS viewers
+    FROM (SELECT channel_id, joined_at AS t, 1 AS d FROM s WHERE NOT start_unknown
+          UNION ALL
+          SELECT channel_id, left_at, -1 FROM s WHERE NOT start_unknown AND NOT open))"""
 
 #: The exact concurrency step function of ``s``: channel, t, viewers after each change.
 STEPS = """
@@ -164,7 +174,7 @@ def summary_sql() -> str:
     >>> "returning_viewers" in summary_sql()
     True
     """
-    return _with(sessions_cte(), STEPS) + """,
+    return _with(sessions_cte(slim=True), LEVELS) + """,
 totals AS (
     SELECT channel_id,
            first(clan_id ORDER BY ref_t, ref_seq) FILTER (WHERE clan_id IS NOT NULL) AS clan_id,
@@ -178,7 +188,7 @@ repeaters AS (
 peaks AS (
     SELECT channel_id, max(viewers) AS peak_viewers,
            arg_max(t, {'v': viewers, 'first': -t}) AS peak_at
-    FROM steps GROUP BY channel_id),
+    FROM levels GROUP BY channel_id),
 messages AS (SELECT channel_id, count(*) AS messages FROM ev WHERE kind = 'message'
              GROUP BY channel_id)
 SELECT CAST(x.clan_id AS VARCHAR) AS clan_id, CAST(x.channel_id AS VARCHAR) AS channel_id,
@@ -247,5 +257,5 @@ FROM grid g LEFT JOIN counts USING (channel_id, t)
 ORDER BY {_ORDER.format("g")}, g.t"""
 
 
-__all__ = ["STEPS", "binned_sql", "chat_sql", "durations_sql", "sessions_cte", "sessions_sql",
+__all__ = ["LEVELS", "STEPS", "binned_sql", "chat_sql", "durations_sql", "sessions_cte", "sessions_sql",
            "steps_sql", "summary_sql", "users_sql"]

@@ -13,7 +13,7 @@ extra ``mezon_nb[scale]``.
 ...     log.extend(demo_events(as_events=True)); log.roll()
 ...     with log.engine("duckdb", memory_limit="256MB") as db:
 ...         db.summary()[["channel_id", "sessions", "peak_viewers"]].values.tolist()
-[['6', 3, 2], ['8', 1, 0]]
+[['6', 3, 2], ['8', 1, 1]]
 """
 
 from __future__ import annotations
