@@ -65,7 +65,8 @@ s AS MATERIALIZED (
 
 #: The running viewer count over every join and leave of ``s`` in time order, leaves of an
 #: instant first: its maximum per channel is the peak, first reached at the least ``t`` holding
-#: it (inside an instant the count never passes the larger of the levels before and after).
+#: it (inside an instant the count never passes the larger of the levels before and after;
+#: a channel never above 0 viewers has no peak, as with no step).
 LEVELS = """
 levels AS (
     SELECT channel_id, t, sum(d) OVER (PARTITION BY channel_id ORDER BY t, d
@@ -188,7 +189,7 @@ repeaters AS (
 peaks AS (
     SELECT channel_id, max(viewers) AS peak_viewers,
            arg_max(t, {'v': viewers, 'first': -t}) AS peak_at
-    FROM levels GROUP BY channel_id),
+    FROM levels WHERE viewers > 0 GROUP BY channel_id),
 messages AS (SELECT channel_id, count(*) AS messages FROM ev WHERE kind = 'message'
              GROUP BY channel_id)
 SELECT CAST(x.clan_id AS VARCHAR) AS clan_id, CAST(x.channel_id AS VARCHAR) AS channel_id,

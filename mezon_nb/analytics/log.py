@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from mezon_nb.analytics import parquet, rolling
-from mezon_nb.analytics.archive import ArchiveState, EventArchive
+from mezon_nb.analytics.archive import ArchiveState, EventArchive, id_lut
 from mezon_nb.analytics.chat import chat_activity
 from mezon_nb.analytics.concurrency import concurrency
 from mezon_nb.analytics.durable import SqliteSink
@@ -532,8 +532,10 @@ class ParticipantLog:
 
     def _swap_segment(self) -> None:
         """Under the lock: set the store's rows aside for a roll, start a new tail segment."""
-        self._sink.flush()
         snap = self._store.snapshot()
+        for column in ("clan_id", "channel_id", "user_id"):  # bad ids stay in this segment
+            id_lut(snap.tables[column], column)
+        self._sink.flush()
         end = self._base + len(snap.time)
         tracker = self._tracker
         self._clans |= set(tracker.clans) | set(snap.tables["clan_id"])
@@ -548,10 +550,10 @@ class ParticipantLog:
         self._rolling.append((self._base, snap, state, dict(self._channels), old.path, old))
         self._finalizer.detach()
         self._store = ColumnStore()
-        for channel_id, (_, label) in self._channels.items():
-            self._store.set_label(channel_id, label)
         self._sink = SqliteSink(self._archive.tail_path(end), self._store, self._lock,
                                 interval=self._interval)
+        for channel_id, (_, label) in self._channels.items():  # after: the sink writes them
+            self._store.set_label(channel_id, label)
         self._finalizer = weakref.finalize(self, self._sink.close)
         self._base = end
         self._cached = None
@@ -569,7 +571,11 @@ class ParticipantLog:
 
     def _roll_quietly(self) -> None:
         try:
-            self.roll()
+            while True:  # again if roll_rows more arrived meanwhile
+                self.roll()
+                with self._lock:
+                    if self._closed or len(self._store) < self._roll_rows:
+                        return
         except Exception:  # the rows stay in their SQLite segment; the next roll retries
             logger.exception("participant log: rolling into %s failed", self._archive.root)
 

@@ -39,8 +39,8 @@ def chat(minute, user, channel):
                           received_at=at(minute))
 
 
-def replay(log: ParticipantLog, ops) -> None:
-    minute = 0
+def replay(log: ParticipantLog, ops, start: int = 0) -> None:
+    minute = start
     for kind, user, channel, gap, snap in ops:
         minute += gap
         clan = CLAN_OF[channel]
@@ -106,6 +106,8 @@ EXAMPLES = int(os.environ.get("ENGINES_EXAMPLES", "30"))
 @given(ops=st.lists(op, max_size=40), roll_rows=st.sampled_from([1, 3, 10, 1000]))
 @example(ops=[("join", "1", "6", 0, []), ("join", "1", "6", 0, []), ("leave", "1", "6", 1, []),
               ("leave", "1", "6", 0, []), ("leave", "2", "8", 60 * 24 + 5, [])], roll_rows=2)
+# a session of zero length (joined and left in one instant): no step, no peak
+@example(ops=[("join", "1", "6", 0, []), ("join", "1", "8", 0, [])], roll_rows=1)
 def test_duckdb_over_the_archive_gives_the_in_memory_frames(tmp_path_factory, ops, roll_rows):
     memory = ParticipantLog()
     replay(memory, ops)
