@@ -157,7 +157,7 @@ class ArchiveAnalytics:
         return schema.events_frame(
             schema.to_time(_ns_column(frame["t"])),
             pd.Categorical(frame["kind"].astype(object), dtype=schema.KIND),
-            {c: schema.id_categorical(frame[c].astype(object)) for c in schema.ID_COLUMNS},
+            {c: _in_order_seen(frame[c]) for c in schema.ID_COLUMNS},
             pd.Categorical(frame["source"].astype(object), dtype=schema.SOURCE))
 
     def sessions(self, until: pd.Timestamp | None = None, channel_id: str | None = None,
@@ -314,6 +314,14 @@ def _list(files: list[str]) -> str:
 def _ns_column(column: pd.Series) -> np.ndarray:
     """A nullable integer column of ns as int64 with ``int64.min`` for missing (NaT)."""
     return column.astype("Int64").to_numpy(np.int64, na_value=np.iinfo(np.int64).min)
+
+
+def _in_order_seen(column: pd.Series) -> pd.Categorical:
+    """Exact id strings as a categorical whose categories are in order of first appearance
+    (as the in-memory log interns them: results list channels in that order)."""
+    values = column.astype(object).where(column.notna(), None)
+    seen = pd.Index(pd.unique(values.dropna()), dtype="str")
+    return pd.Categorical(values, categories=seen)
 
 
 def _empty_snapshot() -> Snapshot:
