@@ -139,8 +139,11 @@ def phase_memory(total: int) -> dict:
 
 
 def run_phase(*args: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True,
-                         text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
+                         check=False,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    if out.returncode:
+        sys.exit(f"phase {' '.join(args)} failed:\n{out.stderr[-3000:]}\nverdict: FAILED")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -178,7 +178,8 @@ def summary_sql() -> str:
     return _with(sessions_cte(slim=True), LEVELS) + """,
 totals AS (
     SELECT channel_id,
-           first(clan_id ORDER BY ref_t, ref_seq) FILTER (WHERE clan_id IS NOT NULL) AS clan_id,
+           arg_min(clan_id, {'t': ref_t, 's': ref_seq}) FILTER (WHERE clan_id IS NOT NULL)
+               AS clan_id,
            count(DISTINCT user_id) AS unique_viewers, count(*) AS sessions,
            coalesce(sum(duration), 0) AS total_watch,
            trunc(median(CAST(duration AS DOUBLE))) AS median_watch
@@ -211,8 +212,8 @@ def users_sql() -> str:
     return _with(sessions_cte()) + """,
 per_user AS (
     SELECT user_id,
-           last(participant ORDER BY ref_t, ref_seq) FILTER (WHERE participant IS NOT NULL)
-               AS participant,
+           arg_max(participant, {'t': ref_t, 's': ref_seq})
+               FILTER (WHERE participant IS NOT NULL) AS participant,
            count(*) AS sessions, coalesce(sum(duration), 0) AS total_watch,
            min(coalesce(joined_at, left_at)) AS first_seen,
            max(greatest(joined_at, left_at)) AS last_seen,

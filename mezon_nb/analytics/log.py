@@ -355,6 +355,7 @@ class ParticipantLog:
             return
         with self._roll_lock:
             with self._lock:
+                self._check_open()
                 if len(self._store):
                     self._swap_segment()
                 pending = list(self._rolling)
@@ -570,14 +571,17 @@ class ParticipantLog:
             self._roller.start()
 
     def _roll_quietly(self) -> None:
-        try:
-            while True:  # again if roll_rows more arrived meanwhile
+        while not self._closed:  # again if roll_rows more arrived meanwhile
+            try:
                 self.roll()
-                with self._lock:
-                    if self._closed or len(self._store) < self._roll_rows:
-                        return
-        except Exception:  # the rows stay in their SQLite segment; the next roll retries
-            logger.exception("participant log: rolling into %s failed", self._archive.root)
+            except Exception:  # the rows stay in their SQLite segment; the next roll retries
+                if not self._closed:
+                    logger.exception("participant log: rolling into %s failed",
+                                     self._archive.root)
+                return
+            with self._lock:
+                if len(self._store) < self._roll_rows:
+                    return
 
     def _restore(self, labels: dict[str, tuple[str | None, str]]) -> None:
         """After rows were loaded (SQLite, Parquet): set the labels, rebuild who is watching."""
