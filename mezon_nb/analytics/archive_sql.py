@@ -180,13 +180,20 @@ totals AS (
     SELECT channel_id,
            arg_min(clan_id, {'t': ref_t, 's': ref_seq}) FILTER (WHERE clan_id IS NOT NULL)
                AS clan_id,
-           count(DISTINCT user_id) AS unique_viewers, count(*) AS sessions,
-           coalesce(sum(duration), 0) AS total_watch,
-           trunc(median(CAST(duration AS DOUBLE))) AS median_watch
+           count(*) AS sessions, coalesce(sum(duration), 0) AS total_watch
     FROM s GROUP BY channel_id),
-repeaters AS (
-    SELECT channel_id, count(*) FILTER (WHERE n > 1) AS returning_viewers
+viewers AS (   -- grouped, not DISTINCT / holistic aggregates: these spill to disk
+    SELECT channel_id, count(*) AS unique_viewers,
+           count(*) FILTER (WHERE n > 1) AS returning_viewers
     FROM (SELECT channel_id, user_id, count(*) AS n FROM s GROUP BY ALL) GROUP BY channel_id),
+ranked AS (
+    SELECT channel_id, duration,
+           row_number() OVER (PARTITION BY channel_id ORDER BY duration) AS r,
+           count(*) OVER (PARTITION BY channel_id) AS n
+    FROM s WHERE duration IS NOT NULL),
+medians AS (   -- the middle value, or the mean of the two middle ones, truncated (as pandas)
+    SELECT channel_id, trunc(avg(CAST(duration AS DOUBLE))) AS median_watch
+    FROM ranked WHERE r IN ((n + 1) // 2, (n + 2) // 2) GROUP BY channel_id),
 peaks AS (
     SELECT channel_id, max(viewers) AS peak_viewers,
            arg_max(t, {'v': viewers, 'first': -t}) AS peak_at
@@ -198,8 +205,9 @@ SELECT CAST(x.clan_id AS VARCHAR) AS clan_id, CAST(x.channel_id AS VARCHAR) AS c
        coalesce(peak_viewers, 0) AS peak_viewers, peak_at, total_watch,
        CAST(median_watch AS BIGINT) AS median_watch, returning_viewers,
        coalesce(messages, 0) AS messages
-FROM totals x LEFT JOIN channels c USING (channel_id) LEFT JOIN repeaters USING (channel_id)
-LEFT JOIN peaks USING (channel_id) LEFT JOIN messages USING (channel_id)
+FROM totals x LEFT JOIN channels c USING (channel_id) LEFT JOIN viewers USING (channel_id)
+LEFT JOIN medians USING (channel_id) LEFT JOIN peaks USING (channel_id)
+LEFT JOIN messages USING (channel_id)
 ORDER BY c.first_seq"""
 
 
