@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test proto bench clean
+.PHONY: demo test test-under-load proto bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,17 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/install_browser.sh
-	$(PY) -m ruff check .
+	bash scripts/install_test_services.sh
+	$(PY) -m ruff check --no-cache .
 	$(PY) -m pytest
+
+# The whole suite RUNS times in a row (default 3) while one core is kept busy (stress-ng or a
+# Python busy loop); prints each run's duration and result. E.g. `make test-under-load RUNS=1`,
+# or another Python: `make test-under-load PYTHON=python3.13 VENV=.venv-3.13`.
+RUNS ?= 3
+test-under-load: $(STAMP)
+	TEST_CMD='$(MAKE) --no-print-directory test PYTHON=$(PYTHON) VENV=$(VENV)' \
+	PY_VERSION="$$($(PY) --version)" bash scripts/test_under_load.sh $(RUNS)
 
 # Regenerate mezon_nb/protocol/*_pb2.py(i) from our .proto subset.
 proto: $(STAMP)

@@ -11,7 +11,12 @@ returns each one's emit time. For rising N we measure, for two receivers on the 
 Events/s is N divided by the time from the first emit to the last arrival. Latency is arrival
 minus emit (both ``time.time()`` on this machine).
 
-    python benchmarks/realtime.py [--sizes 100 1000 10000]
+Beside it, one RPC round trip (goal: p50 <= 2 ms on loopback): ``client.clans()`` (login
+session, protobuf request, HTTP POST, decode into dataclasses) against a bare ``httpx`` POST of
+the same request bytes on one kept-alive connection, ``--rpcs`` calls each. A sandbox reply
+that waits on Nagle + delayed ACK shows here as ~40 ms in both columns.
+
+    python benchmarks/realtime.py [--sizes 100 1000 10000] [--rpcs 300]
 """
 
 from __future__ import annotations
@@ -22,11 +27,12 @@ import statistics
 import time
 from collections.abc import Callable
 
+import httpx
 from websockets.asyncio.client import connect as ws_connect
 
 from mezon_nb.client import AsyncClient
 from mezon_nb.client.realtime import socket_url
-from mezon_nb.protocol import codec, realtime_pb2
+from mezon_nb.protocol import api_pb2, codec, realtime_pb2
 from mezon_nb.sandbox import Sandbox
 
 Arrivals = dict[str, float]
@@ -102,6 +108,41 @@ async def run_baseline(sandbox: Sandbox, sizes: list[int], timeout: float) -> li
             reader.cancel()
 
 
+def _quantiles(seconds: list[float]) -> dict:
+    ms = sorted(1000 * s for s in seconds)
+    return {"p50": statistics.median(ms), "p99": ms[int(0.99 * (len(ms) - 1))]}
+
+
+async def rpc_round_trips(sandbox: Sandbox, calls: int) -> tuple[dict, dict]:
+    """``client.clans()`` and a bare httpx POST of the same RPC, ``calls`` times each."""
+    async with AsyncClient(sandbox.bot_id, sandbox.bot_token, base_url=sandbox.api_url) as client:
+        await client.login(realtime=False)
+        ours = []
+        for _ in range(calls):
+            start = time.perf_counter()
+            await client.clans()
+            ours.append(time.perf_counter() - start)
+        session = await client.session()
+    body = api_pb2.ListClanDescRequest(limit=100).SerializeToString()
+    headers = {"Authorization": f"Bearer {session.token}", "Content-Type": "application/proto",
+               "Accept": "application/proto"}
+    bare = []
+    async with httpx.AsyncClient() as http:
+        url = f"{session.api_url}/mezon.api.Mezon/ListClanDescs"
+        for _ in range(calls):
+            start = time.perf_counter()
+            (await http.post(url, content=body, headers=headers)).raise_for_status()
+            bare.append(time.perf_counter() - start)
+    return _quantiles(ours), _quantiles(bare)
+
+
+def rpc_table(calls: int, ours: dict, bare: dict) -> str:
+    goal = "met" if ours["p50"] <= 2.0 else "MISSED"
+    return (f"RPC round trip, {calls} calls (goal p50 <= 2 ms: {goal})\n"
+            f"  client.clans()     p50 {ours['p50']:6.2f} ms   p99 {ours['p99']:6.2f} ms\n"
+            f"  bare httpx POST    p50 {bare['p50']:6.2f} ms   p99 {bare['p99']:6.2f} ms")
+
+
 def table(sizes: list[int], ours: list[dict], base: list[dict]) -> str:
     head = (f"{'burst':>7} {'emit ev/s':>10} | {'mezon_nb ev/s':>13} {'p50 ms':>7} {'p99 ms':>7}"
             f" {'rows':>6} | {'baseline ev/s':>13} {'p50 ms':>7} {'p99 ms':>7}")
@@ -117,12 +158,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="realtime event throughput and latency")
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000, 20000])
     parser.add_argument("--timeout", type=float, default=60.0, help="per burst, seconds")
+    parser.add_argument("--rpcs", type=int, default=300, help="RPC round trips to time")
     args = parser.parse_args()
     with Sandbox.start(seed=0, crowd=False) as sandbox:
         ours = asyncio.run(run_client(sandbox, args.sizes, args.timeout))
         base = asyncio.run(run_baseline(sandbox, args.sizes, args.timeout))
+        rpc_ours, rpc_bare = asyncio.run(rpc_round_trips(sandbox, args.rpcs))
     print("Realtime events: sandbox burst -> socket -> (mezon_nb: dispatch + participant log)")
     print(table(args.sizes, ours, base))
+    print(rpc_table(args.rpcs, rpc_ours, rpc_bare))
     lost = [(s, r["received"]) for s, r in zip(args.sizes, ours) if r["received"] < s]
     if lost:
         print("events missing (burst, received):", lost)

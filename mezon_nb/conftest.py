@@ -7,7 +7,8 @@ test stream at 15 fps), ``client`` (a ``Client`` connected to it), ``aclient`` (
 ``channel_id`` (an idle streaming channel: no publisher, free to publish to). They run in a
 temporary directory holding ``clip.webm``, five seconds of VP8 + Opus test pattern (long
 enough to still be playing when an example looks at its publisher). There is no frontend in a
-doctest, so widgets send nothing; their examples show the Python side.
+doctest, so widgets send nothing; their examples show the Python side. Every other doctest
+runs in a temporary directory of its own, so nothing an example writes lands in the checkout.
 """
 
 from __future__ import annotations
@@ -53,13 +54,15 @@ def _doctest_world(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _doctest_world_namespace(request, doctest_namespace, monkeypatch):
-    if isinstance(request.node, pytest.DoctestItem) and \
-            Path(request.node.path).parent in _WORLD_PACKAGES:
+    if not isinstance(request.node, pytest.DoctestItem):
+        yield
+    elif Path(request.node.path).parent in _WORLD_PACKAGES:
         folder, names = request.getfixturevalue("_doctest_world")
         doctest_namespace.update(names)
         monkeypatch.chdir(folder)
         yield
         for name in names:  # doctest_namespace outlives this test: leave no names behind
             doctest_namespace.pop(name, None)
-    else:
+    else:  # any file an example writes lands in a temporary folder, never the checkout
+        monkeypatch.chdir(request.getfixturevalue("tmp_path"))
         yield

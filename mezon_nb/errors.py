@@ -6,12 +6,14 @@
     ├── AuthenticationError      bad bot id or token, expired session, 401/403 from the server
     ├── NotFoundError            unknown clan, channel or stream
     ├── ServerError              the server answered with an error (HTTP status or `error` envelope)
+    │   └── PermissionDeniedError  refused in a clan the bot is not in (403, join refused)
     ├── ProtocolError            bytes that are not the Mezon protocol (garbage frame, bad reply)
     ├── TransportError           the network path failed
     │   ├── MezonTimeoutError    no reply in time (also a builtin ``TimeoutError``)
     │   └── ConnectionClosedError  the socket closed while a request waited
     ├── StreamError              live media
     │   ├── StreamNotLiveError   the channel has no publisher (yet)
+    │   │   └── NotStreamingChannelError  a text or voice channel: never a stream
     │   ├── StreamEndedError     the publisher stopped, the channel closed
     │   └── MediaError           WebRTC failed (ICE, DTLS, codec), or a recording failed
     └── ClientClosedError        the client (or session) was closed; also a ``RuntimeError``
@@ -66,6 +68,22 @@ class ServerError(MezonError):
         self.cid = cid
 
 
+class PermissionDeniedError(ServerError):
+    """The server refused the bot in a clan it is not a member of (an RPC's HTTP 403, a
+    refused ``clan_join``/``channel_join``, the stream server's refusal); ``clan_id`` names the
+    clan when known. Ask the clan's owner to add the bot, or use one of ``client.clans()``.
+
+    >>> err = PermissionDeniedError("ListChannelDescs: not a member of clan 5", clan_id="5")
+    >>> err.clan_id, isinstance(err, ServerError)
+    ('5', True)
+    """
+
+    def __init__(self, message: str, *, clan_id: str | None = None, code: int | None = None,
+                 cid: int | None = None):
+        super().__init__(message, code=code, cid=cid)
+        self.clan_id = clan_id
+
+
 class ProtocolError(MezonError):
     """Bytes that do not follow the Mezon protocol: a garbage frame, an unparsable reply.
 
@@ -116,6 +134,20 @@ class StreamNotLiveError(StreamError):
     """
 
 
+class NotStreamingChannelError(StreamNotLiveError):
+    """The channel is not a streaming channel (a text or voice channel), so it never has a
+    stream to join or to publish into. ``channel_type`` is its type number.
+
+    >>> err = NotStreamingChannelError("channel '5' is a text channel", channel_type=1)
+    >>> err.channel_type, isinstance(err, StreamNotLiveError)
+    (1, True)
+    """
+
+    def __init__(self, message: str, *, channel_type: int | None = None):
+        super().__init__(message)
+        self.channel_type = channel_type
+
+
 class StreamEndedError(StreamError):
     """The publisher stopped or the stream server closed the channel.
 
@@ -148,6 +180,8 @@ __all__ = [
     "MezonError",
     "MezonTimeoutError",
     "NotFoundError",
+    "NotStreamingChannelError",
+    "PermissionDeniedError",
     "ProtocolError",
     "ServerError",
     "StreamEndedError",

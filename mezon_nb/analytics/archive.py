@@ -4,7 +4,8 @@ Layout under the archive directory (every Parquet engine reads ``events/`` uncha
 
     events/date=2026-01-01/clan_id=1840651530236071936/part-0000000000000000.parquet
     channels.parquet   channel_id, clan_id, label, first_seq  (a dimension, replaced each roll)
-    state.json         the commit point: rows archived, who is watching, names, last live times
+    state.json         the commit point: rows archived, who is watching, names, last live
+                       times, blind intervals (the log's ``gaps``)
     tail/<seq>.sqlite  rows recorded since the last roll (the log's durable SQLite tail)
 
 Event files hold ``seq`` (the row's position in the log, int64), ``time`` (UTC, microseconds),
@@ -76,7 +77,9 @@ class ArchiveState:
 
     ``open`` holds ``[user_id, channel_id, clan_id, participant]`` of every open session,
     ``names`` the last name of each user, ``clans`` the clans with rows, ``last_live`` each
-    user's latest live row time (ns); ``last_time`` is the newest event time (ns) archived.
+    user's latest live row time (ns); ``last_time`` is the newest event time (ns) archived;
+    ``gaps`` the log's blind intervals ``[start_ns, end_ns, reason]`` recorded so far (few: one
+    per lost socket; see :mod:`mezon_nb.analytics.gaps`).
 
     >>> ArchiveState().rolled
     0
@@ -88,6 +91,7 @@ class ArchiveState:
     names: dict[str, str] = field(default_factory=dict)
     clans: list[str] = field(default_factory=list)
     last_live: dict[str, int] = field(default_factory=dict)
+    gaps: list[list] = field(default_factory=list)
 
 
 def id_lut(values: list[str], column: str) -> np.ndarray:

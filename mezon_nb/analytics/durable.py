@@ -17,6 +17,9 @@ view decodes them (``sqlite3 log.sqlite 'select * from events_text'``). Tables, 
     events(seq INTEGER PRIMARY KEY, time_ns, kind, source, clan, channel, user, participant)
     strings(domain, code, value)   -- domain: kind, source, clan_id, channel_id, user_id, participant
     channels(channel_id TEXT PRIMARY KEY, clan_id TEXT, label TEXT)
+    gaps(start_ns, end_ns, reason) -- blind intervals (mezon_nb.analytics.gaps); since version 2
+
+A version 1 file (no ``gaps``) is migrated when opened: the table is added, nothing else changes.
 
 >>> import tempfile, os, threading
 >>> from mezon_nb.analytics.store import ColumnStore
@@ -43,6 +46,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mezon_nb.analytics import schema
+from mezon_nb.analytics.gaps import Gap
 from mezon_nb.analytics.store import ColumnStore
 
 if TYPE_CHECKING:
@@ -62,6 +66,7 @@ CREATE TABLE events (seq INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, kind INT
 CREATE TABLE strings (domain TEXT NOT NULL, code INTEGER NOT NULL, value TEXT NOT NULL,
                       PRIMARY KEY (domain, code)) WITHOUT ROWID;
 CREATE TABLE channels (channel_id TEXT PRIMARY KEY, clan_id TEXT, label TEXT NOT NULL);
+CREATE TABLE gaps (start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL, reason TEXT NOT NULL);
 CREATE VIEW events_text AS
 SELECT e.seq, e.time_ns, s_kind.value AS kind, s_source.value AS source, s_clan.value AS clan_id,
        s_channel.value AS channel_id, s_user.value AS user_id, s_participant.value AS participant
@@ -72,6 +77,10 @@ _INSERT = "INSERT INTO events (time_ns, kind, source, clan, channel, user, parti
           "VALUES (?, ?, ?, ?, ?, ?, ?)"
 _STRING = "INSERT INTO strings (domain, code, value) VALUES (?, ?, ?)"
 _UPSERT = "INSERT OR REPLACE INTO channels (channel_id, clan_id, label) VALUES (?, ?, ?)"
+_GAP = "INSERT INTO gaps (start_ns, end_ns, reason) VALUES (?, ?, ?)"
+#: Schema changes from version N-1 to N, applied in order when an older file is opened.
+_MIGRATIONS = {2: "CREATE TABLE gaps (start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL, "
+                  "reason TEXT NOT NULL)"}
 
 
 def _open(path: Path) -> sqlite3.Connection:
@@ -113,6 +122,12 @@ def _open(path: Path) -> sqlite3.Connection:
         conn.executemany(_STRING, enums)
         conn.execute(f"PRAGMA user_version={schema.SCHEMA_VERSION}")
         conn.execute("COMMIT")
+    elif version < schema.SCHEMA_VERSION:
+        conn.execute("BEGIN")
+        for step in range(version + 1, schema.SCHEMA_VERSION + 1):
+            conn.execute(_MIGRATIONS[step])
+        conn.execute(f"PRAGMA user_version={schema.SCHEMA_VERSION}")
+        conn.execute("COMMIT")
     return conn
 
 
@@ -146,11 +161,14 @@ class SqliteSink:
         self._conn = _open(self.path)
         try:
             self.labels = self._load()  # {channel_id: (clan_id, label)} found in the file
+            self.gaps: list[Gap] = [tuple(row) for row in self._conn.execute(
+                "SELECT start_ns, end_ns, reason FROM gaps ORDER BY rowid")]  # found in the file
         except BaseException:
             self._conn.close()
             raise
         _OPEN[self.path.resolve()] = self
         self._labels: dict[str, tuple[str | None, str]] = {}  # queued channel labels
+        self._gaps: list[Gap] = []  # queued blind intervals
         self.committed = len(store)  # rows of the store already in the file
         self._strings_done = {d: len(store.tables[d].values) for d in ColumnStore.ID_TABLES}
         self._io = threading.Lock()  # one writer on the connection at a time
@@ -174,6 +192,20 @@ class SqliteSink:
         """
         self._labels[channel_id] = (clan_id, label)
 
+    def add_gap(self, gap: Gap) -> None:
+        """Queue one blind interval ``(start_ns, end_ns, reason)`` for the next commit.
+
+        >>> import tempfile, os, threading
+        >>> from mezon_nb.analytics.store import ColumnStore
+        >>> path = os.path.join(tempfile.mkdtemp(), "x.sqlite")
+        >>> with SqliteSink(path, ColumnStore(), threading.Lock()) as sink:
+        ...     sink.add_gap((1, 2, "socket lost"))
+        >>> with SqliteSink(path, ColumnStore(), threading.Lock()) as again:
+        ...     again.gaps
+        [(1, 2, 'socket lost')]
+        """
+        self._gaps.append(gap)
+
     def flush(self) -> None:
         """Commit every row recorded so far; when this returns, they are on disk.
 
@@ -193,7 +225,8 @@ class SqliteSink:
                            for code, value in enumerate(self._store.tables[d].values[
                                self._strings_done[d]:], start=self._strings_done[d])]
                 labels, self._labels = self._labels, {}
-            if end == self.committed and not strings and not labels:
+                gaps, self._gaps = self._gaps, []
+            if end == self.committed and not strings and not labels and not gaps:
                 return
             conn = self._conn
             conn.execute("BEGIN")
@@ -201,10 +234,12 @@ class SqliteSink:
                 conn.executemany(_STRING, strings)
                 conn.executemany(_INSERT, zip(*(c.tolist() for c in columns)))
                 conn.executemany(_UPSERT, [(c, clan, lab) for c, (clan, lab) in labels.items()])
+                conn.executemany(_GAP, gaps)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 self._labels = {**labels, **self._labels}  # retried by the next flush
+                self._gaps[:0] = gaps
                 raise
             self.committed = end
             for d, code, _ in strings:

@@ -28,6 +28,7 @@ from mezon_nb.analytics.archive import ArchiveState, EventArchive, id_lut
 from mezon_nb.analytics.chat import chat_activity
 from mezon_nb.analytics.concurrency import concurrency
 from mezon_nb.analytics.durable import SqliteSink
+from mezon_nb.analytics.gaps import Gap, gap_row, gaps_frame
 from mezon_nb.analytics.plot import LogPlot
 from mezon_nb.analytics.reconcile import SessionTracker
 from mezon_nb.analytics.retention import retention
@@ -95,6 +96,7 @@ class ParticipantLog:
         self._closed = False
         self._label_changes = 0
         self._cached: tuple[tuple, pd.DataFrame] | None = None  # (key, sessions)
+        self._gaps: list[Gap] = []
         self._archive: EventArchive | None = None
         self._base = 0  # seq of the store's first row (rows before it are in the archive)
         self._rolling: list[tuple[int, Snapshot]] = []  # rolls not committed yet
@@ -111,6 +113,7 @@ class ParticipantLog:
             self._sink = SqliteSink(log_path, self._store, self._lock, interval=flush_interval)
             self._finalizer = weakref.finalize(self, self._sink.close)
             self._restore(self._sink.labels)
+            self._gaps.extend(self._sink.gaps)
 
     # -- ingest ---------------------------------------------------------------------------
 
@@ -158,6 +161,37 @@ class ParticipantLog:
             self._store.extend(rows)
         self._notify(rows)
         self._maybe_roll()
+
+    def add_gap(self, start: datetime | pd.Timestamp, end: datetime | pd.Timestamp,
+                reason: str) -> None:
+        """Record a blind interval: from ``start`` to ``end`` (timezone-aware) events may be
+        missing, for ``reason``. The client records one for every lost socket, from the loss to
+        the applied reconnect snapshot. Durable like the rows; see :attr:`gaps`.
+
+        >>> log = ParticipantLog()
+        >>> log.add_gap(datetime(2026, 1, 1, tzinfo=timezone.utc),
+        ...             datetime(2026, 1, 1, 0, 0, 2, tzinfo=timezone.utc), "socket lost")
+        >>> log.gaps["reason"].tolist(), log.summary().columns[-1]
+        (['socket lost'], 'blind_time')
+        """
+        gap = gap_row(start, end, reason)
+        with self._lock:
+            self._check_open()
+            self._gaps.append(gap)
+            if self._sink is not None:
+                self._sink.add_gap(gap)
+
+    @property
+    def gaps(self) -> pd.DataFrame:
+        """The blind intervals (``start``, ``end`` UTC, ``reason``) by start; see
+        :mod:`mezon_nb.analytics.gaps`. Sessions in them may be missing or mistimed.
+
+        >>> ParticipantLog().gaps.columns.tolist()
+        ['start', 'end', 'reason']
+        """
+        with self._lock:
+            rows = list(self._gaps)
+        return gaps_frame(rows)
 
     def describe_channels(self, mapping: dict[str, tuple[str, str]]) -> None:
         """Name channels: ``{channel_id: (clan_id, label)}``; every row of them gets the label.
@@ -254,8 +288,8 @@ class ParticipantLog:
                            until=self._until(until), how=how)
 
     def summary(self, until: pd.Timestamp | None = None) -> pd.DataFrame:
-        """Per channel totals, chat ``messages`` included; see
-        :func:`mezon_nb.analytics.summary.summary`.
+        """Per channel totals, chat ``messages`` and the log's ``blind_time`` (total of
+        :attr:`gaps`) included; see :func:`mezon_nb.analytics.summary.summary`.
 
         >>> len(ParticipantLog().summary())
         0
@@ -263,7 +297,7 @@ class ParticipantLog:
         if self._archive is not None:
             with self.engine("duckdb") as db:
                 return db.summary(until)
-        return summary(self._sessions(until), self.events)
+        return summary(self._sessions(until), self.events, self.gaps)
 
     def users(self, until: pd.Timestamp | None = None) -> pd.DataFrame:
         """Per viewer totals, chat ``messages`` included; see
@@ -323,7 +357,11 @@ class ParticipantLog:
         if name == "memory":
             if options:
                 raise TypeError(f"the memory engine takes no options, not {sorted(options)}")
-            return self if self._archive is None else self._loaded(self.events)
+            if self._archive is None:
+                return self
+            copy = self._loaded(self.events)
+            copy._gaps = list(self._gaps)
+            return copy
         if name != "duckdb":
             raise ValueError(f"engine must be 'duckdb' or 'memory', not {name!r}")
         from mezon_nb.analytics.outofcore import ArchiveAnalytics, tail_table
@@ -331,14 +369,14 @@ class ParticipantLog:
             with self._lock:
                 parts = [*((b, snap) for b, snap, *_ in self._rolling),
                          (self._base, self._store.snapshot())]
-                labels = dict(self._channels)
+                labels, gaps = dict(self._channels), list(self._gaps)
             known = {} if self._archive is None else self._archive.channels
             for base, snap in parts:
                 known = rolling.channels_after(known, snap, base, labels)
             times = [int(snap.time.max()) for _, snap in parts if len(snap.time)]
             tail = pa.concat_tables([tail_table(snap, base) for base, snap in parts])
             return ArchiveAnalytics(self._archive, **options,
-                                    _tail=(tail, known, max(times) if times else None))
+                                    _tail=(tail, known, max(times) if times else None), _gaps=gaps)
 
     def roll(self) -> None:
         """Roll the rows recorded so far into the archive's Parquet files now (and first any
@@ -522,7 +560,8 @@ class ParticipantLog:
         path = segments[0] if segments else archive.tail_path(self._base)
         self._sink = SqliteSink(path, self._store, self._lock, interval=self._interval)
         self._finalizer = weakref.finalize(self, self._sink.close)
-        state = rolling.replay(archive.state, self._store.snapshot())
+        state = rolling.replay(archive.state, self._store.snapshot(), self._sink.gaps)
+        self._gaps = [tuple(g) for g in state.gaps]
         labels = {c: (clan, label) for c, (clan, label, _) in archive.channels.items()
                   if label is not None}
         for channel_id, (clan_id, label) in {**labels, **self._sink.labels}.items():
@@ -546,7 +585,7 @@ class ParticipantLog:
             rolled=end, last_time=last,
             open=[[u, ch, clan, p] for u, (ch, clan, p) in tracker.open.items()],
             names=dict(tracker.names), clans=sorted(self._clans),
-            last_live=dict(tracker.last_live))
+            last_live=dict(tracker.last_live), gaps=[list(g) for g in self._gaps])
         old = self._sink
         self._rolling.append((self._base, snap, state, dict(self._channels), old.path, old))
         self._finalizer.detach()

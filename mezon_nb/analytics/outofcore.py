@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from mezon_nb.analytics import archive_sql, schema
 from mezon_nb.analytics.archive import EventArchive, id_lut
+from mezon_nb.analytics.gaps import Gap, blind_time, gaps_frame
 from mezon_nb.analytics.retention import survival
 
 if TYPE_CHECKING:
@@ -102,7 +103,8 @@ class ArchiveAnalytics:
 
     def __init__(self, archive: str | Path | EventArchive | None, *, memory_limit: str = "2GB",
                  temp_directory: str | Path | None = None, threads: int | None = None,
-                 _tail: tuple[pa.Table, dict[str, tuple], int | None] | None = None) -> None:
+                 _tail: tuple[pa.Table, dict[str, tuple], int | None] | None = None,
+                 _gaps: list[Gap] | None = None) -> None:
         duckdb = _duckdb()
         if archive is not None and not isinstance(archive, EventArchive):
             archive = EventArchive(archive)
@@ -115,6 +117,8 @@ class ArchiveAnalytics:
             channels.update(more)
             last = tail_last if last is None else max(last, tail_last or last)
         self.last_time = last
+        stored = [] if archive is None else [tuple(g) for g in archive.state.gaps]
+        self._gaps = stored if _gaps is None else list(_gaps)
         self._own_temp = temp_directory is None
         self.temp_directory = Path(temp_directory or tempfile.mkdtemp(prefix="mezon-duckdb-"))
         self._con = con = duckdb.connect()
@@ -209,11 +213,24 @@ class ArchiveAnalytics:
         ['clan_id', 'channel_id', 'channel_label']
         """
         frame = self._query(archive_sql.summary_sql(), until=self._ns(until, self.last_time))
+        frame["blind_time"] = blind_time(self.gaps).value
         return _frame(frame, schema.SUMMARY_COLUMNS,
                       times={"peak_at": schema.to_time(_ns_column(frame["peak_at"]))},
-                      durations=("total_watch", "median_watch"),
+                      durations=("total_watch", "median_watch", "blind_time"),
                       counts=("unique_viewers", "sessions", "peak_viewers",
                               "returning_viewers", "messages"))
+
+    @property
+    def gaps(self) -> pd.DataFrame:
+        """The log's blind intervals (``start``, ``end`` UTC, ``reason``), as ``log.gaps``:
+        those committed with the archive's last roll, and the tail's through
+        ``log.engine("duckdb")``. ``summary()``'s ``blind_time`` is their total.
+
+        >>> import tempfile
+        >>> ArchiveAnalytics(tempfile.mkdtemp()).gaps.columns.tolist()
+        ['start', 'end', 'reason']
+        """
+        return gaps_frame(self._gaps)
 
     def users(self, until: pd.Timestamp | None = None) -> pd.DataFrame:
         """Per viewer totals (see :func:`mezon_nb.analytics.summary.users`).

@@ -16,20 +16,23 @@ to reopen depends on the tail, not on the history.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 
 from mezon_nb.analytics import schema
 from mezon_nb.analytics.archive import ArchiveState, EventArchive, first_seen
 from mezon_nb.analytics.durable import SqliteSink
+from mezon_nb.analytics.gaps import Gap
 from mezon_nb.analytics.store import ColumnStore, Snapshot
 
 _JOINED, _LEFT = schema.KINDS.index("joined"), schema.KINDS.index("left")
 _LIVE = schema.SOURCES.index("live")
 
 
-def replay(state: ArchiveState, snap: Snapshot) -> ArchiveState:
+def replay(state: ArchiveState, snap: Snapshot, gaps: Iterable[Gap] = ()) -> ArchiveState:
     """The state after the rows of ``snap``, as a reopened SQLite log rebuilds it: who watches
     which channel (a join opens, a leave of that channel closes), the last name of each user,
-    their latest live row, every clan with rows, the newest time.
+    their latest live row, every clan with rows, the newest time; ``gaps`` (the segment's blind
+    intervals) join the state's, each once.
 
     >>> from mezon_nb.analytics.store import ColumnStore
     >>> s = ColumnStore()
@@ -64,7 +67,8 @@ def replay(state: ArchiveState, snap: Snapshot) -> ArchiveState:
     return ArchiveState(
         rolled=state.rolled + len(snap.time), last_time=last,
         open=[[u, ch, clan, p] for u, (ch, clan, p) in watching.items()],
-        names=names, clans=sorted(set(state.clans) | set(clans_of)), last_live=last_live)
+        names=names, clans=sorted(set(state.clans) | set(clans_of)), last_live=last_live,
+        gaps=[*state.gaps, *(list(g) for g in gaps if list(g) not in state.gaps)])
 
 
 def channels_after(known: dict[str, tuple], snap: Snapshot, first_seq: int,
@@ -114,7 +118,7 @@ def recover(archive: EventArchive) -> None:
         sink = SqliteSink(path, store, threading.Lock())
         try:
             snap = store.snapshot()
-            roll(archive, snap, replay(archive.state, snap), sink.labels)
+            roll(archive, snap, replay(archive.state, snap, sink.gaps), sink.labels)
         finally:
             sink.close()
         delete_segment(path)

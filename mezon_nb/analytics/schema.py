@@ -19,7 +19,9 @@ import pandas as pd
 from mezon_nb.errors import MezonError
 
 #: Version of the on-disk layout (SQLite ``user_version``, Parquet metadata). Bump on change.
-SCHEMA_VERSION = 1
+#: 2 added the SQLite ``gaps`` table (a version 1 file gets it when opened); the Parquet event
+#: layout is the same in 1 and 2.
+SCHEMA_VERSION = 2
 
 #: Parquet key-value metadata key holding :data:`SCHEMA_VERSION`.
 PARQUET_VERSION_KEY = b"mezon_nb.participant_log.schema_version"
@@ -47,7 +49,9 @@ SESSION_COLUMNS = ("clan_id", "channel_id", "channel_label", "user_id", "partici
 #: Per-channel summary (see :func:`mezon_nb.analytics.summary.summary`).
 SUMMARY_COLUMNS = ("clan_id", "channel_id", "channel_label", "unique_viewers", "sessions",
                    "peak_viewers", "peak_at", "total_watch", "median_watch", "returning_viewers",
-                   "messages")
+                   "messages", "blind_time")
+#: Blind intervals, when the log could not see events (see :mod:`mezon_nb.analytics.gaps`).
+GAP_COLUMNS = ("start", "end", "reason")
 #: Per-user summary (see :func:`mezon_nb.analytics.summary.users`).
 USER_COLUMNS = ("user_id", "participant", "sessions", "total_watch", "first_seen", "last_seen",
                 "channels", "messages")
@@ -150,6 +154,7 @@ __all__ = [
     "CHAT_COLUMNS",
     "CONCURRENCY_COLUMNS",
     "EVENT_COLUMNS",
+    "GAP_COLUMNS",
     "ID_COLUMNS",
     "KIND",
     "KINDS",

@@ -1,6 +1,9 @@
 """Per-channel and per-user summaries of the session table.
 
-A *returning viewer* of a channel is a user with more than one session on it. ``messages``
+A *returning viewer* of a channel is a user with more than one session on it. ``blind_time``
+is how long the log could not see events (:func:`~mezon_nb.analytics.gaps.blind_time` of the
+``gaps``; 0 without them): one socket carries every channel, so every row has the same value,
+and sessions may be missing or mistimed within it. ``messages``
 counts the chat rows of ``events`` (pass the event table; without it the counts are 0): per
 channel, and per viewer (someone who chatted but never watched has no row in :func:`users`).
 Watch times sum
@@ -21,9 +24,11 @@ import pandas as pd
 from mezon_nb.analytics import schema
 from mezon_nb.analytics.chat import message_counts
 from mezon_nb.analytics.concurrency import concurrency
+from mezon_nb.analytics.gaps import blind_time
 
 
-def summary(sessions: pd.DataFrame, events: pd.DataFrame | None = None) -> pd.DataFrame:
+def summary(sessions: pd.DataFrame, events: pd.DataFrame | None = None,
+            gaps: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per channel, in order of first appearance: :data:`schema.SUMMARY_COLUMNS`.
 
     >>> from mezon_nb.analytics.sessions import sessions
@@ -49,6 +54,8 @@ def summary(sessions: pd.DataFrame, events: pd.DataFrame | None = None) -> pd.Da
     out["peak_at"] = peaks["time"].reindex(out.index)
     out["returning_viewers"] = returning.reindex(out.index).fillna(0).astype("int64")
     out["messages"] = _messages(events, "channel_id", out.index)
+    out["blind_time"] = pd.Series(blind_time(gaps) if gaps is not None else pd.Timedelta(0),
+                                  index=out.index, dtype="timedelta64[ns]")
     out = out.reset_index()
     out["peak_at"] = out["peak_at"].astype(schema.TIME)
     return _like(out, sessions, schema.SUMMARY_COLUMNS)

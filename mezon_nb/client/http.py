@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 from typing import TypeVar
 
 import httpx
@@ -24,6 +25,7 @@ from google.protobuf.message import DecodeError, Message
 from mezon_nb.client.transport_errors import error_for_status, map_transport_errors
 from mezon_nb.errors import ProtocolError
 from mezon_nb.protocol import api_pb2
+from mezon_nb.protocol.jsontext import parse_json
 
 M = TypeVar("M", bound=Message)
 
@@ -33,17 +35,23 @@ _PROTO = "application/proto"
 class HttpTransport:
     """One pooled ``httpx.AsyncClient`` for the login and every RPC.
 
+    ``ssl_context`` is the trust for ``https`` (``None``: the default store; see
+    :mod:`mezon_nb.client.tls`).
+
     >>> HttpTransport(timeout=3.0).timeout
     3.0
     """
 
-    def __init__(self, *, timeout: float = 10.0) -> None:
+    def __init__(self, *, timeout: float = 10.0,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self.timeout = timeout
+        self.ssl_context = ssl_context
         self._http: httpx.AsyncClient | None = None
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:  # created lazily, inside the event loop that uses it
-            self._http = httpx.AsyncClient(timeout=self.timeout)
+            self._http = httpx.AsyncClient(timeout=self.timeout,
+                                           verify=self.ssl_context or True)
         return self._http
 
     @staticmethod
@@ -86,7 +94,7 @@ class HttpTransport:
             response = await self._client().post(self.rpc_url(api_url, rpc),
                                                   content=request.SerializeToString(),
                                                   headers=headers)
-        _raise_for_status(response, rpc)
+        _raise_for_status(response, rpc, rpc=True)
         return _parse(response, reply, rpc)
 
     async def aclose(self) -> None:
@@ -100,15 +108,15 @@ class HttpTransport:
             self._http = None
 
 
-def _raise_for_status(response: httpx.Response, what: str) -> None:
+def _raise_for_status(response: httpx.Response, what: str, *, rpc: bool = False) -> None:
     if response.is_success:
         return
     detail = ""
     try:  # grpc-gateway style {"code", "message"}; the Gen B error body is unconfirmed
-        detail = str(json.loads(response.content).get("message", ""))[:200]
+        detail = str(parse_json(response.content).get("message", ""))[:200]
     except (ValueError, AttributeError):
         pass
-    raise error_for_status(response.status_code, what, detail)
+    raise error_for_status(response.status_code, what, detail, rpc=rpc)
 
 
 def _parse(response: httpx.Response, reply: type[M], what: str) -> M:
@@ -120,7 +128,7 @@ def _parse(response: httpx.Response, reply: type[M], what: str) -> M:
             json_format.Parse(response.content, message, ignore_unknown_fields=True)
         else:
             message.ParseFromString(response.content)
-    except (DecodeError, json_format.ParseError) as exc:
+    except (DecodeError, json_format.ParseError, ValueError) as exc:  # ValueError: not UTF-8
         raise ProtocolError(f"{what}: reply is not a {reply.__name__} "
                             f"({len(response.content)} bytes)") from exc
     return message

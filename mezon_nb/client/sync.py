@@ -16,13 +16,15 @@ from __future__ import annotations
 import functools
 import os
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from mezon_nb.client.async_client import DEFAULT_BASE_URL, AsyncClient
 from mezon_nb.client.dispatch import EventStream
 from mezon_nb.client.events import ChannelMessage, Event, StreamingEvent
+from mezon_nb.client.ice_servers import IceServerLike
 from mezon_nb.client.runner import LoopThread
+from mezon_nb.client.tls import Verify
 from mezon_nb.errors import AuthenticationError
 
 _RUN_CALL = "run(aclient."
@@ -241,12 +243,17 @@ class Client:
 def connect(bot_id: int | str | None = None, token: str | None = None, *,
             base_url: str = DEFAULT_BASE_URL, sandbox: Any = None,
             log_path: str | os.PathLike[str] | None = None,
-            stream_url: str | None = None, **settings: Any) -> Client:
+            stream_url: str | None = None, verify: Verify = None,
+            ice_servers: Iterable[IceServerLike] | str | None = None,
+            ice_transport_policy: str | None = None, **settings: Any) -> Client:
     """Log in as a bot and open the realtime socket; returns a :class:`Client`.
 
     Credentials come from the arguments, else ``MEZON_BOT_ID`` / ``MEZON_BOT_TOKEN``.
     ``sandbox=`` takes a running ``mezon_nb.Sandbox`` (its bot, URLs and stream server are
-    used), or ``True`` to start one that ``close()`` stops. ``log_path`` keeps the participant
+    used, and its CA when it serves TLS), or ``True`` to start one that ``close()`` stops.
+    ``verify`` is a CA bundle path or ``ssl.SSLContext`` to trust for TLS; ``ice_servers``
+    and ``ice_transport_policy`` (``"all"``/``"relay"``) set STUN/TURN for every WebRTC peer
+    (else ``$MEZON_ICE_SERVERS``). ``log_path`` keeps the participant
     log in SQLite. Other keywords go to :class:`AsyncClient`.
 
     >>> with connect(sandbox=sandbox) as c:
@@ -261,6 +268,7 @@ def connect(bot_id: int | str | None = None, token: str | None = None, *,
     if sandbox:
         bot_id, token = bot_id or sandbox.bot_id, token or sandbox.bot_token
         base_url, stream_url = sandbox.api_url, stream_url or sandbox.stream_url
+        verify = verify or getattr(sandbox, "ca_path", None)
     bot_id = bot_id or os.environ.get("MEZON_BOT_ID")
     token = token or os.environ.get("MEZON_BOT_TOKEN")
     try:
@@ -270,7 +278,8 @@ def connect(bot_id: int | str | None = None, token: str | None = None, *,
                 "MEZON_BOT_TOKEN, or use connect(sandbox=True)")
         runner = LoopThread.shared()
         aclient = AsyncClient(bot_id, token, base_url=base_url, stream_url=stream_url,
-                              log_path=log_path, **settings)
+                              log_path=log_path, verify=verify, ice_servers=ice_servers,
+                              ice_transport_policy=ice_transport_policy, **settings)
         client = Client(aclient, runner=runner, owned_sandbox=owned)
         owned = None  # the client stops it from now on
         try:

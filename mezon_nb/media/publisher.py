@@ -29,16 +29,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
 from mezon_nb.errors import MediaError, MezonError, StreamEndedError
+from mezon_nb.media import ice
 from mezon_nb.media.errors import map_media_errors
-from mezon_nb.media.ice import host_candidates, is_loopback
+from mezon_nb.media.ice import CandidatePair
 from mezon_nb.media.loop import call_sync, run_here, run_on
-from mezon_nb.media.signaling import StnSignaling, error_for
+from mezon_nb.media.signaling import StnSignaling, error_for, require_streaming
 from mezon_nb.media.tracks import PacedVideoTrack, source_tracks
 from mezon_nb.protocol import stn
+from mezon_nb.protocol.codec import id_str
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +87,8 @@ class Publisher:
         self.error: BaseException | None = None
         self._sig, self._tracks, self.file_url = signaling, tracks or [], file_url
         self._pc: RTCPeerConnection | None = None
+        #: The ICE candidate pair of a WebRTC publication once connected (``None`` for files).
+        self.candidate_pair: CandidatePair | None = None
         self._started = time.monotonic()
         self._monitor: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -209,8 +213,10 @@ def _ends_publication(msg: stn.StnMessage) -> bool:
 async def _signaling(client: Any, channel_id: str) -> StnSignaling:
     auth = await client.session()
     channel = await client.channel(channel_id)
+    require_streaming(channel, "publish into")
     return StnSignaling(client.stream_url, auth.token, clan_id=str(channel.clan_id),
-                        channel_id=channel_id, user_id=str(auth.user_id), is_publisher=True)
+                        channel_id=channel_id, user_id=str(auth.user_id), is_publisher=True,
+                        ssl_context=getattr(client, "ssl_context", None))
 
 
 async def _start(publisher: Publisher, opening: Any) -> Publisher:
@@ -236,7 +242,7 @@ async def publish_file(client: Any, channel_id: int | str, url_or_path: str | Pa
     'live'
     >>> publisher.stop()
     """
-    cid = str(channel_id)
+    cid = id_str(channel_id)  # TypeError/ValueError here, as the other methods raise
     sig = await _signaling(client, cid)
     url = file_url(url_or_path)
     publisher = Publisher(cid, sig, file_url=url)
@@ -268,11 +274,12 @@ async def publish(client: Any, channel_id: int | str, source: Any, *, fps: float
     True
     >>> session.leave(); publisher.stop()
     """
-    cid = str(channel_id)
+    cid = id_str(channel_id)  # TypeError/ValueError here, as the other methods raise
     sig = await _signaling(client, cid)
     with map_media_errors("opening the source"):
         tracks = source_tracks(source, fps=fps, size=size, stamp=stamp)
     publisher = Publisher(cid, sig, tracks=tracks)
+    settings = getattr(client, "ice", None)
 
     async def answered(pc: RTCPeerConnection, connected: asyncio.Event) -> None:
         while True:
@@ -285,24 +292,38 @@ async def publish(client: Any, channel_id: int | str, source: Any, *, fps: float
                     await pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
                 break
         await connected.wait()
+        if pc.iceConnectionState == "failed":
+            raise ice.ice_failure(pc, settings, f"publisher on {cid}")
+        publisher.candidate_pair = ice.selected_pair(pc)
+
+    async def offer(choice: Any) -> RTCPeerConnection:
+        pc = RTCPeerConnection(ice.rtc_configuration(choice))
+        try:
+            with map_media_errors("creating the offer"):
+                for track in tracks:
+                    pc.addTransceiver(track, direction="sendonly")
+                with ice.host_candidates(loopback=ice.is_loopback(sig.url),
+                                         relay_only=ice.relay_only(choice)):
+                    await pc.setLocalDescription(await pc.createOffer())
+        except BaseException:
+            await pc.close()
+            raise
+        return pc
 
     async def opening() -> None:
-        pc = publisher._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        nonlocal settings
+        pc, settings = await ice.gather_offer(offer, settings, f"publisher on {cid}")
+        publisher._pc = pc
         connected = asyncio.Event()
-        pc.on("iceconnectionstatechange", lambda: pc.iceConnectionState == "completed"
+        pc.on("iceconnectionstatechange", lambda: pc.iceConnectionState in ("completed", "failed")
               and connected.set())
-        with map_media_errors("creating the offer"):
-            for track in tracks:
-                pc.addTransceiver(track, direction="sendonly")
-            with host_candidates(loopback=is_loopback(sig.url)):
-                await pc.setLocalDescription(await pc.createOffer())
         await sig.connect()
         await sig.send("session_publisher", {"type": "offer", "sdp": pc.localDescription.sdp})
         try:
             await asyncio.wait_for(answered(pc, connected), timeout)
         except asyncio.TimeoutError:
-            raise MediaError(f"no WebRTC connection to the stream server within {timeout} s"
-                             ) from None
+            raise ice.ice_failure(pc, settings, f"publisher on {cid}: no WebRTC connection to the "
+                                       f"stream server within {timeout} s") from None
         await sig.send("connect_publisher", {"ChannelId": cid})
         await publisher._accepted(timeout)
 

@@ -30,6 +30,7 @@ import av
 import numpy as np
 
 from mezon_nb.media.frames import AudioChunk, Frame, FrameHub, FrameStream
+from mezon_nb.media.ice import CandidatePair
 from mezon_nb.media.loop import call_sync, run_on
 from mezon_nb.protocol.stamp import read_stamp
 
@@ -101,6 +102,8 @@ class StreamSession:
         self._close: Callable[[], Awaitable[None]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.track_kinds: set[str] = set()  # "audio" / "video", as the server sends them
+        #: The ICE candidate pair in use once connected (``.local_type == "relay"`` through TURN).
+        self.candidate_pair: CandidatePair | None = None
 
     def __repr__(self) -> str:
         return f"<StreamSession channel={self.channel_id} state={self.state}>"

@@ -11,6 +11,8 @@ logs, reprs or exceptions.
 'wss://stn.mezon.ai/ws'
 >>> error_for('channel "6" not found').__class__.__name__
 'StreamNotLiveError'
+>>> error_for('channel "6": not a member of clan 5 (Lab)').clan_id
+'5'
 """
 
 from __future__ import annotations
@@ -19,22 +21,27 @@ import asyncio
 import contextlib
 import logging
 import re
+import ssl
 from typing import Any
 from urllib.parse import urlencode
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from mezon_nb.client.tls import certificate_problem, for_url, tls_failure_text
 from mezon_nb.errors import (
     AuthenticationError,
     ConnectionClosedError,
     MezonError,
+    NotStreamingChannelError,
+    PermissionDeniedError,
     StreamEndedError,
     StreamError,
     StreamNotLiveError,
     TransportError,
 )
 from mezon_nb.protocol import stn
+from mezon_nb.protocol.enums import channel_kind
 
 logger = logging.getLogger(__name__)
 PING_INTERVAL = 15.0
@@ -67,6 +74,12 @@ def stn_ws_url(stream_url: str) -> str:
 def error_for(text: str) -> MezonError:
     """The typed exception for an STN ``error`` text."""
     lowered = text.lower()
+    if "not a streaming channel" in lowered:
+        return NotStreamingChannelError(f"stream server: {text}")
+    if "not a member" in lowered or "only the session" in lowered:
+        named = re.search(r"\bclan (\d+)", text)
+        return PermissionDeniedError(f"stream server: {text}",
+                                     clan_id=named[1] if named else None)
     if "not found" in lowered or "not ready" in lowered:
         return StreamNotLiveError(f"stream server: {text}")
     if "token" in lowered or "auth" in lowered:
@@ -76,8 +89,29 @@ def error_for(text: str) -> MezonError:
     return StreamError(f"stream server: {text}")
 
 
+def require_streaming(channel: Any, doing: str) -> None:
+    """Raise :class:`NotStreamingChannelError` at once when ``channel`` (a
+    :class:`~mezon_nb.client.models.ChannelInfo`) is not a streaming channel: a text or voice
+    channel never has a stream, so there is nothing to wait for.
+
+    >>> from mezon_nb.client.models import ChannelInfo
+    >>> require_streaming(ChannelInfo("1", "5", "general", 1), "join a stream in")
+    Traceback (most recent call last):
+    ...
+    mezon_nb.errors.NotStreamingChannelError: cannot join a stream in channel 5 ('general'): it is a text channel, not a streaming channel
+    """
+    if channel.is_streaming:
+        return
+    raise NotStreamingChannelError(
+        f"cannot {doing} channel {channel.channel_id} ({channel.label!r}): it is a "
+        f"{channel_kind(int(channel.type))} channel, not a streaming channel",
+        channel_type=int(channel.type))
+
+
 class StnSignaling:
     """One STN socket. ``await connect()``, ``send()``, ``receive()``, ``close()``.
+
+    ``ssl_context`` is the trust for a ``wss://`` server (the client's ``verify=``).
 
     >>> sig = StnSignaling("ws://127.0.0.1:1/stn", "secret", channel_id="6", user_id="1")
     >>> "secret" in repr(sig)
@@ -85,8 +119,10 @@ class StnSignaling:
     """
 
     def __init__(self, stream_url: str, token: str, *, clan_id: str = "", channel_id: str = "",
-                 user_id: str = "", is_publisher: bool = False):
+                 user_id: str = "", is_publisher: bool = False,
+                 ssl_context: ssl.SSLContext | None = None):
         self.url = stn_ws_url(stream_url)
+        self.ssl_context = ssl_context
         self._token = token
         self.envelope: dict[str, Any] = {
             "ClanId": clan_id, "ChannelId": channel_id, "UserId": user_id,
@@ -103,7 +139,8 @@ class StnSignaling:
         try:
             self._ws = await asyncio.wait_for(
                 connect(f"{self.url}?{query}", open_timeout=None, max_size=2**22,
-                        ping_interval=20, ping_timeout=20, logger=wire_logger), timeout)
+                        ping_interval=20, ping_timeout=20, logger=wire_logger,
+                        **for_url(self.ssl_context, self.url)), timeout)
         except InvalidStatus as exc:
             status = exc.response.status_code
             if status in (401, 403) or status < 300:
@@ -111,6 +148,9 @@ class StnSignaling:
                     f"stream server refused the session token (HTTP {status})") from None
             raise StreamError(f"stream server unavailable (HTTP {status})") from None
         except (OSError, InvalidHandshake, asyncio.TimeoutError) as exc:
+            problem = certificate_problem(exc)
+            if problem is not None:
+                raise TransportError(tls_failure_text("stream server", problem)) from None
             raise TransportError(f"cannot reach the stream server at {self.url}: "
                                  f"{type(exc).__name__}") from None
         await self.send("ping")
@@ -158,4 +198,4 @@ class StnSignaling:
                 await asyncio.wait_for(ws.close(), 3)
 
 
-__all__ = ["PING_INTERVAL", "StnSignaling", "error_for", "stn_ws_url"]
+__all__ = ["PING_INTERVAL", "StnSignaling", "error_for", "require_streaming", "stn_ws_url"]

@@ -6,7 +6,11 @@
 3. On ``session_received``: ``connect_subscriber {ChannelId}`` and ``session_state_changed``
    State 3. Apply ``sd_answer`` (a string or ``{sdp}``); add trickled ``ice_candidate``s.
 4. ``error`` / ``channel_closed`` / ``stream_publisher_ended`` end the session with a typed error.
-5. Leaving sends State 5 and closes. No STUN or TURN server is ever contacted.
+5. Leaving sends State 5 and closes.
+
+STUN/TURN servers and the transport policy come from the client (``connect(ice_servers=...,
+ice_transport_policy=...)``, :mod:`mezon_nb.media.ice`); without them no STUN or TURN server is
+ever contacted. With ``"relay"`` a TURN server that gives no relay candidate fails at once.
 """
 
 from __future__ import annotations
@@ -16,15 +20,11 @@ import contextlib
 import logging
 from typing import Any
 
-from aiortc import (
-    RTCConfiguration,
-    RTCPeerConnection,
-    RTCRtpReceiver,
-    RTCSessionDescription,
-)
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
+from mezon_nb.client.ice_servers import IceSettings
 from mezon_nb.errors import (
     ConnectionClosedError,
     MediaError,
@@ -33,12 +33,21 @@ from mezon_nb.errors import (
     StreamNotLiveError,
 )
 from mezon_nb.media.errors import map_media_errors
-from mezon_nb.media.ice import host_candidates, is_loopback
+from mezon_nb.media.ice import (
+    gather_offer,
+    host_candidates,
+    ice_failure,
+    is_loopback,
+    relay_only,
+    rtc_configuration,
+    selected_pair,
+)
 from mezon_nb.media.jitter import release_on_marker
 from mezon_nb.media.loop import run_here
 from mezon_nb.media.session import StreamSession
-from mezon_nb.media.signaling import StnSignaling, error_for
+from mezon_nb.media.signaling import StnSignaling, error_for, require_streaming
 from mezon_nb.protocol import stn
+from mezon_nb.protocol.codec import id_str
 
 logger = logging.getLogger(__name__)
 _ENDED_KEYS = ("channel_closed", "stream_publisher_ended", "stream_track_ended")
@@ -65,8 +74,9 @@ class StnViewer:
     True
     """
 
-    def __init__(self, session: StreamSession, signaling: StnSignaling, *, wait_live: bool):
-        self.session, self.sig, self.wait_live = session, signaling, wait_live
+    def __init__(self, session: StreamSession, signaling: StnSignaling, *, wait_live: bool,
+                 ice: IceSettings | None = None):
+        self.session, self.sig, self.wait_live, self.ice = session, signaling, wait_live, ice
         self.pc: RTCPeerConnection | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._pending: list[Any] = []
@@ -87,9 +97,15 @@ class StnViewer:
         try:
             await asyncio.wait_for(self._open(), timeout)
         except asyncio.TimeoutError:
-            err: MezonError = (StreamNotLiveError if session.state == "waiting"
-                               else MediaError)(
-                f"stream {session.channel_id} did not start within {timeout} s")
+            what = f"stream {session.channel_id} did not start within {timeout} s"
+            err: MezonError
+            if session.state == "waiting":
+                err = StreamNotLiveError(what)
+            elif self.pc is not None and self.pc.iceConnectionState not in ("connected",
+                                                                              "completed"):
+                err = ice_failure(self.pc, self.ice, what)
+            else:
+                err = MediaError(what)
             await self._fail(err)
             raise err from None
         except MezonError as exc:
@@ -102,17 +118,9 @@ class StnViewer:
     async def _open(self) -> None:
         await self.sig.connect()
         has_video = await self._wait_live()
-        pc = self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        pc.on("track", lambda track: self._spawn(self._consume(track)))
-        pc.on("connectionstatechange", self._on_connection_state)
-        with map_media_errors("creating the offer"):
-            pc.addTransceiver("audio", direction="recvonly")
-            if has_video:
-                video = pc.addTransceiver("video", direction="recvonly")
-                video.setCodecPreferences(receive_codecs())
-                release_on_marker(video.receiver)   # frames one interval sooner
-            with host_candidates(loopback=is_loopback(self.sig.url)):
-                await pc.setLocalDescription(await pc.createOffer())
+        pc, self.ice = await gather_offer(lambda ice: self._offer(ice, has_video), self.ice,
+                                          f"viewer of {self.session.channel_id}")
+        self.pc = pc
         await self.sig.send("session_subscriber", {"type": "offer",
                                                    "sdp": pc.localDescription.sdp})
         self._spawn(self._receive())
@@ -124,6 +132,26 @@ class StnViewer:
             remove()
         if self.session.state != "live":
             raise self.session.error or StreamEndedError("stream ended before it started")
+
+    async def _offer(self, ice: IceSettings | None, has_video: bool) -> RTCPeerConnection:
+        """A peer connection for ``ice`` with its local offer (every candidate gathered)."""
+        pc = RTCPeerConnection(rtc_configuration(ice))
+        pc.on("track", lambda track: self._spawn(self._consume(track)))
+        pc.on("connectionstatechange", self._on_connection_state)
+        try:
+            with map_media_errors("creating the offer"):
+                pc.addTransceiver("audio", direction="recvonly")
+                if has_video:
+                    video = pc.addTransceiver("video", direction="recvonly")
+                    video.setCodecPreferences(receive_codecs())
+                    release_on_marker(video.receiver)   # frames one interval sooner
+                with host_candidates(loopback=is_loopback(self.sig.url),
+                                     relay_only=relay_only(ice)):
+                    await pc.setLocalDescription(await pc.createOffer())
+        except BaseException:
+            await pc.close()
+            raise
+        return pc
 
     async def _wait_live(self) -> bool:
         cid = self.session.channel_id
@@ -191,8 +219,15 @@ class StnViewer:
             raise StreamEndedError(f"stream {self.session.channel_id} ended ({msg.key})")
 
     async def _on_connection_state(self) -> None:
-        if self.pc is not None and self.pc.connectionState == "failed":
-            await self._fail(MediaError("WebRTC connection failed (ICE/DTLS)"))
+        if self.pc is None:
+            return
+        if self.pc.connectionState == "connected":
+            self.session.candidate_pair = selected_pair(self.pc)
+        elif self.pc.connectionState == "failed":
+            cid = self.session.channel_id
+            ice_done = self.pc.iceConnectionState in ("connected", "completed")
+            await self._fail(MediaError(f"viewer of {cid}: WebRTC connection failed (DTLS)")
+                             if ice_done else ice_failure(self.pc, self.ice, f"viewer of {cid}"))
 
     async def _consume(self, track: MediaStreamTrack) -> None:
         self.session.track_kinds.add(track.kind)
@@ -253,7 +288,9 @@ async def join_stream(client: Any, channel_id: int | str, *, timeout: float = 20
     """Join a streaming channel and return its live :class:`StreamSession`.
 
     Waits (up to ``timeout`` s) for the first frame; with ``wait_live=False`` a channel with
-    no publisher raises :class:`~mezon_nb.errors.StreamNotLiveError` at once. ``buffer`` is
+    no publisher raises :class:`~mezon_nb.errors.StreamNotLiveError` at once. A text or voice
+    channel raises :class:`~mezon_nb.errors.NotStreamingChannelError` at once, a channel of a
+    clan the bot is not in :class:`~mezon_nb.errors.PermissionDeniedError`. ``buffer`` is
     how many frames each consumer may fall behind before the oldest are dropped.
     Usually called as ``client.join_stream(channel_id)``:
 
@@ -266,13 +303,16 @@ async def join_stream(client: Any, channel_id: int | str, *, timeout: float = 20
     ...
     mezon_nb.errors.StreamNotLiveError: ...
     """
-    cid = str(channel_id)
+    cid = id_str(channel_id)  # TypeError/ValueError here, as the other methods raise
     auth = await client.session()
     channel = await client.channel(cid)
+    require_streaming(channel, "join a stream in")
     signaling = StnSignaling(client.stream_url, auth.token, clan_id=str(channel.clan_id),
-                             channel_id=cid, user_id=str(auth.user_id))
+                             channel_id=cid, user_id=str(auth.user_id),
+                             ssl_context=getattr(client, "ssl_context", None))
     session = StreamSession(cid, buffer=buffer)
-    viewer = StnViewer(session, signaling, wait_live=wait_live)
+    viewer = StnViewer(session, signaling, wait_live=wait_live,
+                       ice=getattr(client, "ice", None))
     await run_here(viewer.start(timeout))
     return session
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from typing import Any
 
 from google.protobuf.message import DecodeError
 
 from mezon_nb.protocol import realtime_pb2
+from mezon_nb.protocol.jsontext import parse_json
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -34,6 +36,8 @@ EVENT_MEMBERS = (
     "channel_deleted_event",
 )
 
+_DECIMAL = re.compile(r"-?[0-9]+")  # ASCII digits only: str.isdigit() also takes "٣" and "²"
+
 #: The ``error`` message (code 3) for a chat send on a socket that has not joined the channel.
 MUST_JOIN = "Must join channel before sending messages"
 
@@ -43,6 +47,10 @@ def parse_id(value: int | str) -> int:
 
     >>> parse_id(" 42 ")
     42
+    >>> parse_id("٣")                                         # an Arabic-Indic three
+    Traceback (most recent call last):
+    ...
+    ValueError: a Mezon id must be decimal digits, got '٣'
     >>> parse_id(1.5)
     Traceback (most recent call last):
     ...
@@ -52,7 +60,7 @@ def parse_id(value: int | str) -> int:
         raise TypeError(f"a Mezon id must be an int or a decimal string, got {type(value).__name__}")
     if isinstance(value, str):
         text = value.strip()
-        if not text.lstrip("-").isdigit():
+        if not _DECIMAL.fullmatch(text):
             raise ValueError(f"a Mezon id must be decimal digits, got {value!r}")
         value = int(text)
     if not INT64_MIN <= value <= INT64_MAX:
@@ -109,6 +117,12 @@ def envelope_member(envelope: realtime_pb2.Envelope) -> str | None:
     return envelope.WhichOneof("message")
 
 
+#: The largest chat ``content`` (UTF-8 bytes of the JSON string) the client sends. The protocol
+#: gives no limit; this one keeps a frame far below the 16 MiB WebSocket message limit both ends
+#: use (a frame over it makes the server close the socket, code 1009).
+MAX_CONTENT_BYTES = 1_000_000
+
+
 def text_content(text: str) -> str:
     """A chat message's ``content`` for plain text: the JSON string ``{"t": text}``, compact,
     non-ASCII kept as is (what the SDKs' ``JSON.stringify`` sends).
@@ -129,8 +143,8 @@ def content_text(content: str) -> str:
     ('', '', '')
     """
     try:
-        value = json.loads(content)
-    except (ValueError, TypeError, RecursionError):
+        value = parse_json(content)
+    except (ValueError, TypeError):
         return ""
     text = value.get("t") if isinstance(value, dict) else None
     return text if isinstance(text, str) else ""
@@ -153,7 +167,7 @@ def jwt_claims(token: str) -> dict[str, Any]:
         raise ValueError("the session token is not a JWT (expected three dot-separated parts)")
     payload = parts[1] + "=" * (-len(parts[1]) % 4)
     try:
-        claims = json.loads(base64.urlsafe_b64decode(payload))
+        claims = parse_json(base64.urlsafe_b64decode(payload))
     except (binascii.Error, ValueError):
         raise ValueError("the session token's payload is not base64 JSON") from None
     if not isinstance(claims, dict):  # a bad token is a bad value, not a caller's type error

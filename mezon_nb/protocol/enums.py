@@ -25,6 +25,21 @@ class ChannelType(enum.IntEnum):
     MEZON_VOICE = 10
 
 
+def channel_kind(channel_type: int) -> str:
+    """A channel type in words, for messages: ``text``, ``voice``, ``streaming``, ``forum``...
+
+    >>> channel_kind(1), channel_kind(10), channel_kind(6), channel_kind(99)
+    ('text', 'voice', 'streaming', 'type 99')
+    """
+    words = {ChannelType.CHANNEL: "text", ChannelType.GMEET_VOICE: "voice",
+             ChannelType.MEZON_VOICE: "voice"}
+    try:
+        kind = ChannelType(channel_type)
+    except ValueError:
+        return f"type {channel_type}"
+    return words.get(kind, kind.name.lower())
+
+
 class ChannelStreamMode(enum.IntEnum):
     """The ``mode`` of a chat message: 2 for any clan channel, streaming channels included."""
 

@@ -16,6 +16,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from mezon_nb.protocol.jsontext import parse_json
+
 # pion ICEConnectionState numbers carried in ``State`` of ``session_state_changed``.
 STATE_CONNECTED = 3
 STATE_DISCONNECTED = 5
@@ -70,8 +72,8 @@ def decode(text: str | bytes) -> StnMessage | None:
     True
     """
     try:
-        doc = json.loads(text)
-    except (ValueError, UnicodeDecodeError):
+        doc = parse_json(text)
+    except ValueError:
         return None
     if not isinstance(doc, dict) or not isinstance(doc.get("Key"), str):
         return None
@@ -143,7 +145,7 @@ def candidate_fields(value: Any) -> tuple[str, str | None, int | None] | None:
     """
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = parse_json(value)
         except ValueError:
             return None
     if not isinstance(value, dict):

@@ -23,20 +23,26 @@ action                 what it does
 ``resume_crowd``       let it go on → ``{paused: false}``
 ``drop_sockets``       cut every realtime socket without a close frame → ``{dropped}``
 ``set_live``           ``{channel_id, live}``: push streaming started (55) / ended (56)
-``state``              (also GET) channels, presence, live channels, socket count, crowd,
-                       and the stream server's ``stream``: signalling sockets, and per live
-                       channel its publishing user and viewer count
+``state``              (also GET) channels, ``other_clans`` (clans the bot is not in, with
+                       their channels), presence, live channels, socket count, crowd,
+                       and the stream server's ``stream``: signalling sockets, video codec,
+                       packet loss, and per live channel its publishing user, viewer count
+                       and ``video_stats`` (packets, keyframes, forced ones, requests)
+``drop_packets``       ``{share, seconds, retransmissions?}``: drop that share (0..1) of every
+                       viewer's outgoing video RTP packets for that long (at most 600 s), to
+                       test recovery; ``retransmissions: false`` spares packets resent for a
+                       NACK → the stream server's ``loss`` (``active``, ``dropped``, …)
 =====================  ======================================================================
 
->>> sorted(ACTIONS)[:3]
-['add_viewer', 'burst', 'drop_sockets']
+>>> sorted(ACTIONS)[:4]
+['add_viewer', 'burst', 'drop_packets', 'drop_sockets']
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import json
+import time
 from typing import Any
 
 from starlette.requests import Request
@@ -45,6 +51,7 @@ from starlette.routing import Route
 
 from mezon_nb.protocol.codec import parse_id, text_content
 from mezon_nb.protocol.enums import ChannelType
+from mezon_nb.protocol.jsontext import parse_json
 from mezon_nb.sandbox.crowd import Crowd
 from mezon_nb.sandbox.responses import json_error
 from mezon_nb.sandbox.stn.server import StreamServer
@@ -144,6 +151,8 @@ class Controls:
     async def _emits(self, params: Params) -> Params:
         since = float(params.get("since", 0.0))
         limit = int(params.get("limit", 10_000))
+        if limit < 0:
+            raise ValueError("limit must be 0 or more")
         records = [record.as_json() for record in self.world.emits if record.time >= since]
         return {"events": records[:limit]}
 
@@ -168,6 +177,14 @@ class Controls:
             self.world.stream_ended(channel_id)
         return {"channel_id": str(channel_id), "live": self.world.is_live(channel_id)}
 
+    async def _drop_packets(self, params: Params) -> Params:
+        if self.stream is None:
+            raise LookupError("this sandbox has no stream server")
+        now = time.monotonic()
+        self.stream.loss.start(params["share"], params["seconds"], now,
+                               params.get("retransmissions", True))
+        return self.stream.loss.stats(now)
+
     async def _state(self, params: Params) -> Params:
         world, crowd = self.world, self.crowd
         return {
@@ -175,6 +192,11 @@ class Controls:
                       for c in world.directory.clans],
             "channels": [{"channel_id": str(c.channel_id), "clan_id": str(c.clan_id),
                           "label": c.label, "type": c.type} for c in world.directory.channels],
+            "other_clans": [  # clans the bot is not a member of: the server refuses it there
+                {"clan_id": str(c.clan_id), "clan_name": c.clan_name, "channels": [
+                    {"channel_id": str(ch.channel_id), "label": ch.label, "type": ch.type}
+                    for ch in world.directory.channels_of(c.clan_id)]}
+                for c in world.directory.other_clans],
             "presence": [{"user_id": str(p.user_id), "channel_id": str(p.channel_id),
                           "participant": p.participant, "since": p.since}
                          for p in world.presence()],
@@ -192,7 +214,7 @@ def _id(value: int | None) -> str | None:
 #: Action names: the URL segment, and ``Controls._<name>``.
 ACTIONS = (
     "add_viewer", "remove_viewer", "post_message", "burst", "emits", "pause_crowd", "resume_crowd",
-    "drop_sockets", "set_live", "state",
+    "drop_sockets", "set_live", "state", "drop_packets",
 )
 READ_ONLY_ACTIONS = ("emits", "state")
 
@@ -218,7 +240,7 @@ def control_routes(controls: Controls, admin_key: str) -> list[Route]:
                 params: Params = dict(request.query_params)
             else:
                 body = await request.body()
-                params = json.loads(body) if body.strip() else {}
+                params = parse_json(body) if body.strip() else {}
             if not isinstance(params, dict):
                 raise TypeError("parameters must be a JSON object")
             return JSONResponse(await controls.run(action, params))

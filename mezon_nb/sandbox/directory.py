@@ -10,6 +10,15 @@ True
 True
 >>> [c.label for c in directory.streaming_channels(directory.clans[0].clan_id)]
 ['main-stage', 'backstage']
+
+The bot is a member of ``clans`` (what ``ListClanDescs`` lists); ``other_clans`` exist too,
+with their own channels (``other_channels``), but the bot is not in them, so the server
+refuses it there (:meth:`Directory.is_member`). The sandbox's viewers are members of every
+clan.
+
+>>> [(c.clan_name, directory.is_member(directory.bot.user_id, c.clan_id))
+...  for c in directory.other_clans]
+[('Signal Co', False)]
 """
 
 from __future__ import annotations
@@ -37,6 +46,11 @@ _CLAN_CHANNELS = (
      ("lounge", ChannelType.MEZON_VOICE)),
     (("general", ChannelType.CHANNEL), ("help", ChannelType.CHANNEL),
      ("live-lab", ChannelType.STREAMING)),
+)
+# Clans the bot is not in (made after everything above, so the bot's world stays as it was).
+_OTHER_CLAN_CHANNELS = (
+    (("general", ChannelType.CHANNEL), ("members-live", ChannelType.STREAMING),
+     ("voice-room", ChannelType.MEZON_VOICE)),
 )
 
 
@@ -119,6 +133,8 @@ class Directory:
     bot_token: str
     viewers: tuple[UserInfo, ...]
     stream_channel_id: int
+    other_clans: tuple[ClanInfo, ...] = ()
+    other_channels: tuple[ChannelInfo, ...] = ()
 
     def clan(self, clan_id: int) -> ClanInfo | None:
         """The clan with this id, or ``None``.
@@ -126,7 +142,8 @@ class Directory:
         >>> seed_directory(0).clan(5) is None
         True
         """
-        return next((clan for clan in self.clans if clan.clan_id == clan_id), None)
+        return next((clan for clan in (*self.clans, *self.other_clans)
+                     if clan.clan_id == clan_id), None)
 
     def channel(self, channel_id: int) -> ChannelInfo | None:
         """The channel with this id, or ``None``.
@@ -134,19 +151,37 @@ class Directory:
         >>> seed_directory(0).channel(5) is None
         True
         """
-        return next((c for c in self.channels if c.channel_id == channel_id), None)
+        return next((c for c in (*self.channels, *self.other_channels)
+                     if c.channel_id == channel_id), None)
 
     def channels_of(self, clan_id: int) -> list[ChannelInfo]:
         """Every channel of a clan, all types, in seeded order.
 
         >>> d = seed_directory(0)
-        >>> len(d.channels_of(d.clans[1].clan_id))
-        3
+        >>> len(d.channels_of(d.clans[1].clan_id)), len(d.channels_of(d.other_clans[0].clan_id))
+        (3, 3)
         """
-        return [channel for channel in self.channels if channel.clan_id == clan_id]
+        return [channel for channel in (*self.channels, *self.other_channels)
+                if channel.clan_id == clan_id]
+
+    def is_member(self, user_id: int, clan_id: int) -> bool:
+        """Whether ``user_id`` is in clan ``clan_id``: the bot is in :attr:`clans` only, every
+        other user in every clan; everyone is in clan 0 (direct messages and groups).
+
+        >>> d = seed_directory(0)
+        >>> d.is_member(d.bot.user_id, d.clans[0].clan_id), d.is_member(d.bot.user_id, 0)
+        (True, True)
+        >>> other = d.other_clans[0].clan_id
+        >>> d.is_member(d.bot.user_id, other), d.is_member(7, other)
+        (False, True)
+        """
+        if user_id != self.bot.user_id or clan_id == 0:
+            return True
+        return any(clan.clan_id == clan_id for clan in self.clans)
 
     def streaming_channels(self, clan_id: int | None = None) -> list[ChannelInfo]:
-        """Streaming (type 6) channels of one clan, or of every clan when ``clan_id`` is None.
+        """Streaming (type 6) channels of one of the bot's clans, or of all of them when
+        ``clan_id`` is None.
 
         >>> len(seed_directory(0).streaming_channels())
         3
@@ -158,7 +193,8 @@ class Directory:
 
 
 def seed_directory(seed: int) -> Directory:
-    """Build the deterministic world for ``seed``: two clans, their channels, bot, viewers.
+    """Build the deterministic world for ``seed``: the bot's two clans, their channels, bot,
+    viewers, and one clan the bot is not in.
 
     >>> seed_directory(1).bot_token != seed_directory(2).bot_token
     True
@@ -166,20 +202,18 @@ def seed_directory(seed: int) -> Directory:
     rng = random.Random(f"mezon_nb-sandbox-directory-{seed}")
     mint = SnowflakeMint(rng)
     bot = UserInfo(user_id=mint(), username="sandbox-bot", display_name="Sandbox Bot")
-    clans: list[ClanInfo] = []
-    channels: list[ChannelInfo] = []
-    for clan_name, layout in zip(rng.sample(_CLAN_NAMES, len(_CLAN_CHANNELS)), _CLAN_CHANNELS):
-        clan_id, category_id = mint(), mint()
-        clan_channels = [
-            ChannelInfo(clan_id, mint(), label, int(kind), clan_name, category_id)
-            for label, kind in layout
-        ]
-        clans.append(ClanInfo(clan_id, clan_name, bot.user_id, clan_channels[0].channel_id))
-        channels.extend(clan_channels)
+    clans, channels = _clans(mint, rng.sample(_CLAN_NAMES, len(_CLAN_CHANNELS)),
+                             _CLAN_CHANNELS, bot.user_id)
     viewers = tuple(_viewer(rng, mint()) for _ in range(VIEWER_POOL_SIZE))
     bot_token = hashlib.sha256(f"mezon_nb-sandbox-bot-token-{seed}".encode()).hexdigest()[:40]
     main_stream = next(c for c in channels if c.type == ChannelType.STREAMING)
+    used = {clan.clan_name for clan in clans}
+    other_clans, other_channels = _clans(
+        mint, [name for name in _CLAN_NAMES if name not in used][-len(_OTHER_CLAN_CHANNELS):],
+        _OTHER_CLAN_CHANNELS, viewers[0].user_id)
     return Directory(
+        other_clans=tuple(other_clans),
+        other_channels=tuple(other_channels),
         clans=tuple(clans),
         channels=tuple(channels),
         bot=bot,
@@ -187,6 +221,24 @@ def seed_directory(seed: int) -> Directory:
         viewers=viewers,
         stream_channel_id=main_stream.channel_id,
     )
+
+
+def _clans(
+    mint: SnowflakeMint, names: list[str], layouts: tuple[tuple[tuple[str, int], ...], ...],
+    creator_id: int,
+) -> tuple[list[ClanInfo], list[ChannelInfo]]:
+    """Clans named ``names`` with the channels of ``layouts`` (ids from ``mint``, in order)."""
+    clans: list[ClanInfo] = []
+    channels: list[ChannelInfo] = []
+    for clan_name, layout in zip(names, layouts):
+        clan_id, category_id = mint(), mint()
+        clan_channels = [
+            ChannelInfo(clan_id, mint(), label, int(kind), clan_name, category_id)
+            for label, kind in layout
+        ]
+        clans.append(ClanInfo(clan_id, clan_name, creator_id, clan_channels[0].channel_id))
+        channels.extend(clan_channels)
+    return clans, channels
 
 
 def _viewer(rng: random.Random, user_id: int) -> UserInfo:

@@ -38,7 +38,8 @@ class Connection:
     """One realtime socket: its user, joined clans and channels, and outgoing frames.
 
     ``abort`` closes the socket abruptly (no close frame), used for fault injection and for
-    a client that stops reading. ``session_number`` is the int32 ``UserPresence.session_id``.
+    a client that stops reading; :meth:`abort` also marks the connection ``closed``, so nothing
+    more is queued or written to it. ``session_number`` is the int32 ``UserPresence.session_id``.
 
     >>> Connection(user_id=3, abort=lambda: None).channels
     set()
@@ -50,14 +51,28 @@ class Connection:
         self.clans: set[int] = set()
         self.channels: set[int] = set()
         self.outbox: asyncio.Queue[bytes] = asyncio.Queue(OUTBOX_LIMIT)
-        self.abort = abort
+        self.closed = False
+        self._abort = abort
+
+    def abort(self) -> None:
+        """Cut the socket (no close frame) and stop queueing to it; idempotent.
+
+        >>> conn = Connection(user_id=3, abort=lambda: None); conn.abort(); conn.push(b"x")
+        False
+        """
+        if not self.closed:
+            self.closed = True
+            self._abort()
 
     def push(self, frame: bytes) -> bool:
-        """Queue one encoded frame; a full outbox aborts the connection and returns False.
+        """Queue one encoded frame; False if the connection is closed, or its outbox was full
+        (which aborts it).
 
         >>> Connection(user_id=3, abort=lambda: None).push(b"x")
         True
         """
+        if self.closed:
+            return False
         try:
             self.outbox.put_nowait(frame)
         except asyncio.QueueFull:

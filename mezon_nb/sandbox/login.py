@@ -2,7 +2,9 @@
 
 The body is JSON ``{"account": {"appid": "<bot id>", "token": "<bot token>"}}`` whatever the
 ``Content-Type`` says (SDKs send ``application/proto``); the Basic header is not needed. The
-reply is a protobuf ``mezon.api.Session`` whose ``api_url`` and ``ws_url`` point back here.
+reply is a protobuf ``mezon.api.Session`` whose ``api_url`` (a full URL, ``http://`` or
+``https://`` as the request came) and ``ws_url`` (``host:port``, no scheme: clients prepend
+``ws://`` or ``wss://`` themselves) point back here; ``id_token`` and ``tcp_url`` stay empty.
 
 >>> from mezon_nb.sandbox.config import SandboxConfig
 >>> from mezon_nb.sandbox.world import World
@@ -12,13 +14,12 @@ reply is a protobuf ``mezon.api.Session`` whose ``api_url`` and ``ws_url`` point
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from mezon_nb.protocol import api_pb2
+from mezon_nb.protocol.jsontext import parse_json
 from mezon_nb.sandbox.responses import json_error, protobuf_response
 from mezon_nb.sandbox.world import World
 
@@ -34,7 +35,7 @@ def login_routes(world: World) -> list[Route]:
 
     async def authenticate(request: Request) -> Response:
         try:
-            body = json.loads(await request.body())
+            body = parse_json(await request.body())
             account = body["account"]
             appid, token = str(account["appid"]), str(account["token"])
         except (ValueError, KeyError, TypeError):
@@ -42,14 +43,14 @@ def login_routes(world: World) -> list[Route]:
         grant = world.login(appid, token)
         if grant is None:
             return json_error(401, "invalid bot id or token")
-        port = request.scope["server"][1]
+        host, port = request.scope["server"]
         session = api_pb2.Session(
             created=False,
             token=grant.token,
             refresh_token=grant.refresh_token,
             user_id=grant.user_id,
-            api_url=f"http://127.0.0.1:{port}",
-            ws_url=f"ws://127.0.0.1:{port}",
+            api_url=f"{request.url.scheme}://{host}:{port}",
+            ws_url=f"{host}:{port}",
             session_id=grant.session_id,
         )
         return protobuf_response(session)

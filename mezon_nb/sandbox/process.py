@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import ssl
 import subprocess
 import sys
 import threading
@@ -69,7 +70,10 @@ class Sandbox:
     Attributes: ``api_url`` (``http://127.0.0.1:PORT``), ``ws_url`` (``ws://127.0.0.1:PORT``),
     ``stream_url`` (``ws://127.0.0.1:PORT/stn``, the stream server's signalling base),
     ``bot_id``, ``bot_token``, ``clan_id`` (the first clan), ``stream_channel_id`` (its main
-    streaming channel), ``admin_key`` (for ``/sandbox/*``), ``port``, ``pid``, ``config``.
+    streaming channel), ``admin_key`` (for ``/sandbox/*``), ``port``, ``pid``, ``config``, and
+    ``ca_path``: with ``start(tls=True)`` the URLs are ``https://``/``wss://`` and ``ca_path`` is
+    the PEM file of the sandbox's throwaway CA, to pass as ``connect(..., verify=ca_path)``
+    (``None`` without TLS).
 
     >>> with Sandbox.start(seed=1, crowd=False, stream=False) as sandbox:
     ...     state = sandbox.control("state")
@@ -92,6 +96,7 @@ class Sandbox:
         self.clan_id: str = credentials["clan_id"]
         self.stream_channel_id: str = credentials["stream_channel_id"]
         self.admin_key: str = credentials["admin_key"]
+        self.ca_path: str | None = credentials.get("ca_path") or None
         self._finalizer = weakref.finalize(self, _terminate, process)
 
     @classmethod
@@ -102,14 +107,19 @@ class Sandbox:
         crowd: bool = True,
         *,
         timeout: float = START_TIMEOUT,
+        stderr: IO[bytes] | int | None = None,
         **options: Any,
     ) -> Sandbox:
         """Start a sandbox in a child process on 127.0.0.1 and return once it serves.
 
         ``options`` are the other :class:`~mezon_nb.sandbox.config.SandboxConfig` fields:
         ``crowd_rate`` (joins/min per streaming channel), ``time_scale``, ``session_ttl`` (s),
-        ``crowd_chat``, ``stream``, ``stream_size``, ``stream_fps``. Raises ``TypeError`` for
-        an unknown option and ``RuntimeError`` if the child does not come up within ``timeout``.
+        ``crowd_chat``, ``stream``, ``stream_size``, ``stream_fps``, ``stream_codec`` (``"vp8"``
+        or ``"h264"``), ``tls`` (https and wss with a throwaway CA made now; see ``ca_path``).
+        ``stderr`` is where the child's log goes (a binary file, or a ``subprocess`` constant);
+        by default this process's stderr. Raises ``TypeError`` for an unknown option,
+        ``ValueError`` for a bad value and ``RuntimeError`` if the child does not come up within
+        ``timeout``.
 
         >>> Sandbox.start(colour="red")
         Traceback (most recent call last):
@@ -124,6 +134,7 @@ class Sandbox:
             [sys.executable, "-m", "mezon_nb.sandbox.child"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=stderr,
             env=env,
         )
         assert process.stdin is not None and process.stdout is not None
@@ -196,8 +207,9 @@ class Sandbox:
             headers={ADMIN_HEADER: self.admin_key, "Content-Type": "application/json"},
             method="POST",
         )
+        context = ssl.create_default_context(cafile=self.ca_path) if self.ca_path else None
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
+            with urllib.request.urlopen(request, timeout=30, context=context) as response:
                 return json.loads(response.read())
         except urllib.error.HTTPError as exc:
             detail = json.loads(exc.read() or b"{}").get("message", exc.reason)

@@ -16,6 +16,10 @@ channel_message_send   channel_message_ack, and channel_message (cid 0) to the
 garbage / no member    error 1 (unrecognised) or 2 (missing), socket stays open
 =====================  ==========================================================
 
+In a clan the user is not a member of, ``clan_join``, ``channel_join`` and
+``channel_message_send`` get error 5 (``MATCH_JOIN_REJECTED``: the join is refused; which code
+the real server uses is not known) with a message naming the clan.
+
 >>> from mezon_nb.sandbox.config import SandboxConfig
 >>> from mezon_nb.sandbox.world import World
 >>> from mezon_nb.protocol import realtime_pb2
@@ -76,14 +80,19 @@ def salvage_cid(data: bytes) -> int:
     7
     >>> salvage_cid(b"garbage")
     0
+    >>> salvage_cid(bytes.fromhex("08ffffffffffffffffff01ff"))  # int32 -1 takes 10 bytes
+    -1
+    >>> salvage_cid(bytes.fromhex("08ffffffff7fff"))  # 35 bits: cut to int32, as protobuf does
+    -1
     """
     if not data or data[0] != 0x08:
         return 0
     value, shift = 0, 0
-    for byte in data[1:6]:
+    for byte in data[1:11]:  # a varint has at most 10 bytes (a negative int32 takes all 10)
         value |= (byte & 0x7F) << shift
         shift += 7
         if not byte & 0x80:
+            value &= 0xFFFFFFFF
             return value - (1 << 32) if value >= 1 << 31 else value
     return 0
 
@@ -98,6 +107,14 @@ def _presence(world: World, conn: Connection) -> realtime_pb2.UserPresence:
     )
 
 
+def _refused(
+    world: World, conn: Connection, cid: int, clan_id: int
+) -> realtime_pb2.Envelope | None:
+    """Error 5 when ``conn``'s user is not in clan ``clan_id``, else ``None``."""
+    problem = world.not_member(conn.user_id, clan_id)
+    return None if problem is None else _error(cid, ErrorCode.MATCH_JOIN_REJECTED, problem)
+
+
 def _ping(
     world: World, conn: Connection, envelope: realtime_pb2.Envelope
 ) -> realtime_pb2.Envelope:
@@ -110,6 +127,9 @@ def _clan_join(
     clan_id = envelope.clan_join.clan_id
     if clan_id and world.directory.clan(clan_id) is None:  # clan 0 (DMs) always exists
         return _error(envelope.cid, ErrorCode.BAD_INPUT, f"clan {clan_id} not found")
+    refused = _refused(world, conn, envelope.cid, clan_id)
+    if refused is not None:
+        return refused
     conn.clans.add(clan_id)
     return envelope
 
@@ -120,6 +140,9 @@ def _channel_join(
     channel = world.channel(envelope.channel_join.channel_id)
     if channel is None:
         return _error(envelope.cid, ErrorCode.BAD_INPUT, "channel not found")
+    refused = _refused(world, conn, envelope.cid, channel.clan_id)
+    if refused is not None:
+        return refused
     others = [_presence(world, other) for other in world.hub.in_channel(channel.channel_id)]
     conn.channels.add(channel.channel_id)
     return realtime_pb2.Envelope(cid=envelope.cid, channel=realtime_pb2.Channel(
@@ -142,6 +165,10 @@ def _channel_message_send(
     world: World, conn: Connection, envelope: realtime_pb2.Envelope
 ) -> realtime_pb2.Envelope:
     send = envelope.channel_message_send
+    channel = world.channel(send.channel_id)
+    refused = _refused(world, conn, envelope.cid, channel.clan_id) if channel else None
+    if refused is not None:
+        return refused
     if send.channel_id not in conn.channels:
         return _error(envelope.cid, ErrorCode.BAD_INPUT, MUST_JOIN)
     message = world.post_message(send.channel_id, conn.user_id, send.content, exclude=conn)
@@ -204,8 +231,13 @@ def _aborter(websocket: WebSocket) -> Callable[[], None]:
 
 
 async def _drain(websocket: WebSocket, conn: Connection) -> None:
+    """Write queued frames until the connection is aborted or its transport closes (writing to
+    a lost transport makes asyncio log ``socket.send() raised exception.`` for every frame)."""
+    transport = websocket.scope.get(TRANSPORT_KEY)
     while True:
         frame = await conn.outbox.get()
+        if conn.closed or (transport is not None and transport.is_closing()):
+            return
         await websocket.send_bytes(frame)
 
 

@@ -2,8 +2,9 @@
 
 Each call carries ``Authorization: Bearer <session token or session id>`` and a protobuf body;
 the reply is the protobuf response, or a JSON ``{code, message}`` with 400 (unparsable body,
-not a streaming channel), 401 (missing, invalid or expired session) or 404 (unknown RPC, clan
-or channel).
+not a streaming channel), 401 (missing, invalid or expired session), 403 (a clan the caller is
+not a member of, or a channel of one; the message names the clan) or 404 (unknown RPC, clan
+or channel). ``ListClanDescs`` lists only the caller's clans.
 
 ==========================  ===========================  ============================
 RPC                         request                      response
@@ -67,23 +68,34 @@ def describe_channel(channel: ChannelInfo, creator_id: int) -> api_pb2.ChannelDe
     )
 
 
-def _known_channel(world: World, channel_id: int) -> ChannelInfo:
+def _member(world: World, caller: int, clan_id: int) -> None:
+    problem = world.not_member(caller, clan_id)
+    if problem is not None:
+        raise RpcError(403, problem)
+
+
+def _known_channel(world: World, caller: int, channel_id: int) -> ChannelInfo:
     channel = world.channel(channel_id)
     if channel is None:
         raise RpcError(404, f"channel {channel_id} not found")
+    _member(world, caller, channel.clan_id)
     return channel
 
 
-def _known_clan(world: World, clan_id: int) -> None:
+def _known_clan(world: World, caller: int, clan_id: int) -> None:
     if world.directory.clan(clan_id) is None:
         raise RpcError(404, f"clan {clan_id} not found")
+    _member(world, caller, clan_id)
 
 
-def list_clan_descs(world: World, _: api_pb2.ListClanDescRequest) -> api_pb2.ClanDescList:
-    """Every clan the bot is in.
+def list_clan_descs(
+    world: World, caller: int, _: api_pb2.ListClanDescRequest
+) -> api_pb2.ClanDescList:
+    """Every clan the caller is in (other clans exist, but are not listed).
 
     >>> from mezon_nb.sandbox.config import SandboxConfig
-    >>> len(list_clan_descs(World(SandboxConfig()), api_pb2.ListClanDescRequest()).clandesc)
+    >>> world = World(SandboxConfig())
+    >>> len(list_clan_descs(world, world.bot_user_id, api_pb2.ListClanDescRequest()).clandesc)
     2
     """
     return api_pb2.ClanDescList(clandesc=[
@@ -93,12 +105,13 @@ def list_clan_descs(world: World, _: api_pb2.ListClanDescRequest) -> api_pb2.Cla
             clan_id=clan.clan_id,
             welcome_channel_id=clan.welcome_channel_id,
         )
-        for clan in world.directory.clans
+        for clan in (*world.directory.clans, *world.directory.other_clans)
+        if world.not_member(caller, clan.clan_id) is None
     ])
 
 
 def list_channel_descs(
-    world: World, request: api_pb2.ListChannelDescsRequest
+    world: World, caller: int, request: api_pb2.ListChannelDescsRequest
 ) -> api_pb2.ChannelDescList:
     """Every channel of a clan, of every type (as upstream does for ``channel_type=1``).
 
@@ -107,12 +120,12 @@ def list_channel_descs(
     >>> from mezon_nb.sandbox.config import SandboxConfig
     >>> world = World(SandboxConfig())
     >>> request = api_pb2.ListChannelDescsRequest(clan_id=world.directory.clans[0].clan_id)
-    >>> len(list_channel_descs(world, request).channeldesc)
+    >>> len(list_channel_descs(world, world.bot_user_id, request).channeldesc)
     5
     """
     if request.clan_id == 0:
         return api_pb2.ChannelDescList()
-    _known_clan(world, request.clan_id)
+    _known_clan(world, caller, request.clan_id)
     wanted = request.channel_type
     return api_pb2.ChannelDescList(channeldesc=[
         describe_channel(channel, world.bot_user_id)
@@ -122,37 +135,38 @@ def list_channel_descs(
 
 
 def list_channel_detail(
-    world: World, request: api_pb2.ListChannelDetailRequest
+    world: World, caller: int, request: api_pb2.ListChannelDetailRequest
 ) -> api_pb2.ChannelDescription:
-    """One channel's description; 404 when unknown.
+    """One channel's description; 404 when unknown, 403 in a clan the caller is not in.
 
     >>> from mezon_nb.sandbox.config import SandboxConfig
-    >>> list_channel_detail(World(SandboxConfig()), api_pb2.ListChannelDetailRequest(channel_id=1))
+    >>> request = api_pb2.ListChannelDetailRequest(channel_id=1)
+    >>> list_channel_detail(World(SandboxConfig()), 0, request)
     Traceback (most recent call last):
     ...
     mezon_nb.sandbox.rpc.RpcError: channel 1 not found
     """
-    return describe_channel(_known_channel(world, request.channel_id), world.bot_user_id)
+    return describe_channel(_known_channel(world, caller, request.channel_id), world.bot_user_id)
 
 
 def list_streaming_channel_users(
-    world: World, request: api_pb2.ListChannelUsersRequest
+    world: World, caller: int, request: api_pb2.ListChannelUsersRequest
 ) -> api_pb2.StreamingChannelUserList:
     """Who watches a streaming channel, or every stream of a clan when ``channel_id`` is 0.
 
     >>> from mezon_nb.sandbox.config import SandboxConfig
     >>> world = World(SandboxConfig())
     >>> request = api_pb2.ListChannelUsersRequest(clan_id=world.directory.clans[0].clan_id)
-    >>> list_streaming_channel_users(world, request).streaming_channel_users
+    >>> list_streaming_channel_users(world, world.bot_user_id, request).streaming_channel_users
     []
     """
     if request.channel_id:
-        channel = _known_channel(world, request.channel_id)
+        channel = _known_channel(world, caller, request.channel_id)
         if request.clan_id and request.clan_id != channel.clan_id:
             raise RpcError(404, f"channel {request.channel_id} not found in clan {request.clan_id}")
         rows = world.presence(channel_id=channel.channel_id)
     else:
-        _known_clan(world, request.clan_id)
+        _known_clan(world, caller, request.clan_id)
         rows = world.presence(clan_id=request.clan_id)
     if request.limit > 0:
         rows = rows[: request.limit]
@@ -166,19 +180,20 @@ def list_streaming_channel_users(
 
 
 def register_streaming_channel(
-    world: World, request: api_pb2.RegisterStreamingChannelRequest
+    world: World, caller: int, request: api_pb2.RegisterStreamingChannelRequest
 ) -> api_pb2.RegisterStreamingChannelResponse:
-    """The (legacy, informative) ingest URL of a streaming channel; 400 for other types.
+    """The (legacy, informative) ingest URL of a streaming channel; 400 for other types, 403
+    in a clan the caller is not in.
 
     >>> from mezon_nb.sandbox.config import SandboxConfig
     >>> world = World(SandboxConfig())
     >>> channel = world.channel(world.directory.stream_channel_id)
     >>> request = api_pb2.RegisterStreamingChannelRequest(
     ...     clan_id=channel.clan_id, channel_id=channel.channel_id)
-    >>> register_streaming_channel(world, request).streaming_url.startswith("rtmp://")
-    True
+    >>> register_streaming_channel(world, world.bot_user_id, request).streaming_url[:7]
+    'rtmp://'
     """
-    channel = _known_channel(world, request.channel_id)
+    channel = _known_channel(world, caller, request.channel_id)
     if request.clan_id and request.clan_id != channel.clan_id:
         raise RpcError(404, f"channel {request.channel_id} not found in clan {request.clan_id}")
     if channel.type != ChannelType.STREAMING:
@@ -190,8 +205,8 @@ def register_streaming_channel(
     )
 
 
-#: RPC name -> (request message class, handler(world, request) -> response message).
-RPCS: dict[str, tuple[type[Message], Callable[[World, Any], Message]]] = {
+#: RPC name -> (request message class, handler(world, caller, request) -> response message).
+RPCS: dict[str, tuple[type[Message], Callable[[World, int, Any], Message]]] = {
     "ListClanDescs": (api_pb2.ListClanDescRequest, list_clan_descs),
     "ListChannelDescs": (api_pb2.ListChannelDescsRequest, list_channel_descs),
     "ListChannelDetail": (api_pb2.ListChannelDetailRequest, list_channel_detail),
@@ -225,7 +240,8 @@ def rpc_routes(world: World) -> list[Route]:
         name = request.path_params["rpc"]
         if name not in RPCS:
             return json_error(404, f"unknown RPC {name!r}")
-        if bearer_user(world, request) is None:
+        caller = bearer_user(world, request)
+        if caller is None:
             return json_error(401, "missing, invalid or expired session; log in again")
         request_type, handler = RPCS[name]
         message = request_type()
@@ -234,7 +250,7 @@ def rpc_routes(world: World) -> list[Route]:
         except DecodeError:
             return json_error(400, f"{name}: body is not a {request_type.__name__}")
         try:
-            return protobuf_response(handler(world, message))
+            return protobuf_response(handler(world, caller, message))
         except RpcError as exc:
             return json_error(exc.status, str(exc))
 

@@ -1,6 +1,8 @@
 """Bot logins: HS256 session JWTs (hand-rolled with hmac) and opaque session ids.
 
-The signing keys are random per process, so a token from an earlier run never works.
+The signing keys are random per process, so a token from an earlier run never works. Each
+login's JWTs carry a random token id ``tid`` (as Nakama's do), so two logins in the same second
+get different tokens, and :meth:`SessionStore.session_of` can tell which login a JWT belongs to.
 
 >>> store = SessionStore(ttl=60)
 >>> grant = store.issue(user_id=2**60 + 7, username="bot")
@@ -104,6 +106,7 @@ class SessionStore:
         self._session_key = secrets.token_bytes(32)
         self._refresh_key = secrets.token_bytes(32)
         self._session_ids: dict[str, tuple[int, float]] = {}
+        self._token_ids: dict[str, str] = {}  # JWT "tid" -> that login's session id
 
     def issue(
         self, user_id: int, username: str, vars: dict[str, str] | None = None
@@ -112,18 +115,24 @@ class SessionStore:
 
         >>> claims = SessionStore(ttl=5, clock=lambda: 100).issue(7, "bot").token
         >>> from mezon_nb.protocol import jwt_claims
-        >>> jwt_claims(claims)
-        {'exp': 105, 'uid': 7, 'usn': 'bot', 'vrs': {}}
+        >>> jwt_claims(claims)  # doctest: +ELLIPSIS
+        {'exp': 105, 'uid': 7, 'usn': 'bot', 'vrs': {}, 'tid': '...'}
         """
         now = self._clock()
         expires_at = math.ceil(now + self.ttl)  # whole seconds, as the JWT carries it
-        claims = {"exp": expires_at, "uid": user_id, "usn": username, "vrs": vars or {}}
+        token_id = secrets.token_hex(8)
+        claims = {"exp": expires_at, "uid": user_id, "usn": username, "vrs": vars or {},
+                  "tid": token_id}
         refresh_claims = dict(claims, exp=math.ceil(now + 24 * self.ttl))
         self._session_ids = {
             sid: entry for sid, entry in self._session_ids.items() if entry[1] > now
         }
+        self._token_ids = {
+            tid: sid for tid, sid in self._token_ids.items() if sid in self._session_ids
+        }
         session_id = secrets.token_urlsafe(24)
         self._session_ids[session_id] = (user_id, expires_at)
+        self._token_ids[token_id] = session_id
         return SessionGrant(
             user_id=user_id,
             token=encode_jwt(claims, self._session_key),
@@ -131,6 +140,24 @@ class SessionStore:
             session_id=session_id,
             expires_at=expires_at,
         )
+
+    def session_of(self, token: str) -> str | None:
+        """Which login a live session JWT or session id belongs to (its session id), else
+        ``None``: the JWT and the session id of one login are one session.
+
+        >>> store = SessionStore(ttl=5)
+        >>> grant, other = store.issue(7, "bot"), store.issue(7, "bot")
+        >>> store.session_of(grant.token) == store.session_of(grant.session_id) == grant.session_id
+        True
+        >>> store.session_of(other.token) == grant.session_id
+        False
+        """
+        if self.authenticate(token) is None:
+            return None
+        if token in self._session_ids:
+            return token
+        claims = decode_jwt(token, self._session_key) or {}
+        return self._token_ids.get(str(claims.get("tid")))
 
     def authenticate(self, token: str) -> int | None:
         """The user id for a live session JWT or session id, else ``None``.

@@ -118,10 +118,13 @@ class World:
         >>> world = World(SandboxConfig())
         >>> world.login(str(world.bot_user_id), "wrong") is None
         True
+        >>> world.login(chr(0xD800), "half a surrogate pair") is None
+        True
         """
         bot = self.directory.bot
-        id_ok = hmac.compare_digest(str(appid).encode(), str(bot.user_id).encode())
-        token_ok = hmac.compare_digest(str(token).encode(), self.directory.bot_token.encode())
+        given = [str(value).encode("utf-8", "surrogatepass") for value in (appid, token)]
+        id_ok = hmac.compare_digest(given[0], str(bot.user_id).encode())
+        token_ok = hmac.compare_digest(given[1], self.directory.bot_token.encode())
         if not (id_ok and token_ok):
             return None
         return self.sessions.issue(bot.user_id, bot.username)
@@ -134,6 +137,14 @@ class World:
         """
         return self.sessions.authenticate(token)
 
+    def session_of(self, token: str) -> str | None:
+        """The login (session id) a valid session JWT or session id belongs to, else ``None``.
+
+        >>> World(SandboxConfig()).session_of("nope") is None
+        True
+        """
+        return self.sessions.session_of(token)
+
     def channel(self, channel_id: int) -> ChannelInfo | None:
         """The channel (``.clan_id .channel_id .label .type .clan_name``), or ``None``.
 
@@ -141,6 +152,23 @@ class World:
         True
         """
         return self.directory.channel(channel_id)
+
+    def not_member(self, user_id: int, clan_id: int) -> str | None:
+        """Why ``user_id`` may not act in clan ``clan_id`` (it is not a member; the text names
+        the clan), or ``None`` when it may. Unknown clans are the caller's business.
+
+        >>> world = World(SandboxConfig())
+        >>> other = world.directory.other_clans[0]
+        >>> world.not_member(world.bot_user_id, other.clan_id) == (
+        ...     f"not a member of clan {other.clan_id} ({other.clan_name})")
+        True
+        >>> world.not_member(world.bot_user_id, world.directory.clans[0].clan_id) is None
+        True
+        """
+        if self.directory.is_member(user_id, clan_id):
+            return None
+        clan = self.directory.clan(clan_id)
+        return f"not a member of clan {clan_id}" + (f" ({clan.clan_name})" if clan else "")
 
     def user_name(self, user_id: int) -> str:
         """Display name for presence; unknown users get ``user-<id>``.

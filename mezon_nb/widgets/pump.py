@@ -91,7 +91,9 @@ class FramePump:
     """Sends a source's newest frames through ``send(content, buffers)`` under flow control.
 
     ``on_painted(job, painted_at)`` is called on the loop thread for each acknowledged frame;
-    ``glass_to_glass_ms`` keeps the last 60 publisher-stamp-to-paint delays. Call
+    ``glass_to_glass_ms`` keeps the last 60 publisher-stamp-to-paint delays. ``clock`` (seconds,
+    default ``time.monotonic``) is the time every flow-control decision is taken at; tests pass
+    a simulated one, so pacing and expiry do not depend on how busy the machine is. Call
     :meth:`set_source`, :meth:`offer`, :meth:`set_visible` and :meth:`ack` from any thread.
 
     >>> FramePump(lambda content, buffers: None).close()
@@ -99,9 +101,11 @@ class FramePump:
 
     def __init__(self, send: Callable[[dict, list], Any], *, flow: FlowControl | None = None,
                  quality: int = 80, on_painted: Callable[[Job, float | None], Any] | None = None,
-                 runner: LoopThread | None = None) -> None:
+                 runner: LoopThread | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         cells.install()
         self.flow = flow or FlowControl()
+        self.clock = clock
         self.quality = quality
         self.base64 = False
         self._send = send
@@ -253,7 +257,7 @@ class FramePump:
     def _acks(self, painted: list[tuple[int, float | None]], skipped: list[int],
               flushed_at: float | None) -> None:
         self.flow.stats.ack_messages += 1
-        now = time.monotonic()
+        now = self.clock()
         for frame_id in skipped:
             self.flow.skipped(frame_id)
         for frame_id, painted_at in painted:
@@ -272,7 +276,7 @@ class FramePump:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while not self._stopped:
-            now = time.monotonic()
+            now = self.clock()
             job = self.flow.take(now, cells.kernel_busy())
             if job is None:
                 self._wake.clear()
@@ -310,7 +314,7 @@ class FramePump:
             self._send(content, [])
         else:
             self._send(content, [data])
-        self.flow.transmitted(job.frame_id, time.monotonic(), len(data), encode_s)
+        self.flow.transmitted(job.frame_id, self.clock(), len(data), encode_s)
 
 
 __all__ = ["FramePump", "start_task", "stop_task"]

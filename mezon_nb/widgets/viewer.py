@@ -19,6 +19,7 @@ import logging
 import pathlib
 import statistics
 import time
+from collections.abc import Callable
 from typing import Any
 
 import anywidget
@@ -84,8 +85,10 @@ class StreamViewer(anywidget.AnyWidget):
     Extra ``options`` go to ``client.join_stream``. ``budget`` shares an in-flight cap with
     other viewers (see ``StreamGrid``). ``chat=True`` adds the chat pane: the latest
     ``chat_limit`` messages of the joined channel (the ``chat_messages`` trait) and a box that
-    sends as the bot (:meth:`send_chat`). The widget state holds channel ids, labels, status,
-    overlay numbers and chat lines (sender name, text, time), never a token or a URL.
+    sends as the bot (:meth:`send_chat`). ``clock`` (default ``time.monotonic``) is the time
+    flow control decides by (tests pass a simulated one). The widget state holds channel ids,
+    labels, status, overlay numbers and chat lines (sender name, text, time), never a token or
+    a URL.
 
     In a notebook, ``display(client.viewer(channel_id))`` is all it takes:
 
@@ -112,7 +115,7 @@ class StreamViewer(anywidget.AnyWidget):
     def __init__(self, client: Any, channel_id: str | None = None, *, max_in_flight: int = 2,
                  quality: int = 80, lossless_delay: float | None = 0.3,
                  budget: SharedBudget | None = None, chat: bool = False, chat_limit: int = 50,
-                 **options: Any) -> None:
+                 clock: Callable[[], float] = time.monotonic, **options: Any) -> None:
         super().__init__(chat=chat)
         self._mz_chat = (ChatFeed(client, self._mz_show_chat, limit=chat_limit) if chat
                          else None)
@@ -128,7 +131,7 @@ class StreamViewer(anywidget.AnyWidget):
                            budget=budget)
         self._mz_pump = FramePump(lambda content, buffers: self.send(content, buffers),
                                   flow=flow, quality=quality, on_painted=self._mz_on_painted,
-                                  runner=self._mz_runner)
+                                  runner=self._mz_runner, clock=clock)
         self._mz_ticker = start_task(self._mz_runner, self._mz_tick(), "mezon_nb-viewer-overlay")
         self.on_msg(self._mz_on_msg)
         try:
@@ -259,7 +262,7 @@ class StreamViewer(anywidget.AnyWidget):
             "lossless": flow.stats.lossless,
             "in_flight": flow.in_flight, "window": flow.window,
             "ack_messages": flow.stats.ack_messages, "bytes_sent": flow.stats.bytes_sent,
-            "fps": round(flow.fps(time.monotonic()), 2),
+            "fps": round(flow.fps(pump.clock()), 2),
             "busy_fps": round(flow.busy_rate(), 2),
             "roundtrip_ms": _median_ms(flow.stats.roundtrips),
             "encode_ms": _median_ms(flow.stats.encodes),
@@ -369,7 +372,7 @@ class StreamViewer(anywidget.AnyWidget):
         viewers = (self._mz_audience.count(self.channel_id)
                    if self._mz_audience is not None and self.channel_id else None)
         return {
-            "fps": round(self._mz_pump.flow.fps(time.monotonic()), 1),
+            "fps": round(self._mz_pump.flow.fps(self._mz_pump.clock()), 1),
             "latency_ms": getattr(stats, "latency_ms", None),
             "width": None if frame is None else int(frame.array.shape[1]),
             "height": None if frame is None else int(frame.array.shape[0]),

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 from analytics_helpers import BIG_USER, at, join, leave, snapshot
 
-from mezon_nb.analytics import LogInUseError, LogSchemaError, ParticipantLog
+from mezon_nb.analytics import LogInUseError, LogSchemaError, ParticipantLog, schema
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -163,7 +163,7 @@ def test_a_newer_schema_version_is_refused(tmp_path):
     ParticipantLog(path).close()
     with closing(sqlite3.connect(path)) as conn:
         conn.execute("PRAGMA user_version = 99")
-    with pytest.raises(LogSchemaError, match="schema version 99; this mezon_nb reads up to 1"):
+    with pytest.raises(LogSchemaError, match=f"schema version 99; this mezon_nb reads up to {schema.SCHEMA_VERSION}"):
         ParticipantLog(path)
 
 
@@ -223,7 +223,7 @@ def test_a_failed_commit_keeps_the_rows_for_the_next_one(tmp_path):
 def test_record_does_not_wait_for_a_slow_disk(tmp_path):
     log = ParticipantLog(tmp_path / "log.sqlite", flush_interval=60)
     real = log._sink._conn
-    writing = threading.Event()
+    writing, release = threading.Event(), threading.Event()
 
     class Slow:
         def execute(self, sql, *args):
@@ -231,18 +231,23 @@ def test_record_does_not_wait_for_a_slow_disk(tmp_path):
 
         def executemany(self, sql, rows):
             writing.set()
-            time.sleep(1.0)  # a commit stuck on the disk
+            release.wait(60)  # a commit stuck on the disk until the test lets it go
             return real.executemany(sql, rows)
 
     log.record(join(0, "5"))
     log._sink._conn = Slow()
     flusher = threading.Thread(target=log.flush)
     flusher.start()
-    assert writing.wait(10)
-    start = time.perf_counter()
-    for i in range(100):
-        log.record(join(1 + i, str(100 + i)))
-    assert time.perf_counter() - start < 0.5  # no record() waited for the 1 s write
+    try:
+        assert writing.wait(10)
+        recorder = threading.Thread(
+            target=lambda: [log.record(join(1 + i, str(100 + i))) for i in range(100)])
+        recorder.start()
+        recorder.join(timeout=30)
+        # every record() returned while the write was still stuck: none waited for it
+        assert not recorder.is_alive() and not release.is_set()
+    finally:
+        release.set()
     flusher.join(timeout=30)
     log._sink._conn = real
     log.close()

@@ -2,8 +2,9 @@
 archive log (rolled into Parquet every few rows, queried by DuckDB), every frame compared.
 
 Histories mix joins, leaves without a join, repeated joins and leaves, stream ends, chat
-messages, reconnect snapshots (complete or cut), several channels and clans, and gaps of up to
-two days so rows fall into several ``date=`` partitions; some sessions stay open.
+messages, reconnect snapshots (complete or cut), blind intervals (``log.add_gap``, some
+overlapping), several channels and clans, and gaps of up to two days so rows fall into several
+``date=`` partitions; some sessions stay open.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ CLAN_OF = {"6": "1", "8": "1", BIG_CHANNEL: "2"}
 GAPS = [0, 0, 1, 3, 7, 60 * 24 + 5]  # minutes: ties, small steps, a jump to another day
 
 op = st.tuples(
-    st.sampled_from(["join", "join", "join", "leave", "leave", "end", "chat", "snap", "cut"]),
+    st.sampled_from(["join", "join", "join", "leave", "leave", "end", "chat", "snap", "cut", "blind"]),
     st.sampled_from(USERS), st.sampled_from(CHANNELS), st.sampled_from(GAPS),
     st.lists(st.tuples(st.sampled_from(CHANNELS), st.sampled_from(USERS)), max_size=3))
 
@@ -53,6 +54,8 @@ def replay(log: ParticipantLog, ops, start: int = 0) -> None:
             log.record(ended(minute, channel=channel, clan=clan))
         elif kind == "chat":
             log.record(chat(minute, user, channel))
+        elif kind == "blind":  # lost from `gap` + 2 minutes ago until now
+            log.add_gap(at(minute - gap - 2), at(minute), f"socket lost ({user})")
         else:
             rows = [(c, u, f"u{u}") for c, u in snap if CLAN_OF[c] == clan]
             log.reconcile(snapshot(*rows), clan_id=clan, at=at(minute), complete=kind == "snap")
@@ -76,6 +79,7 @@ def same(got: pd.DataFrame, want: pd.DataFrame, what: str) -> None:
 def compare(memory: ParticipantLog, db) -> None:
     last = memory.events["time"].max() if len(memory) else None
     same(db.events(), memory.events, "events")
+    same(db.gaps, memory.gaps, "gaps")
     same(db.sessions(), memory.sessions(), "sessions")
     same(db.summary(), memory.summary(), "summary")
     same(db.users(), memory.users(), "users")
@@ -111,9 +115,14 @@ EXAMPLES = int(os.environ.get("ENGINES_EXAMPLES", "30"))
 def test_duckdb_over_the_archive_gives_the_in_memory_frames(tmp_path_factory, ops, roll_rows):
     memory = ParticipantLog()
     replay(memory, ops)
-    with ParticipantLog(archive=tmp_path_factory.mktemp("archive"), roll_rows=roll_rows) as log:
+    root = tmp_path_factory.mktemp("archive")
+    with ParticipantLog(archive=root, roll_rows=roll_rows) as log:
         replay(log, ops)
         if roll_rows == 3:
             log.roll()  # everything in files, nothing in the tail
         with log.engine("duckdb", memory_limit="256MB", threads=1) as db:
             compare(memory, db)
+    # reopened: the gaps committed by the rolls and those of the tail are all there
+    with ParticipantLog(archive=root) as again, again.engine("duckdb", threads=1) as db:
+        same(db.gaps, memory.gaps, "gaps reopened")
+        same(db.summary(), memory.summary(), "summary reopened")

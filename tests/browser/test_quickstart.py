@@ -6,16 +6,20 @@ For each UI: a Jupyter server on 127.0.0.1 over a temp root holding a copy of th
 login form only. The test runs every cell above the probe from the Run menu, then asserts from
 the page:
 
-* the StreamViewer's picture changes (pixel difference between screenshots of its canvas),
-  its overlay shows more than 20 fps, its status is live and no cell shows an exception;
+* the StreamViewer's picture changes (the stamped frame counter advances, screenshots of its
+  canvas differ), its overlay shows a frame rate, its status is live and no cell shows an
+  exception;
 * the participants panel counts more than 0 viewers;
-* scrolled out of sight the viewer sends (almost) no frames, and plays on when back in sight;
+* scrolled out of sight the viewer sends (almost) no frames while the kernel receives 15 more,
+  and plays on when back in sight;
 * re-running the viewer cell while it plays leaves one live session in the kernel, not two;
-* Leave stops the picture (the stamped frame counter stands still, screenshots match) and
-  leaves no live session;
+* Leave stops the picture (across two later probe cells the kernel sent nothing, the stamped
+  frame counter stands still, screenshots match) and leaves no live session;
 * the clean-up cell runs without error and stops the sandbox child process.
 
-Screenshots go to tests/browser/artifacts/; ``MEZON_NB_UPDATE_DOCS=1`` also refreshes the
+Progress, not rates: every wait is for something to happen (bounded), never a fixed sleep
+followed by a count, so the test holds on a busy machine. Screenshots go to the browser
+artifacts folder (a temp dir, see browserkit); ``MEZON_NB_UPDATE_DOCS=1`` also refreshes the
 curated docs/viewer.png (viewer and participants panel) from the JupyterLab run.
 
 Not covered: frame rates and latency as numbers (benchmarks/browser.py), other notebooks,
@@ -28,7 +32,6 @@ import base64
 import json
 import os
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -56,8 +59,10 @@ _live = [s for s in _gc.get_objects()  # type(), not isinstance(): dead weak pro
          if issubclass(type(s), _Session) and s.state not in ("closed", "ended", "error")]
 _viewer = globals().get("viewer")
 _stats = _viewer.get_stats() if _viewer is not None else {}
+_joined = getattr(_viewer, "session", None)
 print("MZ-PROBE " + _json.dumps({"sessions": len(_live), **{k: _stats.get(k) for k in
-                                ("sent", "acked", "ack_messages", "skipped")}}))
+                                ("sent", "acked", "ack_messages", "skipped")},
+                                "received": _joined.stats.frames_received if _joined else None}))
 """
 
 
@@ -89,10 +94,10 @@ def probe(ui: NotebookUI, index: int) -> dict:
     return json.loads(match.group(1))
 
 
-def overlay_fps(page) -> float:
+def overlay_fps(page) -> float | None:
     text = page.locator(".mz-viewer .mz-overlay").first.text_content() or ""
     match = re.search(r"([\d.]+) fps", text)
-    return float(match.group(1)) if match else 0.0
+    return float(match.group(1)) if match else None
 
 
 def canvas_stamp(page) -> int | None:
@@ -103,18 +108,23 @@ def canvas_stamp(page) -> int | None:
     return None if stamp is None else stamp.index
 
 
-def canvas_shots(page, count: int, gap: float) -> list:
-    """``count`` screenshots of the viewer's canvas, ``gap`` s apart, the overlay text masked
-    (it changes on its own: viewer counts)."""
+def canvas_shot(page) -> bytes:
+    """A screenshot of the viewer's canvas, the overlay text masked (it changes on its own:
+    viewer counts)."""
     canvas = page.locator(".mz-viewer .mz-canvas").first
     canvas.scroll_into_view_if_needed()
-    overlay = page.locator(".mz-viewer .mz-overlay")
-    shots = []
-    for i in range(count):
-        if i:
-            time.sleep(gap)
-        shots.append(canvas.screenshot(mask=[overlay]))
-    return shots
+    return canvas.screenshot(mask=[page.locator(".mz-viewer .mz-overlay")])
+
+
+def next_different_shot(page, previous: bytes, timeout: float = 30) -> bytes | None:
+    """The first canvas screenshot that differs from ``previous`` (within ``timeout`` s)."""
+    before = png_array(previous)
+
+    def changed() -> bytes | None:
+        shot = canvas_shot(page)
+        return shot if pixel_difference(png_array(shot), before) > 1.0 else None
+
+    return wait_for(changed, timeout, 0.2)
 
 
 @pytest.fixture(scope="module")
@@ -168,6 +178,7 @@ def opened(chromium, quickstart, tmp_path, request):
                 save(f"FAILED_{request.node.name}_jupyter.log", text)
 
 
+@pytest.mark.timeout(600)   # the bounded waits add up to more than the default 120 s
 @pytest.mark.parametrize("ui_name", ["lab", "notebook"])
 def test_quickstart_runs_and_plays(opened, ui_name):
     ui, cells, server, page_errors = opened(ui_name)
@@ -179,16 +190,18 @@ def test_quickstart_runs_and_plays(opened, ui_name):
     status = viewer.locator(".mz-status")
     assert wait_for(lambda: status.get_attribute("data-state") == "live", 20), \
         status.text_content()
-    assert wait_for(lambda: overlay_fps(page) > 20, 45), (
+    assert wait_for(lambda: (overlay_fps(page) or 0) > 0, 60), (     # it reports a rate
         f"overlay {page.locator('.mz-viewer .mz-overlay').first.text_content()!r} "
         f"(load average {os.getloadavg()})")
+    assert wait_for(lambda: canvas_stamp(page) is not None, 30), "no stamped picture"
     first = canvas_stamp(page)
-    shots = canvas_shots(page, 3, 0.4)
-    arrays = [png_array(s) for s in shots]
-    assert first is not None and canvas_stamp(page) > first, "the frame counter stood still"
-    assert arrays[0].shape[0] > 100 and arrays[0].std() > 10, "the canvas is blank"
-    assert pixel_difference(arrays[0], arrays[1]) > 1.0, "the picture did not change"
-    assert pixel_difference(arrays[1], arrays[2]) > 1.0, "the picture did not change"
+    shots = [canvas_shot(page)]
+    for _ in range(2):
+        shots.append(next_different_shot(page, shots[-1]))
+        assert shots[-1] is not None, "the picture did not change"
+    assert wait_for(lambda: canvas_stamp(page) > first, 30), "the frame counter stood still"
+    assert png_array(shots[0]).shape[0] > 100 and png_array(shots[0]).std() > 10, \
+        "the canvas is blank"
     save(f"quickstart_{ui_name}_canvas.png", shots[-1])
     cell_shot = ui.cell(cells["viewer"]).screenshot()
     save(f"quickstart_{ui_name}_viewer_cell.png", cell_shot)
@@ -203,14 +216,17 @@ def test_quickstart_runs_and_plays(opened, ui_name):
     save(f"quickstart_{ui_name}_page.png", page.screenshot())
 
     # Scrolled out of sight, the viewer sends (almost) nothing; back in sight, it plays on.
-    before = probe(ui, cells["probe"])
-    assert before["sessions"] == 1
-    # the browser batches its acks (each message costs the page a kernel status round)
-    assert before["acked"] > 20 and before["ack_messages"] * 3 <= before["acked"], before
+    before = wait_for(lambda: (p := probe(ui, cells["probe"]))["acked"] > 20 and p, 90, 0.5)
+    assert before and before["sessions"] == 1, before
+    # the browser batches its acks (each message costs the page a kernel status round): fewer
+    # messages than frames acknowledged (how many per message depends on the browser's speed)
+    assert before["ack_messages"] < before["acked"] + before["skipped"], before
     assert viewer.evaluate("e => { const r = e.getBoundingClientRect();"
                            " return r.bottom < 0 || r.top > innerHeight; }"), "still on screen"
-    time.sleep(1.5)
-    after = probe(ui, cells["probe"])
+    # the marker: the kernel received 15 more frames (1 s of stream), however long they took
+    after = wait_for(lambda: (p := probe(ui, cells["probe"]))["received"]
+                     >= before["received"] + 15 and p, 60, 0.5)
+    assert after, "the kernel received no more frames"
     assert after["sent"] - before["sent"] <= 2, f"sent frames off screen: {before} -> {after}"
     viewer.scroll_into_view_if_needed()
     resumed = canvas_stamp(page)
@@ -231,14 +247,19 @@ def test_quickstart_runs_and_plays(opened, ui_name):
     # Leave stops the picture and the session.
     viewer.scroll_into_view_if_needed()
     viewer.locator(".mz-leave").click()
-    assert wait_for(lambda: status.get_attribute("data-state") == "idle", 10), \
+    assert wait_for(lambda: status.get_attribute("data-state") == "idle", 30), \
         status.text_content()
-    time.sleep(0.5)          # a frame in flight, and the lossless re-send of the last one
-    before = canvas_stamp(page)
-    still = [png_array(s) for s in canvas_shots(page, 2, 1.0)]
+    # Markers, not sleeps: each probe's output comes after every frame sent before it (one
+    # IOPub channel); between the three probes the kernel sent nothing, and the frames sent
+    # before the first one were drawn while the second ran.
+    left = probe(ui, cells["probe"])
+    assert left["sessions"] == 0 and left["received"] is None, left
+    assert probe(ui, cells["probe"])["sent"] == left["sent"]
+    before, still = canvas_stamp(page), png_array(canvas_shot(page))
+    assert probe(ui, cells["probe"])["sent"] == left["sent"], "frames sent after Leave"
     assert canvas_stamp(page) == before, "the picture moves after Leave"
-    assert pixel_difference(still[0], still[1]) < 0.5, "the picture moves after Leave"
-    assert probe(ui, cells["probe"])["sessions"] == 0
+    assert pixel_difference(still, png_array(canvas_shot(page))) < 0.5, \
+        "the picture moves after Leave"
 
     # The tutorial's own clean-up.
     sandbox_children = [p for k in kernels for p in descendants(k)
@@ -256,7 +277,7 @@ def docs_picture(page, ui: NotebookUI, cells: dict) -> None:
     page.set_viewport_size({"width": 1280, "height": 1700})
     try:
         ui.cell(cells["viewer"]).evaluate("e => e.scrollIntoView({block: 'start'})")
-        wait_for(lambda: overlay_fps(page) >= 28, 30)   # a representative moment, if any
+        wait_for(lambda: (overlay_fps(page) or 0) >= 28, 30)   # a representative moment, if any
         top = ui.cell(cells["viewer"]).bounding_box()
         bottom = ui.cell(cells["panel"]).bounding_box()
         clip = {"x": top["x"], "y": top["y"], "width": top["width"],

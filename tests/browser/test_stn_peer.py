@@ -61,7 +61,7 @@ def test_chromium_watches_the_sandbox_stream(context, pages, sandbox, client):
     page.goto(pages.url + "/stn.html")
     page.evaluate("opts => stnView(opts)", peer_options(client, sandbox.stream_channel_id))
     video = page.locator("video")
-    assert wait_for(lambda: page.evaluate("stn.frames") >= 30, timeout=20), \
+    assert wait_for(lambda: page.evaluate("stn.frames") >= 30, timeout=60), \
         page.evaluate("stn.log")
     quality = page.evaluate("document.querySelector('video').getVideoPlaybackQuality()"
                             ".totalVideoFrames")
@@ -69,17 +69,20 @@ def test_chromium_watches_the_sandbox_stream(context, pages, sandbox, client):
     assert page.evaluate("[document.querySelector('video').videoWidth,"
                          " document.querySelector('video').videoHeight]") == list(SIZE)
 
-    first = video.screenshot()
-    time.sleep(0.5)
-    second = video.screenshot()
-    save("stn_viewer.png", second)
-    a, b = png_array(first), png_array(second)
+    a = png_array(video.screenshot())
+    first = read_stamp(a, now=time.time())        # the sandbox's stamp, decoded by Chromium
+    assert first is not None
+    # progress, not a rate: the next pictures carry later stamps, however slowly they come
+    later = wait_for(lambda: (s := read_stamp(b := png_array(video.screenshot()),
+                                              now=time.time())) is not None
+                     and s.index > first.index and (s, b), timeout=30, interval=0.2)
+    assert later, "the picture did not move"
+    stamp, b = later
+    save("stn_viewer.png", video.screenshot())
     assert pixel_difference(a, b) > 2.0, "the picture did not move"
-    stamp = read_stamp(b, now=time.time())       # the sandbox's stamp, decoded by Chromium
-    assert stamp is not None
-    assert 0 <= time.time() - stamp.captured_at < 5.0
+    assert first.captured_at <= stamp.captured_at <= time.time()   # captured before shown
 
-    assert wait_for(lambda: bot_watching(sandbox, sandbox.stream_channel_id, client.bot_id), 5)
+    assert wait_for(lambda: bot_watching(sandbox, sandbox.stream_channel_id, client.bot_id), 30)
     stats = page.evaluate("""async () => {
         const out = [];
         (await stn.pc.getStats()).forEach(s => {
@@ -91,7 +94,7 @@ def test_chromium_watches_the_sandbox_stream(context, pages, sandbox, client):
 
     page.evaluate("stn.leave()")
     assert wait_for(lambda: not bot_watching(sandbox, sandbox.stream_channel_id,
-                                             client.bot_id), 5), "presence kept the browser"
+                                             client.bot_id), 30), "presence kept the browser"
     page.close()
 
 
@@ -101,7 +104,7 @@ def test_chromium_trickles_its_candidates_in_the_production_order(context, pages
     page.goto(pages.url + "/stn.html")
     page.evaluate("opts => stnView(opts)",
                   {**peer_options(client, sandbox.stream_channel_id), "trickle": True})
-    assert wait_for(lambda: page.evaluate("stn.frames") >= 30, timeout=20), \
+    assert wait_for(lambda: page.evaluate("stn.frames") >= 30, timeout=60), \
         page.evaluate("stn.log")
     log = page.evaluate("stn.log")
     sent = [line.split()[-1] for line in log if " -> " in line]
@@ -110,7 +113,7 @@ def test_chromium_trickles_its_candidates_in_the_production_order(context, pages
     assert "session_state_changed" not in sent           # generation A never sends presence
     stamp = read_stamp(png_array(page.locator("video").screenshot()), now=time.time())
     assert stamp is not None
-    assert wait_for(lambda: bot_watching(sandbox, sandbox.stream_channel_id, client.bot_id), 5)
+    assert wait_for(lambda: bot_watching(sandbox, sandbox.stream_channel_id, client.bot_id), 30)
     page.evaluate("stn.leave()")      # no State 5 either: the closed socket ends the presence
     assert wait_for(lambda: not bot_watching(sandbox, sandbox.stream_channel_id,
                                              client.bot_id), 10), "presence kept the browser"
@@ -126,23 +129,23 @@ def test_python_watches_chromiums_fake_camera(context, pages, sandbox, client):
     page.evaluate("opts => stnPublish(opts)", {**peer_options(client, idle),
                                                "width": 640, "height": 480, "fps": 30})
     assert idle in sandbox.control("state")["live"]
-    assert wait_for(lambda: bot_watching(sandbox, idle, client.bot_id), 5), \
+    assert wait_for(lambda: bot_watching(sandbox, idle, client.bot_id), 30), \
         "a publisher appears as a joined member"
     session = client.join_stream(idle, timeout=20)
     try:
         assert session.state == "live"
-        first = session.latest_frame(timeout=5)
+        first = session.latest_frame(timeout=20)
         assert first is not None
-        assert wait_for(lambda: session.stats.frames_received >= first.index + 10, timeout=15)
-        last = session.latest_frame(timeout=5)
+        assert wait_for(lambda: session.stats.frames_received >= first.index + 10, timeout=60)
+        last = session.latest_frame(timeout=20)
         assert last.array.shape == (480, 640, 3)
         assert pixel_difference(first.array, last.array) > 0.5, "the camera picture is frozen"
         assert float(np.std(last.array)) > 5.0          # a picture, not a flat colour
         stats = session.stats
         assert stats.codec in ("VP8", "H264")
-        assert session.latest_audio(timeout=5) is not None
+        assert session.latest_audio(timeout=20) is not None
     finally:
         session.leave()
     page.evaluate("stn.stop()")
-    assert wait_for(lambda: idle not in sandbox.control("state")["live"], 5)
+    assert wait_for(lambda: idle not in sandbox.control("state")["live"], 30)
     page.close()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from client_helpers import control, logged_in, wait_until
@@ -25,17 +24,13 @@ from mezon_nb.protocol import api_pb2, codec, realtime_pb2
 
 pytestmark = pytest.mark.anyio
 
-VECTORS = json.loads((Path(__file__).resolve().parents[3] / "shared" / "conformance"
-                      / "mezon-wire-vectors.json").read_text())
+
+def envelope(wire_vectors: dict[str, dict], name: str) -> realtime_pb2.Envelope:
+    return codec.decode_envelope(bytes.fromhex(wire_vectors[name]["hex"]))
 
 
-def vector(name: str) -> realtime_pb2.Envelope:
-    return codec.decode_envelope(bytes.fromhex(next(v["hex"] for v in VECTORS
-                                                    if v["name"] == name)))
-
-
-def test_the_wire_vector_decodes_to_a_channel_message():
-    message = event_from_envelope(vector("env_channel_message"))
+def test_the_wire_vector_decodes_to_a_channel_message(wire_vectors):
+    message = event_from_envelope(envelope(wire_vectors, "env_channel_message"))
     assert isinstance(message, ChannelMessage)
     assert message.event_name == "channel_message"
     assert (message.channel_id, message.message_id, message.sender_id) == (
@@ -45,8 +40,8 @@ def test_the_wire_vector_decodes_to_a_channel_message():
     assert message.create_time.timestamp() == 1763900001
 
 
-def test_our_send_content_is_the_vector_content():
-    sent = vector("env_channel_message_send").channel_message_send
+def test_our_send_content_is_the_vector_content(wire_vectors):
+    sent = envelope(wire_vectors, "env_channel_message_send").channel_message_send
     assert codec.text_content("Welcome alice to the stream!") == sent.content
 
 
@@ -88,7 +83,11 @@ async def test_incoming_chat_reaches_callbacks_streams_and_the_log(sandbox):
         assert called == [message]
         assert (message.text, message.sender_name) == ("hi bot", "Chatty")
         assert message.sender_id == said["user_id"] and message.channel_label == "main-stage"
-        assert events.get(timeout=0.2) is None, "client.events() yields streaming events only"
+        # the marker: a streaming event after the chat message is the first thing events() gives
+        added = await control(sandbox, "add_viewer", name="After The Chat")
+        first = await asyncio.wait_for(anext(aiter(events)), 10)
+        assert (first.event_name, first.user_id) == ("streaming_joined", added["user_id"]), \
+            "client.events() yields streaming events only"
         rows = client.participants.events
         rows = rows[rows["kind"] == "message"]
         assert rows[["user_id", "participant", "channel_id", "source"]].values.tolist() == [

@@ -84,3 +84,13 @@ def loop_tasks():
         return len(asyncio.all_tasks())
 
     return lambda: LoopThread.shared().run(count(), timeout=5)
+
+
+@pytest.fixture(scope="module")
+def turn(tmp_path_factory):
+    """A real coturn on 127.0.0.1 with long-term credentials, stopped after the module."""
+    from coturn import Coturn
+
+    server = Coturn(tmp_path_factory.mktemp("coturn"))
+    yield server
+    server.stop()

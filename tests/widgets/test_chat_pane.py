@@ -10,10 +10,9 @@ pane in a browser (viewer.js).
 from __future__ import annotations
 
 import json
-import time
 
 import pandas as pd
-from widget_fakes import FakeClient, FakeLog, Frontend
+from widget_fakes import FakeClient, FakeLog, Frontend, poll_until
 
 from mezon_nb.widgets import ParticipantsPanel, StreamViewer
 
@@ -36,15 +35,6 @@ class ChatClient(FakeClient):
         return self._real.send_message(channel_id, text)
 
 
-def wait_for(condition, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
 def test_chat_pane_shows_the_channel_and_sends_as_the_bot(real_client, sandbox):
     channels = [c.channel_id for c in real_client.streaming_channels(sandbox.clan_id)]
     main = sandbox.stream_channel_id
@@ -56,7 +46,7 @@ def test_chat_pane_shows_the_channel_and_sends_as_the_bot(real_client, sandbox):
         real_client.join_chat(other)
         sandbox.control("post_message", channel_id=other, text="elsewhere")
         sandbox.control("post_message", channel_id=main, text="hi <b>bot</b>", name="Ann")
-        assert wait_for(lambda: viewer.chat_messages)
+        assert poll_until(lambda: viewer.chat_messages)
         [line] = viewer.chat_messages
         assert (line["sender"], line["text"], line["own"]) == ("Ann", "hi <b>bot</b>", False)
         assert isinstance(line["time"], float) and line["id"].isdigit()
@@ -65,7 +55,7 @@ def test_chat_pane_shows_the_channel_and_sends_as_the_bot(real_client, sandbox):
         assert viewer.chat_messages[-1]["own"] is True and viewer.chat_status == ""
         for n in range(3):
             sandbox.control("post_message", channel_id=main, text=f"line {n}")
-        assert wait_for(lambda: viewer.chat_messages[-1]["text"] == "line 2")
+        assert poll_until(lambda: viewer.chat_messages[-1]["text"] == "line 2")
         assert [m["text"] for m in viewer.chat_messages] == ["line 0", "line 1", "line 2"]
         state = json.dumps(viewer.get_state(), default=str)
         assert sandbox.bot_token not in state and real_client.session().token not in state
@@ -74,8 +64,15 @@ def test_chat_pane_shows_the_channel_and_sends_as_the_bot(real_client, sandbox):
         assert viewer.chat_messages == []
     finally:
         viewer.close()
-    sandbox.control("post_message", channel_id=other, text="after close")
-    time.sleep(0.2)
+    # The marker: a handler added after the viewer's sees the message, and the client calls
+    # handlers in order, so a pane still listening would already have it.
+    seen = []
+    handle = real_client.on("channel_message", lambda message: seen.append(message.text))
+    try:
+        sandbox.control("post_message", channel_id=other, text="after close")
+        assert poll_until(lambda: "after close" in seen)
+    finally:
+        handle.cancel()
     assert viewer.chat_messages == []
 
 

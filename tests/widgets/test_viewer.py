@@ -1,16 +1,18 @@
 """StreamViewer's comm protocol, driven by a scripted frontend against a fake session.
 
 The real pump runs on the library's loop thread; the frontend records ``send()`` calls and
-answers with acks and visibility through the widget's message handler. Not covered here: a real
-browser (rAF, createImageBitmap) and a real stream (see test_sandbox_stream.py).
+answers with acks and visibility through the widget's message handler. Flow control runs in
+simulated time (``SimClock``): the test moves the clock and waits until the pump is idle, so
+pacing, expiry and the PNG delay are checked exactly, however busy the machine is (the rules
+themselves: test_transport.py). Not covered here: a real browser (rAF, createImageBitmap) and a
+real stream (see test_sandbox_stream.py).
 """
 
 import threading
-import time
 
 import numpy as np
 import pytest
-from widget_fakes import FakeClient, Frontend, settle
+from widget_fakes import FakeClient, Frontend, SimClock, settle, settle_idle
 
 from mezon_nb.widgets import cells
 from mezon_nb.widgets.viewer import StreamViewer
@@ -22,21 +24,28 @@ def client():
 
 
 @pytest.fixture
-def setup(client):
-    viewer = StreamViewer(client, "7")
-    frontend = Frontend(viewer)
+def clock():
+    return SimClock()
+
+
+@pytest.fixture
+def setup(client, clock):
+    viewer = StreamViewer(client, "7", clock=clock)
+    frontend = Frontend(viewer, clock=clock)
     yield viewer, frontend, client.sessions[-1]
     viewer.close()
 
 
-def test_frames_flow_newest_first_within_the_window(setup):
+def test_frames_flow_newest_first_within_the_window(setup, clock):
     viewer, frontend, session = setup
     frontend.show()
     for i in range(80):
         session.push()
-        time.sleep(0.003)
+        if i % 2 == 1:
+            assert settle_idle(viewer)
         if i % 4 == 3:                           # a slow browser: paints now and then
             frontend.paint_all()
+        clock.advance(0.003)
     stats = viewer.get_stats()
     assert stats["superseded"] > 0 and stats["expired"] == 0
     ids = [content["id"] for content, _ in frontend.frames()]
@@ -51,21 +60,27 @@ def test_frames_flow_newest_first_within_the_window(setup):
     assert (content["width"], content["height"]) == (64, 48)
 
 
-def test_nothing_is_sent_while_hidden(setup):
+def test_nothing_is_sent_while_hidden(setup, clock):
     viewer, frontend, session = setup
     session.push()
-    time.sleep(0.4)
+    clock.advance(0.4)
+    assert settle_idle(viewer)
     assert frontend.frames() == []
     frontend.show()
     assert settle(viewer, lambda: len(frontend.frames()) == 1)
     frontend.paint_all()
     frontend.show(visible=False)
-    settle(viewer, lambda: True)
+    assert settle_idle(viewer)
     count = len(frontend.frames())
     for _ in range(5):
-        session.push()
-    time.sleep(0.5)                                # past the PNG delay too
+        newest = session.push()
+        assert settle_idle(viewer)
+    clock.advance(0.5)                             # past the PNG delay too
+    assert settle_idle(viewer)
     assert len(frontend.frames()) == count
+    frontend.show()                                # the marker: shown again, the newest comes
+    assert settle(viewer, lambda: len(frontend.frames()) == count + 1)
+    np.testing.assert_allclose(frontend.last_image(), newest.array, atol=8)   # JPEG
 
 
 def test_a_second_view_keeps_frames_coming_after_the_first_hides(setup):
@@ -77,17 +92,24 @@ def test_a_second_view_keeps_frames_coming_after_the_first_hides(setup):
     assert settle(viewer, lambda: len(frontend.frames()) == 1)
 
 
-def test_last_frame_resent_as_png_when_the_stream_pauses(setup):
+def test_last_frame_resent_as_png_when_the_stream_pauses(setup, clock):
     viewer, frontend, session = setup
     frontend.show()
     frame = session.push(value=77)
     assert settle(viewer, lambda: frontend.frames())
     frontend.paint_all()
-    assert settle(viewer, lambda: frontend.frames()[-1][0]["mime"] == "image/png", timeout=3)
+    clock.advance(0.29)
+    assert settle_idle(viewer) and len(frontend.frames()) == 1           # not yet
+    clock.advance(0.02)                                                  # the 0.3 s pause
+    assert settle(viewer, lambda: frontend.frames()[-1][0]["mime"] == "image/png")
     np.testing.assert_array_equal(frontend.last_image(), frame.array)   # lossless
     frontend.paint_all()
-    time.sleep(0.5)
+    clock.advance(10.0)
+    assert settle_idle(viewer)
     assert len(frontend.frames()) == 2                                   # only once
+    session.push(value=20)                                   # the marker: the next frame comes
+    assert settle(viewer, lambda: len(frontend.frames()) == 3)
+    assert frontend.frames()[-1][0]["mime"] == "image/jpeg"
 
 
 def test_snapshot_is_the_last_frame_acknowledged_as_painted(setup):
@@ -106,57 +128,62 @@ def test_snapshot_is_the_last_frame_acknowledged_as_painted(setup):
 def test_paint_timestamps_give_glass_to_glass_latency(setup):
     viewer, frontend, session = setup
     frontend.show()
-    session.push()
+    frame = session.push()
     assert settle(viewer, lambda: frontend.frames())
-    frontend.paint_all()
+    frontend.paint_all(at_ms=frame.captured_at * 1000.0 + 250.0)    # painted 250 ms after capture
     assert settle(viewer, lambda: viewer.get_stats()["glass_to_glass_ms"] is not None)
-    assert 0 <= viewer.get_stats()["glass_to_glass_ms"] < 5000
+    assert viewer.get_stats()["glass_to_glass_ms"] == pytest.approx(250.0, abs=0.1)
 
 
-def play(session, frontend, seconds: float, paint_every: float | None = 0.0) -> int:
-    """Push frames at 30 fps for ``seconds``; the frontend paints the newest frame it has at
-    most every ``paint_every`` s (never with None: a cell blocks the shell). Returns pushes."""
-    pushed, last_paint, end = 0, -1.0, time.monotonic() + seconds
-    while (now := time.monotonic()) < end:
+def play(viewer, session, frontend, clock, seconds: float,
+         paint_every: float | None = 0.0) -> int:
+    """Push frames at 30 fps for ``seconds`` of simulated time, the pump settling after each;
+    the frontend paints the newest frame it has at most every ``paint_every`` s (never with
+    None: a cell blocks the shell). Returns pushes."""
+    pushed, last_paint = 0, -1.0
+    for _ in range(round(seconds * 30)):
         session.push()
         pushed += 1
-        if paint_every is not None and now - last_paint >= paint_every - 0.005:
+        assert settle_idle(viewer)
+        now = clock()
+        if paint_every is not None and now - last_paint >= paint_every - 1e-6:
             last_paint = now if frontend.paint_newest() is not None else last_paint
-        time.sleep(1 / 30)
+            assert settle_idle(viewer)
+        clock.advance(1 / 30)
     return pushed
 
 
-def test_a_busy_cell_paces_frames_at_the_rate_painted_before_it(setup, monkeypatch):
+def test_a_busy_cell_paces_frames_at_the_rate_painted_before_it(setup, clock, monkeypatch):
     viewer, frontend, session = setup
     frontend.show()
-    play(session, frontend, 1.5)
+    play(viewer, session, frontend, clock, 1.5)
     measured = viewer.get_stats()["busy_fps"]
-    assert measured >= 25
+    assert measured == pytest.approx(30.0, abs=0.5)                 # the source set the rate
     monkeypatch.setattr(cells._Cells, "busy", True)
     before = len(frontend.frames())
-    pushed = play(session, frontend, 2.0, paint_every=None)      # no acks get through
+    pushed = play(viewer, session, frontend, clock, 2.0, paint_every=None)   # no acks
     sent = len(frontend.frames()) - before
-    assert 0.8 * pushed <= sent <= pushed
-    assert viewer.get_stats()["in_flight"] <= measured + 2
+    assert sent == pushed                                         # paced at 30: every frame
+    assert viewer.get_stats()["in_flight"] <= measured + 1        # 1 s of frames, both ends
     monkeypatch.setattr(cells._Cells, "busy", False)             # the cell ends: acks flow
     frontend.paint_newest()
     frontend.max_seen_in_flight = 0
     before = len(frontend.frames())
-    play(session, frontend, 1.0)
-    assert len(frontend.frames()) - before >= 20 and frontend.max_seen_in_flight <= 2
+    play(viewer, session, frontend, clock, 1.0)
+    assert len(frontend.frames()) - before >= 29 and frontend.max_seen_in_flight <= 2
 
 
-def test_a_slow_browser_gets_its_own_rate_during_a_busy_cell(setup, monkeypatch):
+def test_a_slow_browser_gets_its_own_rate_during_a_busy_cell(setup, clock, monkeypatch):
     viewer, frontend, session = setup
     frontend.show()
-    play(session, frontend, 2.0, paint_every=0.1)
+    play(viewer, session, frontend, clock, 2.0, paint_every=0.1)
     measured = viewer.get_stats()["busy_fps"]
-    assert 6 <= measured <= 12
+    assert measured == pytest.approx(9.0, abs=0.5)       # 10 % under the 10 fps it painted
     monkeypatch.setattr(cells._Cells, "busy", True)
     before = len(frontend.frames())
-    play(session, frontend, 2.0, paint_every=None)
+    play(viewer, session, frontend, clock, 2.0, paint_every=None)
     sent = len(frontend.frames()) - before
-    assert 0.7 * measured * 2 <= sent <= 1.2 * measured * 2 + 2
+    assert measured * 2 <= sent <= measured * 2 + 2      # 2 s at that pace, not the source's 30
 
 
 def test_status_follows_the_session(setup):
@@ -230,8 +257,8 @@ def test_close_leaves_the_session_and_stops_everything(client):
     assert client.participants._fns == []
     assert viewer.status == "closed" and viewer.comm is None
     count = len(frontend.messages)
-    session.push()
-    time.sleep(0.2)
+    session.push()                                   # nobody subscribed: nothing posted
+    assert _our_tasks() == tasks_before              # (this also runs anything posted)
     assert len(frontend.messages) == count
     after = {t.name for t in threading.enumerate() if not t.name.startswith("mezon_nb-encode")}
     assert after <= before | {"mezon_nb-loop"}
@@ -264,18 +291,22 @@ def _our_tasks() -> int:
     return runner.run(count(), timeout=5)
 
 
-def test_a_displayed_viewer_counts_as_visible_until_its_frontend_reports(setup):
+def test_a_displayed_viewer_counts_as_visible_until_its_frontend_reports(setup, clock):
     viewer, frontend, session = setup
     viewer._repr_mimebundle_()        # display(): the next cell may block the shell at once
     session.push()
     assert settle(viewer, lambda: len(frontend.frames()) == 1)
     frontend.paint_all()
     frontend.show("v1", visible=False)          # the real view reports: off-screen
-    settle(viewer, lambda: True)
+    assert settle_idle(viewer)
     count = len(frontend.frames())
-    session.push()
-    time.sleep(0.4)
+    newest = session.push(value=99)
+    clock.advance(0.4)
+    assert settle_idle(viewer)
     assert len(frontend.frames()) == count
+    frontend.show("v1")                         # the marker: on screen again, the newest comes
+    assert settle(viewer, lambda: len(frontend.frames()) == count + 1)
+    np.testing.assert_allclose(frontend.last_image(), newest.array, atol=8)
 
 
 def test_frames_are_reduced_to_the_widest_visible_view(setup):
@@ -292,17 +323,19 @@ def test_frames_are_reduced_to_the_widest_visible_view(setup):
     assert settle(viewer, lambda: frontend.last_image().shape == (48, 64, 3))
 
 
-def test_a_slow_frontend_keeps_the_window_at_max_in_flight(setup):
+def test_a_slow_frontend_keeps_the_window_at_max_in_flight(setup, clock):
     viewer, frontend, session = setup
     frontend.show()
     for _ in range(25):
         for _ in range(3):                            # the source is faster than the browser
             session.push()
-            time.sleep(0.01)
-        settle(viewer, lambda: len(frontend._unacked) >= 2, timeout=1)
-        time.sleep(0.12)                              # painted 120 ms after it was sent
+            assert settle_idle(viewer)
+            clock.advance(0.01)
+        assert len(frontend._unacked) == 2
+        clock.advance(0.12)                           # painted 120 ms after it was sent
         frontend.paint_all()
-    assert viewer.get_stats()["acked"] >= 40
+        assert settle_idle(viewer)
+    assert viewer.get_stats()["acked"] == 50
     assert frontend.max_seen_in_flight == 2 and viewer._mz_pump.flow.window == 2
     assert sum(c["flush"] for c, _ in frontend.frames()) >= 20   # the window filled: ack now
 

@@ -3,7 +3,9 @@
 ``FakeSession`` follows the ``StreamSession`` contract the widgets use (``on_frame``,
 ``on_state``, ``latest_frame``, ``state``, ``error``, ``stats``, ``leave``); ``FakeClient``
 follows ``Client`` (``streaming_channels``, ``join_stream``, ``participants``).
-``Frontend`` records what a widget sends and answers like the browser would.
+``Frontend`` records what a widget sends and answers like the browser would. ``SimClock`` and
+``settle_idle`` run a widget's flow control in simulated time: the test moves the clock, and
+waits until the pump has done everything it will do at that moment.
 """
 
 from __future__ import annotations
@@ -126,11 +128,27 @@ class FakeClient:
         return session
 
 
-class Frontend:
-    """A scripted browser: records sends, paints (acks) on demand, reports visibility."""
+class SimClock:
+    """Simulated seconds for a pump's ``clock=``: time moves only when the test says so."""
 
-    def __init__(self, widget) -> None:
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Frontend:
+    """A scripted browser: records sends, paints (acks) on demand, reports visibility.
+
+    Paint times are ``clock()`` seconds (the wall clock, or the test's ``SimClock``)."""
+
+    def __init__(self, widget, clock=time.time) -> None:
         self.widget = widget
+        self.clock = clock
         self.messages: list[tuple[dict, list]] = []
         self.max_seen_in_flight = 0
         self._lock = threading.Lock()
@@ -154,12 +172,13 @@ class Frontend:
     def show(self, view: str = "v1", visible: bool = True) -> None:
         self.say(type="visibility", view=view, visible=visible)
 
-    def paint_all(self) -> list[int]:
-        """Ack every frame received and not yet acked, as painted now."""
+    def paint_all(self, at_ms: float | None = None) -> list[int]:
+        """Ack every frame received and not yet acked, as painted now (or at ``at_ms``, epoch
+        milliseconds on the browser's clock)."""
         with self._lock:
             ids = sorted(self._unacked)
             self._unacked.clear()
-        now = time.time() * 1000.0
+        now = self.clock() * 1000.0 if at_ms is None else at_ms
         if ids:
             self.say(type="acks", view="v1", flushed_at=now, painted=[[i, now] for i in ids])
         return ids
@@ -171,7 +190,7 @@ class Frontend:
             ids = sorted(self._unacked)
             self._unacked.clear()
         if ids:
-            now = time.time() * 1000.0
+            now = self.clock() * 1000.0
             self.say(type="acks", view="v1", flushed_at=now, painted=[[ids[-1], now]],
                      skipped=ids[:-1])
         return ids[-1] if ids else None
@@ -184,3 +203,23 @@ class Frontend:
 def settle(widget, condition, timeout: float = 5.0) -> bool:
     """Let the loop thread run posted work until ``condition()`` holds."""
     return widget._mz_pump.wait_until(condition, timeout)
+
+
+def settle_idle(widget, timeout: float = 5.0) -> bool:
+    """Wake the widget's pump (its clock may have moved) and wait until it has sent all it will
+    send at the clock's present time: every posted call has run and the pump is waiting again.
+    Deterministic where a sleep is not: "nothing was sent" then means the pump decided so."""
+    pump = widget._mz_pump
+    pump._call(lambda: None)
+    return pump.wait_until(lambda: not pump._wake.is_set(), timeout)
+
+
+def poll_until(condition, timeout: float = 10.0, interval: float = 0.02) -> bool:
+    """Sleep in short steps (driving nothing: like a blocked cell) until ``condition()`` holds
+    or ``timeout`` s pass; returns whether it held."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+    return True

@@ -1,16 +1,19 @@
 """One STN socket on the sandbox side: a viewer or a publisher, one RTCPeerConnection.
 
 Messages are handled in order, one at a time (as babelcast does). A handler that fails sends
-``{"Key": "error", "Value": "<text>"}`` and closes the socket. Viewers: ``session_subscriber``
+``{"Key": "error", "Value": "<text>"}`` and closes the socket; so do a binary frame, an offer
+aiortc cannot parse and a malformed ICE candidate. Viewers: ``session_subscriber``
 → ``session_received``; ``connect_subscriber`` → ``sd_answer`` (the SDP as a string);
 ``session_state_changed`` 3/5 and the ICE state drive presence. Publishers: ``connect_publisher``
 with a ``FileUrl`` (a local file), or ``session_publisher`` → ``sd_answer`` then
-``connect_publisher``; ``stop_publisher`` from any socket.
+``connect_publisher``; ``stop_publisher`` from a socket of the publishing session only.
+Watching or publishing needs membership of the channel's clan and a streaming channel.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from aiortc import (
@@ -25,6 +28,7 @@ from aiortc.sdp import SessionDescription, candidate_from_sdp
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from mezon_nb.protocol import stn
+from mezon_nb.sandbox.stn.rtp_tap import tap_video_sender
 from mezon_nb.sandbox.stn.sources import FileSource, TrackSource, local_path
 
 if TYPE_CHECKING:
@@ -42,11 +46,19 @@ class Refused(Exception):
 
 
 _WEBRTC_ERRORS = (ValueError, InvalidAccessError, InvalidStateError, OperationError)
+#: What aiortc's SDP and candidate parsers raise on malformed text (they index, assert and
+#: call next(); a StopIteration leaving one of its coroutines becomes a RuntimeError).
+_PARSE_ERRORS = (AssertionError, AttributeError, IndexError, KeyError, RuntimeError,
+                 StopIteration, TypeError, ValueError)
 
 
-def _vp8_only() -> list[Any]:
+def _invalid_offer(exc: BaseException) -> Refused:
+    return Refused(f"invalid offer: {exc or type(exc).__name__}")
+
+
+def _video_codecs(name: str) -> list[Any]:
     return [c for c in RTCRtpSender.getCapabilities("video").codecs
-            if c.mimeType.lower() == "video/vp8"]
+            if c.mimeType.lower() == f"video/{name.lower()}"]
 
 
 class Connection:
@@ -63,13 +75,20 @@ class Connection:
         self.tracks: list[MediaStreamTrack] = []
         self.watching: str | None = None
         self.joined = False
+        self.session: str | None = None  # the login this socket's token belongs to
         self._closed = False
 
     async def run(self) -> None:
         """Handle messages until the socket closes, then clean up."""
         try:
             while True:
-                msg = stn.decode(await self.websocket.receive_text())
+                frame = await self.websocket.receive()
+                if frame["type"] == "websocket.disconnect":
+                    break
+                if frame.get("text") is None:
+                    await self.send("error", "binary frame: STN messages are JSON text frames")
+                    break
+                msg = stn.decode(frame["text"])
                 if msg is None:
                     continue
                 handler = getattr(self, "on_" + msg.key, None)
@@ -145,26 +164,29 @@ class Connection:
         try:
             kinds = [m.kind for m in SessionDescription.parse(sdp).media
                      if m.kind in ("audio", "video")]
-        except (ValueError, IndexError) as exc:
-            raise Refused(f"invalid offer: {exc}") from None
+        except _PARSE_ERRORS as exc:
+            raise _invalid_offer(exc) from None
         if not kinds:
             raise Refused("invalid offer: no audio or video")
         pc = self._new_pc()
         # Codecs are settled by setRemoteDescription, so a viewer's transceivers exist first,
-        # preferring what the fanouts carry (VP8); one per kind the offer has, no others.
+        # preferring what the fanouts carry (stream_codec); one per kind the offer has.
         for kind in dict.fromkeys(kinds) if sending else ():
             transceiver = pc.addTransceiver(kind, direction="sendonly")
             if kind == "video":
-                transceiver.setCodecPreferences(_vp8_only())
+                transceiver.setCodecPreferences(_video_codecs(self.server.video_codec))
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
-        except _WEBRTC_ERRORS as exc:
-            raise Refused(f"invalid offer: {exc}") from None
+        except (*_WEBRTC_ERRORS, *_PARSE_ERRORS) as exc:
+            raise _invalid_offer(exc) from None
         return pc
 
     async def _answer(self) -> None:
         assert self.pc is not None
-        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        try:
+            await self.pc.setLocalDescription(await self.pc.createAnswer())
+        except _PARSE_ERRORS as exc:  # an offer aiortc took but cannot answer
+            raise _invalid_offer(exc) from None
         await self.send("sd_answer", self.pc.localDescription.sdp)
 
     @staticmethod
@@ -188,8 +210,14 @@ class Connection:
         else:
             await self.send("channels", list(live))
 
+    def _check_access(self, cid: str) -> None:
+        problem = self.server.access_refusal(cid, self.user_id)
+        if problem is not None:
+            raise Refused(problem)
+
     async def on_connect_subscriber(self, msg: stn.StnMessage) -> None:
         cid = self._channel_of(msg)
+        self._check_access(cid)
         if self.pc is None:
             raise Refused("webrtc session not established")
         channel = self.server.channels.get(cid)
@@ -197,6 +225,9 @@ class Connection:
             raise Refused(f'channel "{cid}" not found')
         if self.watching is not None:
             raise Refused("already subscribed")
+        if channel.source.has_video and channel.source.codec != self.server.video_codec:
+            raise Refused(f'channel "{cid}" sends {channel.source.codec} video, this stream '
+                          f"server negotiates {self.server.video_codec} (stream_codec)")
         for transceiver in self.pc.getTransceivers():
             if transceiver.mid is None:
                 continue
@@ -205,6 +236,9 @@ class Connection:
             else:
                 fanout = getattr(channel.source, transceiver.kind)
                 transceiver.sender.replaceTrack(fanout.subscribe())
+                if transceiver.kind == "video":
+                    tap_video_sender(transceiver.sender, fanout, self.server.loss,
+                                     time.monotonic)
         self.watching = cid
         channel.viewers.add(self)
         await self._answer()
@@ -219,7 +253,10 @@ class Connection:
         fields = stn.candidate_fields(msg.value)
         if fields is None or self.pc is None:
             return
-        candidate = candidate_from_sdp(fields[0])
+        try:
+            candidate = candidate_from_sdp(fields[0])
+        except _PARSE_ERRORS:
+            raise Refused("invalid ICE candidate") from None
         candidate.sdpMid, candidate.sdpMLineIndex = fields[1], fields[2]
         await self.pc.addIceCandidate(candidate)
 
@@ -239,6 +276,7 @@ class Connection:
         value = msg.value if isinstance(msg.value, dict) else {}
         if not self.server.channel_exists(cid):
             raise Refused(f'channel "{cid}" not found')
+        self._check_access(cid)
         if cid in self.server.channels:
             raise Refused(f'channel "{cid}" is already in use')
         file_url = value.get("FileUrl") or ""
@@ -247,7 +285,7 @@ class Connection:
                 source = FileSource(local_path(file_url))
             elif self.tracks:
                 source = TrackSource(self.tracks, fps=float(self.server.config.get(
-                    "stream_fps", 30)))
+                    "stream_fps", 30)), codec=self.server.video_codec)
             else:
                 raise Refused("webrtc session not established")
         except (ValueError, OSError) as exc:
@@ -256,7 +294,11 @@ class Connection:
         await self.send("connect_publisher", {"ChannelId": cid})
 
     async def on_stop_publisher(self, msg: stn.StnMessage) -> None:
-        await self.server.end(self._channel_of(msg))
+        cid = self._channel_of(msg)
+        problem = self.server.stop_refusal(cid, self)
+        if problem is not None:
+            raise Refused(problem)
+        await self.server.end(cid)
 
 
 __all__ = ["Connection", "Refused"]

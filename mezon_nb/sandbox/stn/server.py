@@ -6,7 +6,9 @@ before the WebSocket upgrade (HTTP 401 by default, ``world.config["stn_reject_st
 accepted socket becomes a :class:`~mezon_nb.sandbox.stn.connection.Connection`. A channel is
 live while one :class:`~mezon_nb.sandbox.stn.sources.Source` publishes into it; the seeded
 streaming channel plays the built-in test pattern (``world.config`` ``stream``,
-``stream_size``, ``stream_fps``).
+``stream_size``, ``stream_fps``). Video goes out in ``stream_codec`` (``"vp8"``, ``"h264"``),
+encoded once for every viewer; ``loss`` (:class:`~mezon_nb.sandbox.stn.rtp_tap.PacketLoss`)
+drops a share of the video RTP packets while the ``drop_packets`` control has it on.
 
 >>> class World:
 ...     config = {"stream": False}
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +32,10 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
+from mezon_nb.protocol.enums import ChannelType, channel_kind
+from mezon_nb.sandbox.config import video_codec_name
 from mezon_nb.sandbox.stn.connection import Connection
+from mezon_nb.sandbox.stn.rtp_tap import PacketLoss
 from mezon_nb.sandbox.stn.sources import PatternSource, Source
 
 logger = logging.getLogger(__name__)
@@ -71,6 +77,8 @@ class StreamServer:
         config = getattr(world, "config", {}) or {}
         self.config = config
         self.reject_status = int(config.get("stn_reject_status", 401))
+        self.video_codec = video_codec_name(config.get("stream_codec", "vp8"))
+        self.loss = PacketLoss()
         self.channels: dict[str, LiveChannel] = {}
         self.connections: set[Connection] = set()
         self.routes = [WebSocketRoute("/ws", self._endpoint)]
@@ -80,20 +88,60 @@ class StreamServer:
         return {cid: ch.source.has_video for cid, ch in self.channels.items()}
 
     def summary(self) -> dict:
-        """Signalling sockets open, and per live channel: video or not, the publishing user
-        (None for the built-in pattern or a relayed file) and how many viewers are connected.
+        """Signalling sockets open, the video codec, the packet loss control, and per live
+        channel: video or not, the publishing user (None for the built-in pattern or a relayed
+        file), how many viewers are connected and its video fanout's counters (packets,
+        keyframes, keyframes forced, keyframe requests by cause).
 
-        >>> StreamServer(object()).summary()
-        {'sockets': 0, 'channels': []}
+        >>> StreamServer(object()).summary()["channels"]
+        []
         """
-        return {"sockets": len(self.connections), "channels": [
+        return {"sockets": len(self.connections), "codec": self.video_codec,
+                "loss": self.loss.stats(time.monotonic()), "channels": [
             {"channel_id": cid, "video": ch.source.has_video,
              "publisher_user_id": None if ch.user_id is None else str(ch.user_id),
-             "viewers": len(ch.viewers)} for cid, ch in self.channels.items()]}
+             "viewers": len(ch.viewers), "codec": ch.source.codec,
+             "video_stats": ch.source.video.stats()} for cid, ch in self.channels.items()]}
 
     def channel_exists(self, channel_id: str) -> bool:
         """Whether the world knows ``channel_id`` (a channel one may publish into)."""
         return self._world_call("channel", _int(channel_id)) is not None
+
+    def access_refusal(self, channel_id: str, user_id: int) -> str | None:
+        """Why ``user_id`` may not watch or publish ``channel_id``, or ``None``: it is not a
+        member of the channel's clan, or the channel is not a streaming channel (unknown
+        channels are left to the caller's ``not found``).
+
+        >>> StreamServer(object()).access_refusal("6", 7) is None      # no world to ask
+        True
+        """
+        channel = self._world_call("channel", _int(channel_id))
+        if channel is None:
+            return None
+        problem = self._world_call("not_member", user_id, channel.clan_id)
+        if problem:
+            return f'channel "{channel_id}": {problem}'
+        if channel.type != ChannelType.STREAMING:
+            return (f'channel "{channel_id}" is not a streaming channel '
+                    f"({channel_kind(channel.type)})")
+        return None
+
+    def stop_refusal(self, channel_id: str, connection: Connection) -> str | None:
+        """Why ``connection`` may not end ``channel_id``'s publication, or ``None``: only a
+        socket of the session (login) that published it may; the built-in pattern is the
+        server's own. A channel that is not live has nothing to end (``None``).
+
+        >>> StreamServer(object()).stop_refusal("6", None) is None
+        True
+        """
+        channel = self.channels.get(channel_id)
+        if channel is None or channel.publisher is connection:
+            return None
+        if channel.publisher is None:
+            return f'channel "{channel_id}" is published by the stream server itself'
+        if connection.session is None or channel.publisher.session != connection.session:
+            return f'only the session that published channel "{channel_id}" may stop it'
+        return None
 
     def stream_channel_id(self) -> str | None:
         """The seeded streaming channel, from the world (``None`` when there is none)."""
@@ -112,7 +160,8 @@ class StreamServer:
         if not self.config.get("stream", True) or cid is None:
             return
         width, height = self.config.get("stream_size", (1280, 720))
-        source = PatternSource(int(width), int(height), float(self.config.get("stream_fps", 30)))
+        source = PatternSource(int(width), int(height), float(self.config.get("stream_fps", 30)),
+                               codec=self.video_codec)
         self.go_live(cid, source, user_id=None)  # no user: the crowd's presence stays exact
 
     async def stop(self) -> None:
@@ -183,6 +232,7 @@ class StreamServer:
             return
         await websocket.accept()
         connection = Connection(self, websocket, int(user_id))
+        connection.session = self._world_call("session_of", token)
         self.connections.add(connection)
         try:
             await connection.run()
