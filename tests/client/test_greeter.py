@@ -89,8 +89,10 @@ async def test_a_full_queue_drops_and_stop_counts_what_was_left(sandbox):
     async with logged_in(sandbox) as bot:
         greeter = await bot.greet_viewers(sandbox.stream_channel_id, rate=0.2, burst=1,
                                           max_queue=1)
+        seen = []  # registered after the greeter: a join is here once the greeter has had it
+        bot.on("streaming_joined", seen.append)
         await viewers_join(sandbox, 4)
-        await wait_until(lambda: greeter.handled >= 2, what="a drop")
+        await wait_until(lambda: len(seen) == 4 and greeter.handled >= 2, what="a drop")
         assert greeter.greeted == 1 and greeter.dropped >= 1  # one waits 5 s for a token
         await greeter.aclose()
         assert greeter.counts["pending"] == 0
