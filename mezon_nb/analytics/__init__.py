@@ -19,13 +19,18 @@ table is a function of the event table, and everything else a function of the se
 
 Modules: ``schema`` (columns, dtypes, version), ``store`` (columnar memory), ``durable``
 (SQLite), ``reconcile`` (ingest rules), ``sessions``, ``concurrency``, ``retention``,
-``summary``, ``plot``, ``parquet``, ``log`` (the facade), ``demo`` (a fixed example log).
+``summary``, ``plot``, ``parquet``, ``log`` (the facade), ``demo`` (a fixed example log);
+past memory: ``archive`` (the hive-partitioned Parquet archive), ``rolling`` (rolling a log
+into it, reopening), ``archive_sql`` and ``outofcore`` (:class:`ArchiveAnalytics`: the same
+analytics in DuckDB).
 """
 
 from __future__ import annotations
 
 from mezon_nb.analytics.demo import demo_events
 from mezon_nb.analytics.log import ParticipantLog
+from mezon_nb.analytics.outofcore import ArchiveAnalytics
 from mezon_nb.analytics.schema import LogInUseError, LogSchemaError
 
-__all__ = ["LogInUseError", "LogSchemaError", "ParticipantLog", "demo_events"]
+__all__ = ["ArchiveAnalytics", "LogInUseError", "LogSchemaError", "ParticipantLog",
+           "demo_events"]

@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import pyarrow as pa
 
-from mezon_nb.analytics import parquet
+from mezon_nb.analytics import parquet, rolling
+from mezon_nb.analytics.archive import ArchiveState, EventArchive, id_lut
 from mezon_nb.analytics.chat import chat_activity
 from mezon_nb.analytics.concurrency import concurrency
 from mezon_nb.analytics.durable import SqliteSink
@@ -31,12 +33,14 @@ from mezon_nb.analytics.plot import LogPlot
 from mezon_nb.analytics.reconcile import SessionTracker
 from mezon_nb.analytics.retention import retention
 from mezon_nb.analytics.schema import column_ns
-from mezon_nb.analytics.sessions import sessions
-from mezon_nb.analytics.store import ColumnStore, Row, frame
+from mezon_nb.analytics.sessions import overlapping, sessions
+from mezon_nb.analytics.store import ColumnStore, Row, Snapshot, frame
 from mezon_nb.analytics.summary import summary, users
 
 if TYPE_CHECKING:
     from typing_extensions import Self
+
+    from mezon_nb.analytics.outofcore import ArchiveAnalytics
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +63,13 @@ class ParticipantLog:
     ``flush()`` return is a promise. An OS crash or power cut may lose the last commits
     (SQLite ``synchronous=NORMAL``).
 
+    **Archive.** With ``archive=directory`` (instead of ``log_path``) the log is durable the
+    same way, in a SQLite *tail* inside the directory, and every ``roll_rows`` rows (or on
+    :meth:`roll`) the tail is rolled into a hive-partitioned Parquet dataset there (see
+    :mod:`mezon_nb.analytics.archive`) and dropped from memory. Memory and the time to reopen
+    depend on the tail, not on the history; the analytics methods then run in DuckDB over the
+    files and the tail (:meth:`engine`, ``pip install 'mezon_nb[scale]'``).
+
     The ingest rules (one stream per user, a leave fills its name from the open session, a
     stream end closes its sessions, snapshots are diffed) are in
     :mod:`mezon_nb.analytics.reconcile`; session rules in :mod:`mezon_nb.analytics.sessions`.
@@ -74,7 +85,8 @@ class ParticipantLog:
     [['joined', 'Live', 'ann', 'live']]
     """
 
-    def __init__(self, log_path: str | Path | None = None, *, flush_interval: float = 0.2):
+    def __init__(self, log_path: str | Path | None = None, *, flush_interval: float = 0.2,
+                 archive: str | Path | None = None, roll_rows: int = 250_000):
         self._lock = threading.RLock()
         self._store = ColumnStore()
         self._tracker = SessionTracker()
@@ -85,7 +97,21 @@ class ParticipantLog:
         self._label_changes = 0
         self._cached: tuple[tuple, pd.DataFrame] | None = None  # (key, sessions)
         self._gaps: list[Gap] = []
-        if log_path is not None:
+        self._archive: EventArchive | None = None
+        self._base = 0  # seq of the store's first row (rows before it are in the archive)
+        #: rolls not committed yet: (base, rows, state, labels, segment path, its sink)
+        self._rolling: list[tuple[int, Snapshot, ArchiveState, dict[str, tuple[str | None, str]],
+                                  Path, SqliteSink]] = []
+        self._roll_lock = threading.Lock()
+        self._roller: threading.Thread | None = None
+        self._roll_rows, self._interval = max(int(roll_rows), 1), flush_interval
+        self._clans: set[str] = set()  # clans with rows, for the archive's state
+        self._last_rolled: int | None = None  # newest time (ns) rolled into the archive
+        if log_path is not None and archive is not None:
+            raise ValueError("pass log_path (one SQLite file) or archive (a directory), not both")
+        if archive is not None:
+            self._open_archive(archive)
+        elif log_path is not None:
             self._sink = SqliteSink(log_path, self._store, self._lock, interval=flush_interval)
             self._finalizer = weakref.finalize(self, self._sink.close)
             self._restore(self._sink.labels)
@@ -134,9 +160,10 @@ class ParticipantLog:
             self._check_open()
             rows = self._tracker.reconcile(snapshot, str(clan_id),
                                            at or datetime.now(timezone.utc), complete)
-            start = len(self._store)
+            start = len(self)  # a position in the whole history: rolls keep it
             self._store.extend(rows)
         self._notify(rows, start)
+        self._maybe_roll()
 
     def add_gap(self, start: datetime | pd.Timestamp, end: datetime | pd.Timestamp,
                 reason: str) -> None:
@@ -223,7 +250,7 @@ class ParticipantLog:
         """
         with self._lock:
             columns = self._store.snapshot()
-            unsubscribe = self._subscribe(fn, len(self._store))
+            unsubscribe = self._subscribe(fn, len(self))
         return frame(columns), unsubscribe
 
     def _subscribe(self, fn: Listener, first: int) -> Callable[[], None]:
@@ -242,22 +269,33 @@ class ParticipantLog:
 
     @property
     def events(self) -> pd.DataFrame:
-        """The tidy event table (:data:`~mezon_nb.analytics.schema.EVENT_COLUMNS`), a copy.
+        """The tidy event table (:data:`~mezon_nb.analytics.schema.EVENT_COLUMNS`), a copy
+        (of an archive log: the whole history, read from the files).
 
         >>> ParticipantLog().events.columns.tolist()[:3]
         ['time', 'kind', 'clan_id']
         """
+        if self._archive is not None:
+            with self.engine("duckdb") as db:
+                return db.events()
         with self._lock:
             columns = self._store.snapshot()
         return frame(columns)
 
-    def sessions(self, until: pd.Timestamp | None = None) -> pd.DataFrame:
+    def sessions(self, until: pd.Timestamp | None = None, channel_id: str | None = None,
+                 start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
+                 ) -> pd.DataFrame:
         """One row per watch session; see :func:`mezon_nb.analytics.sessions.sessions`.
+        ``channel_id``, ``start``, ``end``: only the sessions of that channel that overlap
+        ``[start, end)`` (see :func:`~mezon_nb.analytics.sessions.overlapping`).
 
         >>> ParticipantLog().sessions().shape
         (0, 11)
         """
-        return self._sessions(until).copy()
+        if self._archive is not None:
+            with self.engine("duckdb") as db:
+                return db.sessions(until, channel_id, start, end)
+        return overlapping(self._sessions(until), channel_id, start, end).copy()
 
     def concurrency(self, freq: str | None = "1min", channel_id: str | None = None,
                     until: pd.Timestamp | None = None, how: str = "max") -> pd.DataFrame:
@@ -268,6 +306,9 @@ class ParticipantLog:
         >>> ParticipantLog().concurrency().columns.tolist()
         ['channel_id', 'time', 'viewers']
         """
+        if self._archive is not None:
+            with self.engine("duckdb") as db:
+                return db.concurrency(freq, channel_id, until, how)
         return concurrency(self._sessions(until), freq=freq, channel_id=channel_id,
                            until=self._until(until), how=how)
 
@@ -278,6 +319,9 @@ class ParticipantLog:
         >>> len(ParticipantLog().summary())
         0
         """
+        if self._archive is not None:
+            with self.engine("duckdb") as db:
+                return db.summary(until)
         return summary(self._sessions(until), self.events, self.gaps)
 
     def users(self, until: pd.Timestamp | None = None) -> pd.DataFrame:
@@ -287,6 +331,9 @@ class ParticipantLog:
         >>> ParticipantLog().users().columns.tolist()[-2:]
         ['channels', 'messages']
         """
+        if self._archive is not None:
+            with self.engine("duckdb") as db:
+                return db.users(until)
         return users(self._sessions(until), self.events)
 
     def chat_activity(self, freq: str = "1min", channel_id: str | None = None,
@@ -300,6 +347,9 @@ class ParticipantLog:
         >>> log.chat_activity("30min")["messages"].tolist()
         [3, 0, 0]
         """
+        if self._archive is not None:
+            with self.engine("duckdb") as db:
+                return db.chat_activity(freq, channel_id, until)
         return chat_activity(self.events, freq=freq, channel_id=channel_id,
                              until=self._until(until))
 
@@ -310,7 +360,74 @@ class ParticipantLog:
         >>> ParticipantLog().retention().empty
         True
         """
+        if self._archive is not None:
+            with self.engine("duckdb") as db:
+                return db.retention(channel_id, until)
         return retention(self._sessions(until), channel_id=channel_id)
+
+    def engine(self, name: str = "duckdb", **options: Any) -> ArchiveAnalytics | ParticipantLog:
+        """The analytics of this log computed by ``"duckdb"`` (an
+        :class:`~mezon_nb.analytics.outofcore.ArchiveAnalytics` over the archive's files and
+        the rows not rolled yet; ``options``: ``memory_limit``, ``temp_directory``,
+        ``threads``; close it after use) or ``"memory"`` (a log with every row in memory:
+        this one, or for an archive log a copy loaded from the files). Both have the same
+        analytics methods and return the same frames.
+
+        >>> from mezon_nb.analytics import demo_events
+        >>> log = ParticipantLog(); log.extend(demo_events(as_events=True))
+        >>> with log.engine("duckdb", memory_limit="256MB") as db:
+        ...     db.sessions()["duration"].sum() == log.engine("memory").sessions()["duration"].sum()
+        True
+        """
+        if name == "memory":
+            if options:
+                raise TypeError(f"the memory engine takes no options, not {sorted(options)}")
+            if self._archive is None:
+                return self
+            copy = self._loaded(self.events)
+            copy._gaps = list(self._gaps)
+            return copy
+        if name != "duckdb":
+            raise ValueError(f"engine must be 'duckdb' or 'memory', not {name!r}")
+        from mezon_nb.analytics.outofcore import ArchiveAnalytics, tail_table
+        with self._roll_lock:  # no roll commits while the view (files + tail) is taken
+            with self._lock:
+                parts = [*((b, snap) for b, snap, *_ in self._rolling),
+                         (self._base, self._store.snapshot())]
+                labels, gaps = dict(self._channels), list(self._gaps)
+            known = {} if self._archive is None else self._archive.channels
+            for base, snap in parts:
+                known = rolling.channels_after(known, snap, base, labels)
+            times = [int(snap.time.max()) for _, snap in parts if len(snap.time)]
+            tail = pa.concat_tables([tail_table(snap, base) for base, snap in parts])
+            return ArchiveAnalytics(self._archive, **options,
+                                    _tail=(tail, known, max(times) if times else None), _gaps=gaps)
+
+    def roll(self) -> None:
+        """Roll the rows recorded so far into the archive's Parquet files now (and first any
+        earlier roll that failed, e.g. on a full disk); does nothing without an archive. Runs
+        by itself in the background every ``roll_rows`` rows.
+
+        >>> import tempfile
+        >>> from mezon_nb.analytics import demo_events
+        >>> with ParticipantLog(archive=tempfile.mkdtemp()) as log:
+        ...     log.extend(demo_events(as_events=True)); log.roll(); len(log), len(log._store)
+        (7, 0)
+        """
+        if self._archive is None:
+            return
+        with self._roll_lock:
+            with self._lock:
+                self._check_open()
+                if len(self._store):
+                    self._swap_segment()
+                pending = list(self._rolling)
+            for base, snap, state, labels, segment, sink in pending:
+                sink.close()
+                rolling.roll(self._archive, snap, state, labels)
+                rolling.delete_segment(segment)
+                with self._lock:
+                    self._rolling.pop(0)
 
     @property
     def plot(self) -> LogPlot:
@@ -347,8 +464,12 @@ class ParticipantLog:
         >>> len(both), len(both.sessions()), len(src.sessions())
         (14, 4, 4)
         """
+        return cls._loaded(parquet.read_events(paths))
+
+    @classmethod
+    def _loaded(cls, events: pd.DataFrame) -> ParticipantLog:
+        """An in-memory log of an event table's rows, in table order."""
         log = cls()
-        events = parquet.read_events(paths)
         log._store.extend_columns(column_ns(events["time"]), events["kind"], events["source"],
                                   {c: events[c] for c in ColumnStore.ID_TABLES})
         log._restore(parquet.labels(events))
@@ -369,6 +490,9 @@ class ParticipantLog:
         """
         with self._lock:
             self._closed = True
+            roller = self._roller
+        if roller is not None:
+            roller.join()
         if self._sink is not None:
             self._finalizer()
 
@@ -379,10 +503,12 @@ class ParticipantLog:
         self.close()
 
     def __len__(self) -> int:
-        return len(self._store)
+        return self._base + len(self._store)
 
     def __repr__(self) -> str:
         where = f"log_path={str(self._sink.path)!r}" if self._sink else "in memory"
+        if self._archive is not None:
+            where = f"archive={str(self._archive.root)!r}"
         return f"<ParticipantLog {len(self)} events, {where}{', closed' if self._closed else ''}>"
 
     # -- internals ------------------------------------------------------------------------
@@ -392,7 +518,7 @@ class ParticipantLog:
         rows: list[Row] = []
         with self._lock:
             self._check_open()
-            start = len(self._store)
+            start = len(self)  # a position in the whole history: rolls keep it
             ingest, labels = self._tracker.ingest, self._channels
             try:
                 for event in chunk:
@@ -403,6 +529,7 @@ class ParticipantLog:
             finally:
                 self._store.extend(rows)
         self._notify(rows, start)
+        self._maybe_roll()
 
     def _check_open(self) -> None:
         if self._closed:
@@ -452,6 +579,79 @@ class ParticipantLog:
                     fn(row)
                 except Exception:
                     logger.exception("participant log: on_event listener %r failed", fn)
+
+    def _open_archive(self, root: str | Path) -> None:
+        """Open (or create) an archive: finish interrupted rolls, load the tail, rebuild the
+        ingest state from the committed state plus the tail's rows."""
+        self._archive = archive = EventArchive(root)
+        rolling.recover(archive)
+        self._base = archive.state.rolled
+        segments = archive.tail_segments()
+        path = segments[0] if segments else archive.tail_path(self._base)
+        self._sink = SqliteSink(path, self._store, self._lock, interval=self._interval)
+        self._finalizer = weakref.finalize(self, self._sink.close)
+        state = rolling.replay(archive.state, self._store.snapshot(), self._sink.gaps)
+        self._gaps = [tuple(g) for g in state.gaps]
+        labels = {c: (clan, label) for c, (clan, label, _) in archive.channels.items()
+                  if label is not None}
+        for channel_id, (clan_id, label) in {**labels, **self._sink.labels}.items():
+            self._channels[channel_id] = (clan_id, label)
+            self._store.set_label(channel_id, label)
+        self._tracker.restore(state.open, state.names, state.clans, state.last_live)
+        self._clans, self._last_rolled = set(state.clans), archive.state.last_time
+
+    def _swap_segment(self) -> None:
+        """Under the lock: set the store's rows aside for a roll, start a new tail segment."""
+        snap = self._store.snapshot()
+        for column in ("clan_id", "channel_id", "user_id"):  # bad ids stay in this segment
+            id_lut(snap.tables[column], column)
+        old, archive = self._sink, self._archive
+        assert old is not None and archive is not None  # an archive log has both
+        old.flush()
+        end = self._base + len(snap.time)
+        tracker = self._tracker
+        self._clans |= {c for c in (*tracker.clans, *snap.tables["clan_id"]) if c is not None}
+        last = int(snap.time.max())
+        self._last_rolled = last = max(last, self._last_rolled or last)
+        state = ArchiveState(
+            rolled=end, last_time=last,
+            open=[[u, ch, clan, p] for u, (ch, clan, p) in tracker.open.items()],
+            names=dict(tracker.names), clans=sorted(self._clans),
+            last_live=dict(tracker.last_live), gaps=[list(g) for g in self._gaps])
+        self._rolling.append((self._base, snap, state, dict(self._channels), old.path, old))
+        self._finalizer.detach()
+        self._store = ColumnStore()
+        self._sink = SqliteSink(archive.tail_path(end), self._store, self._lock,
+                                interval=self._interval)
+        for channel_id, (_, label) in self._channels.items():  # after: the sink writes them
+            self._store.set_label(channel_id, label)
+        self._finalizer = weakref.finalize(self, self._sink.close)
+        self._base = end
+        self._cached = None
+
+    def _maybe_roll(self) -> None:
+        """Start a background roll when the tail has ``roll_rows`` rows (one at a time)."""
+        if self._archive is None or len(self._store) < self._roll_rows:
+            return
+        with self._lock:
+            if self._closed or (self._roller is not None and self._roller.is_alive()):
+                return
+            self._roller = threading.Thread(target=self._roll_quietly, daemon=True,
+                                            name=f"mezon-roll-{self._archive.root.name}")
+            self._roller.start()
+
+    def _roll_quietly(self) -> None:
+        while not self._closed:  # again if roll_rows more arrived meanwhile
+            try:
+                self.roll()
+            except Exception:  # the rows stay in their SQLite segment; the next roll retries
+                if not self._closed:
+                    logger.exception("participant log: rolling into %s failed",
+                                     getattr(self._archive, "root", None))
+                return
+            with self._lock:
+                if len(self._store) < self._roll_rows:
+                    return
 
     def _restore(self, labels: dict[str, tuple[str | None, str]]) -> None:
         """After rows were loaded (SQLite, Parquet): set the labels, rebuild who is watching."""

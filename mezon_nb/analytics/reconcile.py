@@ -34,7 +34,7 @@ The rules (the only place they live):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -178,7 +178,7 @@ class SessionTracker:
             if ch == channel:
                 self._leave(t, "reconciled", ch_clan, ch, user, out)
 
-    def restore(self, open_sessions: Iterable[tuple], names: dict[str, str],
+    def restore(self, open_sessions: Iterable[Sequence[Any]], names: dict[str, str],
                 clans: Iterable[str], last_live: dict[str, int] | None = None) -> None:
         """Reset the state from a reloaded log: ``(user, channel, clan, participant)`` tuples,
         names, the clans it has rows of, and each user's latest live row time (ns).

@@ -43,16 +43,28 @@ def retention(sessions: pd.DataFrame, channel_id: str | None = None) -> pd.DataF
     observed = ~s["open"].to_numpy(bool)
     times, inverse = np.unique(d, return_inverse=True)
     left = np.bincount(inverse, weights=observed, minlength=len(times)).astype(np.int64)
-    censored = np.bincount(inverse, minlength=len(times)) - left
+    return survival(times, left, np.bincount(inverse, minlength=len(times)) - left)
+
+
+def survival(times: np.ndarray, left: np.ndarray, censored: np.ndarray) -> pd.DataFrame:
+    """The Kaplan–Meier table of distinct durations (ns, ascending) with the number of
+    sessions that ended (``left``) and that are still open (``censored``) at each.
+
+    >>> table = survival(np.array([0, 60 * 10**9]), np.array([1, 1]), np.array([0, 1]))
+    >>> table["retained"].round(3).tolist()
+    [0.667, 0.333]
+    """
+    times = np.asarray(times, np.int64)
     gone = left + censored
-    at_risk = len(d) - np.cumsum(gone) + gone
+    total = int(gone.sum())
+    at_risk = total - np.cumsum(gone) + gone
     retained = np.cumprod(1.0 - left / np.maximum(at_risk, 1))
     if len(times) and times[0] > 0:
-        times, at_risk = np.r_[0, times], np.r_[len(d), at_risk]
+        times, at_risk = np.r_[0, times], np.r_[total, at_risk]
         left, censored, retained = np.r_[0, left], np.r_[0, censored], np.r_[1.0, retained]
     return pd.DataFrame({"duration": pd.to_timedelta(times.view("m8[ns]")), "at_risk": at_risk,
                          "left": left, "censored": censored,
                          "retained": retained}, columns=list(schema.RETENTION_COLUMNS))
 
 
-__all__ = ["retention"]
+__all__ = ["retention", "survival"]

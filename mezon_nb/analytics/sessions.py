@@ -123,4 +123,26 @@ def _frame(events: pd.DataFrame, rows: np.ndarray, t: np.ndarray, start: np.ndar
     return pd.DataFrame({c: out[c] for c in schema.SESSION_COLUMNS})
 
 
-__all__ = ["last_time", "sessions"]
+def overlapping(sessions: pd.DataFrame, channel_id: str | None = None,
+                start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
+                ) -> pd.DataFrame:
+    """The sessions of ``channel_id`` (all channels if ``None``) that overlap ``[start, end)``:
+    begun (or, start unknown, ended) before ``end`` and open or ended at or after ``start``.
+
+    >>> from mezon_nb.analytics import demo_events
+    >>> s = sessions(demo_events())
+    >>> len(overlapping(s, "6", end=pd.Timestamp("2026-01-01T10:05Z")))
+    1
+    """
+    keep = np.ones(len(sessions), bool)
+    if channel_id is not None:
+        keep &= (sessions["channel_id"] == str(channel_id)).to_numpy()
+    first = sessions["joined_at"].fillna(sessions["left_at"])
+    if end is not None:
+        keep &= (first < pd.Timestamp(end)).to_numpy()
+    if start is not None:
+        keep &= (sessions["open"] | (sessions["left_at"] >= pd.Timestamp(start))).to_numpy()
+    return sessions if keep.all() else sessions[keep].reset_index(drop=True)
+
+
+__all__ = ["last_time", "overlapping", "sessions"]

@@ -31,9 +31,12 @@ import sys, time
 sys.path[:0] = [sys.argv[3], sys.argv[4]]
 from analytics_helpers import workload
 from mezon_nb.analytics import ParticipantLog
-log = ParticipantLog(sys.argv[1], flush_interval=float(sys.argv[2]))
+mode, *archive = sys.argv[5:]
+if archive:  # a log over a Parquet archive, rolling every few thousand rows
+    log = ParticipantLog(archive=sys.argv[1], flush_interval=float(sys.argv[2]), roll_rows=3000)
+else:
+    log = ParticipantLog(sys.argv[1], flush_interval=float(sys.argv[2]))
 events = workload(100_000)
-mode = sys.argv[5]
 for i, event in enumerate(events):
     log.record(event)
     if mode == "flush" and i % 500 == 499:
@@ -46,11 +49,11 @@ print("done", flush=True)
 """
 
 
-def run_and_kill(path: Path, mode: str, acks_wanted: int) -> int:
+def run_and_kill(path: Path, mode: str, acks_wanted: int, archive: bool = False) -> int:
     """Start the writer, wait for ``acks_wanted`` acks, SIGKILL it; return the last ack."""
     proc = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(path), "0.1", str(ROOT), str(Path(__file__).parent),
-         mode], stdout=subprocess.PIPE, text=True)
+         mode, *(["archive"] if archive else [])], stdout=subprocess.PIPE, text=True)
     acked, deadline = 0, time.monotonic() + 60
     try:
         for _ in range(10_000):  # bounded: the child prints at most 201 lines

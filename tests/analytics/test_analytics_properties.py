@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from analytics_helpers import at, ended, join, leave, snapshot, started
+from analytics_helpers import at, ended, join, leave, same_after_reopen, snapshot, started
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -149,12 +149,4 @@ def test_a_reopened_log_continues_exactly_like_an_uninterrupted_one(tmp_path_fac
     with ParticipantLog(path) as second:  # who watches what, names, clans, last live times
         replay(second, ops[cut:], sum(o[3] for o in ops[:cut]))
         got = second.events
-    expected = whole.events
-    for c in got.columns:
-        if c != "source":
-            assert got[c].astype(object).tolist() == expected[c].astype(object).tolist(), c
-    # One label differs by design: after a reload, a clan's first snapshot is "reconciled"
-    # (the process was down: it catches up on a gap), where the uninterrupted log, whose clan
-    # had only live rows so far, calls it its baseline "snapshot". Nothing else may differ.
-    for i, pair in enumerate(zip(got["source"], expected["source"])):
-        assert pair[0] == pair[1] or (i >= before and pair == ("reconciled", "snapshot")), i
+    same_after_reopen(got, whole.events, before)
