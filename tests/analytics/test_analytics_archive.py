@@ -6,6 +6,7 @@
   like one that never stopped (hypothesis);
 * SIGKILL while recording and rolling loses no acknowledged row and duplicates none; the
   leftovers of an interrupted roll are cleaned up or finished when the archive is opened.
+* a ``follow()`` listener gets every row recorded after its table, across a roll.
 """
 
 from __future__ import annotations
@@ -150,3 +151,20 @@ def test_memory_engine_of_an_archive_log_loads_the_history(tmp_path):
         assert len(memory) == len(log) > 2000 and memory.channel_labels["100"] == "Main"
         assert np.array_equal(memory.summary()["sessions"], log.summary()["sessions"])
         assert log.summary()["channel_label"].astype(object).tolist()[0] == "Main"
+
+
+def test_a_follower_gets_every_row_across_a_roll(tmp_path):
+    # a roll replaces the in-memory tail: follow() must count rows in the whole history
+    with ParticipantLog(archive=tmp_path, roll_rows=10**9) as log:
+        log.record(join(0, "11"))
+        log.record(join(1, "12"))
+        seen = []
+        table, stop = log.follow(seen.append)
+        log.record(join(2, "13"))
+        log.roll()
+        log.record(join(3, "14"))
+        log.record(leave(4, "11"))
+        stop()
+    assert len(table) == 2
+    assert [(row["kind"], row["user_id"]) for row in seen] == [
+        ("joined", "13"), ("joined", "14"), ("left", "11")]
