@@ -2,8 +2,12 @@
 
 ``.mp4`` / ``.mkv`` get H.264 (libx264, ultrafast) and AAC, ``.webm`` VP8 (libvpx, realtime)
 and Opus. Timestamps follow arrival times, so the file plays at the speed the stream was
-received. Every frame handed in is written: recording does not drop frames. The file starts
-with the first video frame (audio before it is skipped); with ``video=False`` it is audio only.
+received. Frames wait for the writer in a queue of ``max_queue`` frames (audio and video): a
+writer that falls that far behind (a slow disk, a busy CPU) has newer frames dropped and
+counted in ``dropped``, so memory stays bounded. After the writer failed, or once the recorder
+is closed, writes are refused (counted in ``dropped`` too) and ``close()`` raises the error.
+The file starts with the first video frame (audio before it is skipped); with ``video=False``
+it is audio only.
 
 >>> import tempfile, pathlib
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "clip.mp4"
@@ -11,8 +15,10 @@ with the first video frame (audio before it is skipped); with ``video=False`` it
 >>> frame = av.VideoFrame(64, 48, "yuv420p")
 >>> for i in range(3):
 ...     rec.write(frame, 100.0 + i / 30)
->>> rec.close().name, rec.frames
-('clip.mp4', 3)
+>>> rec.close().name, rec.frames, rec.dropped
+('clip.mp4', 3, 0)
+>>> rec.write(frame, 101.0); rec.dropped          # closed: refused, counted
+1
 """
 
 from __future__ import annotations
@@ -97,33 +103,54 @@ class Recorder:
     """
 
     def __init__(self, path: str | Path, *, video: bool = True, audio: bool = True,
-                 bitrate: int = 2_000_000):
+                 bitrate: int = 2_000_000, max_queue: int = 300):
         self.path = Path(path)
         if self.path.suffix.lower() not in _CODECS:
             raise MediaError(f"cannot record to {self.path.suffix!r}: use .mp4, .mkv or .webm")
         if not (video or audio):
             raise ValueError("record video, audio or both")
         self.with_video, self.with_audio, self.bitrate = video, audio, bitrate
+        if max_queue < 1:
+            raise ValueError("max_queue must be at least 1")
         self.frames = 0
+        self.dropped = 0  #: frames not written: the writer was behind, had failed, or closed
         self.error: BaseException | None = None
-        self._queue: queue.Queue[tuple[Any, float] | None] = queue.Queue()
+        self._closed = False
+        self._queue: queue.Queue[tuple[Any, float] | None] = queue.Queue(max_queue)
         self._thread = threading.Thread(target=self._run, name="mezon_nb-recorder",
                                         daemon=True)
         self._thread.start()
 
     def write(self, frame: av.VideoFrame, received_at: float) -> None:
-        """Queue one video frame (non-blocking)."""
+        """Queue one video frame (never blocks; see the module doc for when it is dropped)."""
         if self.with_video:
-            self._queue.put((frame, received_at))
+            self._offer((frame, received_at))
 
     def write_audio(self, frame: av.AudioFrame, received_at: float) -> None:
-        """Queue one audio frame (non-blocking)."""
+        """Queue one audio frame (never blocks, like :meth:`write`)."""
         if self.with_audio:
-            self._queue.put((frame, received_at))
+            self._offer((frame, received_at))
+
+    def _offer(self, item: tuple[Any, float]) -> None:
+        if self._closed or self.error is not None:
+            self.dropped += 1
+            return
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            self.dropped += 1
+            if self.dropped == 1:
+                logger.warning("recording to %s: the writer is %d frames behind; dropping "
+                               "frames", self.path.name, self._queue.maxsize)
 
     def close(self, timeout: float = 30.0) -> Path:
         """Flush and close the file; returns its path. Raises MediaError if writing failed."""
-        self._queue.put(None)
+        if not self._closed:
+            self._closed = True
+            try:
+                self._queue.put(None, timeout=timeout)  # the writer drains a full queue
+            except queue.Full:
+                pass  # reported below: the writer did not finish
         self._thread.join(timeout)
         if self._thread.is_alive():
             raise MediaError(f"recording to {self.path.name} did not finish in {timeout} s")
@@ -131,6 +158,16 @@ class Recorder:
             raise MediaError(f"recording to {self.path.name} failed: {self.error}") \
                 from self.error
         return self.path
+
+    def _discard_queued(self) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is None:
+                return
+            self.dropped += 1
 
     def _run(self) -> None:
         writer: _Writer | None = None
@@ -154,6 +191,7 @@ class Recorder:
         except Exception as exc:  # surfaced by close()
             self.error = exc
             logger.exception("recording failed")
+            self._discard_queued()  # later writes are refused
         finally:
             if writer is not None:
                 try:

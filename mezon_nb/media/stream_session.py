@@ -207,8 +207,9 @@ class StreamSession:
         self._size = (frame.width, frame.height)
         if captured is not None:
             self._latencies.append(item.latency_ms or 0.0)
-        if self._recorder is not None:
-            self._recorder.write(frame, now)
+        recorder = self._recorder  # read once: stop_recording() may clear it from a cell
+        if recorder is not None:
+            recorder.write(frame, now)
         self._video.publish(item)
         if self._state in ("connecting", "waiting"):
             self._set_state("live")
@@ -216,8 +217,9 @@ class StreamSession:
     def _on_audio(self, frame: av.AudioFrame) -> None:
         chunk = AudioChunk(self._audio.count, frame.pts, frame.sample_rate, frame.samples,
                            len(frame.layout.channels), time.time(), _source=frame)
-        if self._recorder is not None:
-            self._recorder.write_audio(frame, chunk.received_at)
+        recorder = self._recorder
+        if recorder is not None:
+            recorder.write_audio(frame, chunk.received_at)
         self._audio.publish(chunk)
         if self._state in ("connecting", "waiting"):
             self._set_state("live")

@@ -207,14 +207,22 @@ class StnViewer:
             await self._fail(MediaError("WebRTC connection failed (ICE/DTLS)"))
 
     async def _consume(self, track: MediaStreamTrack) -> None:
+        """Hand each received frame to the session; a failure ends the session with an error
+        (``state == "error"``) instead of silently ending this task while the state says live."""
         self.session.track_kinds.add(track.kind)
         handler = self.session._on_video if track.kind == "video" else self.session._on_audio
-        while True:
-            try:
-                frame = await track.recv()
-            except MediaStreamError:
-                return
-            handler(frame)
+        try:
+            while True:
+                try:
+                    frame = await track.recv()
+                except MediaStreamError:
+                    return
+                handler(frame)
+        except Exception as exc:
+            logger.exception("stream %s: %s frames failed", self.session.channel_id, track.kind)
+            error = MediaError(f"receiving {track.kind} failed: {type(exc).__name__}: {exc}")
+            error.__cause__ = exc
+            await self._fail(error)
 
     async def _poll_bitrate(self) -> None:
         last: tuple[float, int] | None = None
