@@ -29,7 +29,16 @@ sandbox's own VP8 encode runs in its child process and is shown apart, as is Chr
 "Other processes" is the machine's busy CPU (/proc/stat) minus this run's whole process tree:
 the load other people put on this shared machine during the window (200 % = both cores).
 
+With ``--link DOWN/UP/RTT`` (Mbit/s, Mbit/s, ms; repeatable, or a comma list such as
+``loopback,10/5/40,2/1/80,1/0.5/100``) Chromium reaches JupyterLab through the project's
+loopback link shaper (``tests/browser/linkshaper.py``: token-bucket rate and one-way delay per
+direction, a bounded queue of 100 ms of the rate that holds the sender back when full), as a
+remote user behind that link would; the kernel, the sandbox and the stream server stay on one
+side of it. Each link gets its own notebook (and kernel); the WebRTC reference runs on loopback
+only (its UDP media would not cross the shaper).
+
     .venv/bin/python benchmarks/browser.py [--quick] [--seconds 10] [--json out.json]
+        [--link loopback,2/1/80] [--size 1280x720]
 """
 
 from __future__ import annotations
@@ -45,6 +54,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,6 +70,7 @@ from browserkit import (
     descendants,
     launch,
 )
+from linkshaper import Link, ShapedLink
 
 GOALS = {"fps": 29.0, "p50": 80.0, "p95": 150.0, "busy_fps": 25.0, "cpu": 35.0}
 BLOCK_SECONDS = 10
@@ -189,7 +200,56 @@ def run_webrtc(browser, size: tuple[int, int], seconds: float) -> dict:
         pages.stop()
 
 
-def run_size(ui: NotebookUI, first: int, seconds: float, size: tuple[int, int]) -> dict:
+def parse_links(values: list[str] | None) -> list[Link | None]:
+    """``--link`` values (each maybe a comma list) as links; ``None`` is loopback."""
+    texts = [t for value in values or ["loopback"] for t in value.split(",") if t.strip()]
+    return [Link.parse(text) for text in texts]
+
+
+def run_link(browser, server: JupyterServer, link: Link | None, notebook: str,
+             sizes: list[tuple[int, int]], seconds: float) -> list[dict]:
+    """Every size in ``notebook`` (its own kernel), Chromium reaching ``server`` over ``link``."""
+    label = "loopback" if link is None else link.label
+    port = int(server.url.rsplit(":", 1)[1])
+    shaped = None if link is None else ShapedLink(link, "127.0.0.1", port)
+    url = server.url if shaped is None else shaped.url
+    runs = []
+    context = browser.new_context(viewport={"width": 1500, "height": 1400})
+    try:
+        context.set_default_timeout(30_000 if link is None else 120_000)
+        context.add_init_script(path=str(PAGES / "bench_probe.js"))
+        page = context.new_page()
+        print(f"[{label}] opening JupyterLab ...", file=sys.stderr, flush=True)
+        opened = time.monotonic()
+        server.login(page, url)
+        ui = NotebookUI(page, server, notebook, "lab", url=url, timeout=300)
+        load = round(time.monotonic() - opened, 1)
+
+        def reopen() -> NotebookUI:
+            return NotebookUI(page, server, notebook, "lab", url=url, timeout=300)
+
+        page.keyboard.press("Control+b")  # hide the file browser: more room
+        for index, size in enumerate(sizes):
+            print(f"[{label}] measuring {size[0]}x{size[1]} ...", file=sys.stderr, flush=True)
+            run, ui = run_size(ui, 7 * index, seconds, size, None if link is None else reopen)
+            run.update(link=label, lab_load_s=load, kernel_picker=ui.kernel_picked)
+            runs.append(run)
+        if shaped is not None:
+            runs[-1]["shaper"] = shaped.stats()
+    finally:
+        context.close()
+        if shaped is not None:
+            shaped.stop()
+        for session in server.api("GET", "/api/sessions"):  # this link's kernel goes
+            if session.get("path") == notebook:
+                server.api("DELETE", f"/api/sessions/{session['id']}")
+    return runs
+
+
+def run_size(ui: NotebookUI, first: int, seconds: float, size: tuple[int, int],
+             reopen: Callable[[], NotebookUI] | None = None) -> tuple[dict, NotebookUI]:
+    """One size's windows; returns the results and the notebook's UI (a new one if the page
+    had to be reopened after the naive loop)."""
     page = ui.page
     setup, stats1, block, stats2, close, naive, cleanup = range(first, first + 7)
     out = ui.run(setup, timeout=90)
@@ -230,9 +290,16 @@ def run_size(ui: NotebookUI, first: int, seconds: float, size: tuple[int, int]) 
     window = Window(page, who)
     time.sleep(seconds)
     results["naive"] = window.finish("image")
-    ui.wait_done(naive, timeout=seconds + 60)
+    if reopen is not None:
+        # Without flow control the naive loop queued far more than a slow link carries (tens
+        # of MB, minutes to drain) in front of every later message: reload the page, which
+        # drops that WebSocket and its backlog; the kernel and its variables stay.
+        ui = reopen()
+        results["naive"]["backlog_dropped"] = True
+    else:
+        ui.wait_done(naive, timeout=seconds + 60)
     ui.run(cleanup, timeout=60)
-    return results
+    return results, ui
 
 
 def machine_busy() -> float:
@@ -276,9 +343,9 @@ def table(runs: list[dict], info: dict, end_load: tuple) -> str:
          + (f" plus uncommitted changes in {', '.join(info['uncommitted'])}"
             if info["uncommitted"] else "") + "."),
         "",
-        ("| size | method | painted fps | glass-to-glass p50 / p95 / max ms | kernel CPU % "
+        ("| link | size | method | painted fps | glass-to-glass p50 / p95 / max ms | kernel CPU % "
          "| sandbox CPU % | Chromium CPU % | other processes CPU % | widget's own numbers |"),
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         for key, label in (("viewer", "StreamViewer"), ("busy", "StreamViewer, cell busy"),
@@ -291,11 +358,12 @@ def table(runs: list[dict], info: dict, end_load: tuple) -> str:
             own = (f"fps {ws['fps']}, g2g p50 {ws['glass_to_glass_ms']} ms, "
                    f"expired {ws['expired']}" if ws else "–")
             lines.append(
-                f"| {run['size']} | {label} | {r['fps']} | {ms(r['p50'])} / {ms(r['p95'])} / "
-                f"{ms(r['max'])} | {pct(r['cpu']['kernel'])} | {r['cpu']['sandbox']} | "
+                f"| {run.get('link', 'loopback')} | {run['size']} | {label} | {r['fps']} | "
+                f"{ms(r['p50'])} / {ms(r['p95'])} / {ms(r['max'])} | {pct(r['cpu']['kernel'])} | {r['cpu']['sandbox']} | "
                 f"{r['cpu']['chromium']} | {r['cpu']['others']} | {own} |")
     lines.append("")
-    big = next((r for r in runs if r["size"] == "1280x720"), None)
+    big = next((r for r in runs if r["size"] == "1280x720"
+                and r.get("link", "loopback") == "loopback"), None)
     if big is not None:
         v, b = big["viewer"], big["busy"]
         checks = [
@@ -308,7 +376,17 @@ def table(runs: list[dict], info: dict, end_load: tuple) -> str:
         ]
         lines.append("Goals at 1280x720: " + "; ".join(
             f"{name}: {value} {'PASS' if ok else 'FAIL'}" for name, ok, value in checks) + ".")
-    misses = {f"{run['size']} {k}": run[k]["unreadable_stamps"] for run in runs
+    if any(run.get("naive", {}).get("backlog_dropped") for run in runs):
+        lines.append("Over shaped links the page was reloaded after the naive loop's window, "
+                     "dropping the backlog it had queued (no flow control).")
+    for run in runs:
+        if "shaper" in run:
+            moved = run["shaper"]
+            lines.append(f"Link {run['link']}: JupyterLab opened in {run['lab_load_s']} s "
+                         f"(kernel picker answered: {run['kernel_picker'] or 'not shown'}); "
+                         f"{moved['bytes_down'] / 1e6:.1f} MB down, "
+                         f"{moved['bytes_up'] / 1e6:.1f} MB up through the shaper.")
+    misses = {f"{run['link']} {run['size']} {k}": run[k]["unreadable_stamps"] for run in runs
               for k in ("viewer", "busy", "naive", "webrtc")
               if k in run and run[k]["unreadable_stamps"]}
     if misses:
@@ -330,7 +408,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="measure only this size (repeatable; default 640x480 and 1280x720)")
     parser.add_argument("--max-in-flight", type=int, default=None,
                         help="StreamViewer(max_in_flight=N) instead of the library default")
+    parser.add_argument("--link", action="append", default=None, metavar="DOWN/UP/RTT",
+                        help="Mbit/s, Mbit/s, ms through the link shaper, or loopback "
+                             "(repeatable or comma-separated; default loopback)")
     args = parser.parse_args(argv)
+    try:
+        links = parse_links(args.link)
+    except ValueError as exc:
+        parser.error(str(exc))
     seconds = args.seconds or (4.0 if args.quick else 10.0)
     sizes = [(640, 480)] if args.quick else [(640, 480), (1280, 720)]
     if args.size:
@@ -344,25 +429,19 @@ def main(argv: list[str] | None = None) -> int:
         cells += cells_for(*size, seconds, "" if args.max_in_flight is None
                            else f", max_in_flight={args.max_in_flight}")
     root = Path(tempfile.mkdtemp(prefix="mezon-nb-bench-"))
-    (root / "bench.ipynb").write_text(json.dumps(code_notebook(cells)))
+    notebooks = []
+    for index in range(len(links)):
+        notebooks.append(f"bench{index}.ipynb")
+        (root / notebooks[-1]).write_text(json.dumps(code_notebook(cells)))
     server = JupyterServer(root)
     runs = []
     try:
         with sync_playwright() as playwright:
             browser = launch(playwright)
             try:
-                context = browser.new_context(viewport={"width": 1500, "height": 1400})
-                context.set_default_timeout(30_000)
-                context.add_init_script(path=str(PAGES / "bench_probe.js"))
-                page = context.new_page()
-                server.login(page)
-                ui = NotebookUI(page, server, "bench.ipynb", "lab")
-                page.keyboard.press("Control+b")  # hide the file browser: more room
-                for index, size in enumerate(sizes):
-                    print(f"measuring {size[0]}x{size[1]} ...", file=sys.stderr, flush=True)
-                    runs.append(run_size(ui, 7 * index, seconds, size))
-                context.close()
-                for run, size in zip(runs, sizes):
+                for link, notebook in zip(links, notebooks):
+                    runs += run_link(browser, server, link, notebook, sizes, seconds)
+                for run, size in zip([r for r in runs if r["link"] == "loopback"], sizes):
                     print(f"measuring {size[0]}x{size[1]} over WebRTC ...", file=sys.stderr,
                           flush=True)
                     run["webrtc"] = run_webrtc(browser, size, seconds)

@@ -23,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     >>> build_parser().parse_args([]).crowd
     True
+    >>> build_parser().parse_args(["--stream-codec", "h264"]).stream_codec
+    'h264'
     """
     defaults = SandboxConfig()
     parser = argparse.ArgumentParser(prog="python -m mezon_nb.sandbox", description=__doc__)
@@ -35,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--session-ttl", type=float, default=defaults.session_ttl)
     parser.add_argument("--no-stream", dest="stream", action="store_false",
                         help="no built-in publisher on the main streaming channel")
+    parser.add_argument("--stream-codec", choices=("vp8", "h264"), default=defaults.stream_codec,
+                        help="the video codec viewers get (encoded once for all of them)")
     parser.add_argument("--verbose", action="store_true", help="debug logging")
     return parser
 
@@ -73,6 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     config = SandboxConfig(
         port=args.port, seed=args.seed, crowd=args.crowd, crowd_rate=args.crowd_rate,
         time_scale=args.time_scale, session_ttl=args.session_ttl, stream=args.stream,
+        stream_codec=args.stream_codec,
     )
     try:
         server = SandboxServer(config)

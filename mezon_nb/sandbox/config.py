@@ -10,6 +10,25 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+#: ``stream_codec`` option -> RTP codec name (the SDP's ``video/<name>``).
+STREAM_CODECS = {"vp8": "VP8", "h264": "H264"}
+
+
+def video_codec_name(option: str) -> str:
+    """The RTP name of a ``stream_codec`` option.
+
+    >>> video_codec_name("h264")
+    'H264'
+    >>> video_codec_name("av1")
+    Traceback (most recent call last):
+    ...
+    ValueError: stream_codec must be 'vp8' or 'h264', got 'av1'
+    """
+    name = STREAM_CODECS.get(str(option).lower())
+    if name is None:
+        raise ValueError(f"stream_codec must be 'vp8' or 'h264', got {option!r}")
+    return name
+
 
 @dataclasses.dataclass(frozen=True)
 class SandboxConfig:
@@ -19,8 +38,9 @@ class SandboxConfig:
     crowd's sequence of joins and leaves. ``crowd_rate`` is viewer joins per minute per streaming
     channel; ``time_scale`` runs the crowd's clock faster (10 = ten times faster).
     ``session_ttl`` is the lifetime of a login in seconds. ``stream*`` are read by the stream
-    server (``world.config["stream_size"]``, …). ``crowd_chat`` lets crowd viewers say something
-    in chat now and then. Options named ``stn_*`` are kept in ``stn`` and passed through,
+    server (``world.config["stream_size"]``, …); ``stream_codec`` is the video codec every
+    viewer gets, ``"vp8"`` or ``"h264"`` (anything else raises ``ValueError``).
+    ``crowd_chat`` lets crowd viewers say something in chat now and then. Options named ``stn_*`` are kept in ``stn`` and passed through,
     flattened, to ``World.config`` for the stream server.
 
     >>> SandboxConfig().port, SandboxConfig().session_ttl
@@ -37,7 +57,11 @@ class SandboxConfig:
     stream: bool = True
     stream_size: tuple[int, int] = (1280, 720)
     stream_fps: int = 30
+    stream_codec: str = "vp8"
     stn: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        video_codec_name(self.stream_codec)  # ValueError unless vp8 or h264
 
     def to_dict(self) -> dict[str, Any]:
         """A flat plain dict (JSON-serialisable), also what ``World.config`` holds.

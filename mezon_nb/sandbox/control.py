@@ -24,12 +24,17 @@ action                 what it does
 ``drop_sockets``       cut every realtime socket without a close frame → ``{dropped}``
 ``set_live``           ``{channel_id, live}``: push streaming started (55) / ended (56)
 ``state``              (also GET) channels, presence, live channels, socket count, crowd,
-                       and the stream server's ``stream``: signalling sockets, and per live
-                       channel its publishing user and viewer count
+                       and the stream server's ``stream``: signalling sockets, video codec,
+                       packet loss, and per live channel its publishing user, viewer count
+                       and ``video_stats`` (packets, keyframes, forced ones, requests)
+``drop_packets``       ``{share, seconds, retransmissions?}``: drop that share (0..1) of every
+                       viewer's outgoing video RTP packets for that long (at most 600 s), to
+                       test recovery; ``retransmissions: false`` spares packets resent for a
+                       NACK → the stream server's ``loss`` (``active``, ``dropped``, …)
 =====================  ======================================================================
 
->>> sorted(ACTIONS)[:3]
-['add_viewer', 'burst', 'drop_sockets']
+>>> sorted(ACTIONS)[:4]
+['add_viewer', 'burst', 'drop_packets', 'drop_sockets']
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import time
 from typing import Any
 
 from starlette.requests import Request
@@ -168,6 +174,14 @@ class Controls:
             self.world.stream_ended(channel_id)
         return {"channel_id": str(channel_id), "live": self.world.is_live(channel_id)}
 
+    async def _drop_packets(self, params: Params) -> Params:
+        if self.stream is None:
+            raise LookupError("this sandbox has no stream server")
+        now = time.monotonic()
+        self.stream.loss.start(params["share"], params["seconds"], now,
+                               params.get("retransmissions", True))
+        return self.stream.loss.stats(now)
+
     async def _state(self, params: Params) -> Params:
         world, crowd = self.world, self.crowd
         return {
@@ -192,7 +206,7 @@ def _id(value: int | None) -> str | None:
 #: Action names: the URL segment, and ``Controls._<name>``.
 ACTIONS = (
     "add_viewer", "remove_viewer", "post_message", "burst", "emits", "pause_crowd", "resume_crowd",
-    "drop_sockets", "set_live", "state",
+    "drop_sockets", "set_live", "state", "drop_packets",
 )
 READ_ONLY_ACTIONS = ("emits", "state")
 

@@ -108,8 +108,9 @@ class Sandbox:
 
         ``options`` are the other :class:`~mezon_nb.sandbox.config.SandboxConfig` fields:
         ``crowd_rate`` (joins/min per streaming channel), ``time_scale``, ``session_ttl`` (s),
-        ``crowd_chat``, ``stream``, ``stream_size``, ``stream_fps``. Raises ``TypeError`` for
-        an unknown option and ``RuntimeError`` if the child does not come up within ``timeout``.
+        ``crowd_chat``, ``stream``, ``stream_size``, ``stream_fps``, ``stream_codec`` (``"vp8"``
+        or ``"h264"``). Raises ``TypeError`` for an unknown option, ``ValueError`` for a bad
+        value and ``RuntimeError`` if the child does not come up within ``timeout``.
 
         >>> Sandbox.start(colour="red")
         Traceback (most recent call last):

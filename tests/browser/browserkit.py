@@ -236,9 +236,10 @@ class JupyterServer:
             text = response.read()
         return json.loads(text) if text else None
 
-    def login(self, page: Any) -> None:
-        """Log ``page``'s browser context in through the login form (a cookie, no token in URLs)."""
-        page.goto(self.url + "/login", wait_until="domcontentloaded")
+    def login(self, page: Any, url: str | None = None) -> None:
+        """Log ``page``'s browser context in through the login form (a cookie, no token in URLs);
+        ``url``: reach the server there instead (a link shaper in front of it)."""
+        page.goto((url or self.url) + "/login", wait_until="domcontentloaded")
         page.locator("#password_input").fill(self.token)
         page.locator("#password_input").press("Enter")
         page.wait_for_load_state("domcontentloaded")
@@ -314,20 +315,61 @@ def wait_for(predicate: Any, timeout: float, interval: float = 0.1) -> Any:
 _DONE = re.compile(r"\[\d+\]")
 
 
+def answer_kernel_picker(page: Any, kernel: str = "Python 3") -> str | None:
+    """If JupyterLab's "Select Kernel" dialog is open, pick the kernel whose name starts with
+    ``kernel`` (else the one it proposes) and press Select, as a person would; returns the
+    kernel picked, or ``None`` when no such dialog is open.
+
+    JupyterLab asks when it cannot start the notebook's kernel by itself: a notebook for a kernel
+    this server does not have, or a slow link where the kernel list arrived after the notebook opened.
+    """
+    dialog = page.locator(".jp-Dialog").filter(
+        has=page.locator(".jp-Dialog-header", has_text="Select Kernel"))
+    if not dialog.count():
+        return None
+    select = dialog.locator("select").first
+    labels = [label.strip() for label in select.locator("option").all_text_contents()]
+    choice = next((label for label in labels if label.startswith(kernel)), None)
+    if choice is not None:
+        select.select_option(label=choice)
+    picked = choice or select.evaluate("s => s.options[s.selectedIndex]?.text ?? ''")
+    dialog.locator(".jp-mod-accept").click()
+    dialog.wait_for(state="detached", timeout=30_000)
+    return picked
+
+
 class NotebookUI:
     """One notebook open in ``ui`` ("lab" or "notebook"), driven as a person would: menus,
-    clicks and Shift+Enter. Cells are addressed by their index in the .ipynb file."""
+    clicks and Shift+Enter. Cells are addressed by their index in the .ipynb file. ``url``:
+    reach the server there instead (a link shaper in front of it). A kernel picker shown while
+    the notebook opens is answered (``kernel_picked`` says with what)."""
 
-    def __init__(self, page: Any, server: JupyterServer, path: str, ui: str = "lab") -> None:
+    def __init__(self, page: Any, server: JupyterServer, path: str, ui: str = "lab",
+                 url: str | None = None, timeout: float = 60.0) -> None:
         self.page, self.ui = page, ui
+        self.kernel_picked: str | None = None
         route = "/lab/tree/" if ui == "lab" else "/notebooks/"
-        page.goto(server.url + route + path, wait_until="domcontentloaded")
+        page.goto((url or server.url) + route + path, wait_until="domcontentloaded")
         self.cells = page.locator(".jp-Notebook .jp-Cell")
-        self.cells.first.wait_for(timeout=60_000)
-        # the kernel is up once the toolbar says so (idle)
-        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
-                     ".jp-ExecutionIndicator[data-status='idle']").first.wait_for(
-            timeout=60_000, state="attached")
+        # The kernel is up once the server has a session with a kernel for this notebook and
+        # the toolbar says idle (the toolbar alone says idle before any kernel was chosen).
+        idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
+                            ".jp-ExecutionIndicator[data-status='idle']")
+
+        def has_kernel() -> bool:
+            try:
+                sessions = server.api("GET", "/api/sessions")
+            except (OSError, ValueError):
+                return False
+            return any(s.get("path") == path and s.get("kernel") for s in sessions)
+
+        def ready() -> bool:
+            self.kernel_picked = answer_kernel_picker(page) or self.kernel_picked
+            return bool(self.cells.count() and idle.count() and has_kernel())
+
+        if not wait_for(ready, timeout, 0.25):
+            raise AssertionError(f"the notebook's kernel was not idle within {timeout:g} s "
+                                 f"(dialogs: {self.dialogs()!r})")
 
     def cell(self, index: int) -> Any:
         return self.cells.nth(index)

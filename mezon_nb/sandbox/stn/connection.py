@@ -11,6 +11,7 @@ with a ``FileUrl`` (a local file), or ``session_publisher`` → ``sd_answer`` th
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -26,6 +27,7 @@ from aiortc.sdp import SessionDescription, candidate_from_sdp
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from mezon_nb.protocol import stn
+from mezon_nb.sandbox.stn.rtp_tap import PacketLoss, tap_video_sender
 from mezon_nb.sandbox.stn.sources import FileSource, Source, TrackSource, local_path
 
 logger = logging.getLogger(__name__)
@@ -54,6 +56,8 @@ class StreamHost(Protocol):
     server imports this module, never the other way round."""
 
     config: Mapping[str, Any]
+    video_codec: str
+    loss: PacketLoss
 
     @property
     def channels(self) -> Mapping[str, Channel]: ...
@@ -65,9 +69,9 @@ class StreamHost(Protocol):
     def presence(self, channel_id: str, user_id: int, *, joined: bool) -> None: ...
 
 
-def _vp8_only() -> list[Any]:
+def _video_codecs(name: str) -> list[Any]:
     return [c for c in RTCRtpSender.getCapabilities("video").codecs
-            if c.mimeType.lower() == "video/vp8"]
+            if c.mimeType.lower() == f"video/{name.lower()}"]
 
 
 class Connection:
@@ -172,11 +176,11 @@ class Connection:
             raise Refused("invalid offer: no audio or video")
         pc = self._new_pc()
         # Codecs are settled by setRemoteDescription, so a viewer's transceivers exist first,
-        # preferring what the fanouts carry (VP8); one per kind the offer has, no others.
+        # preferring what the fanouts carry (stream_codec); one per kind the offer has.
         for kind in dict.fromkeys(kinds) if sending else ():
             transceiver = pc.addTransceiver(kind, direction="sendonly")
             if kind == "video":
-                transceiver.setCodecPreferences(_vp8_only())
+                transceiver.setCodecPreferences(_video_codecs(self.server.video_codec))
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
         except _WEBRTC_ERRORS as exc:
@@ -218,6 +222,9 @@ class Connection:
             raise Refused(f'channel "{cid}" not found')
         if self.watching is not None:
             raise Refused("already subscribed")
+        if channel.source.has_video and channel.source.codec != self.server.video_codec:
+            raise Refused(f'channel "{cid}" sends {channel.source.codec} video, this stream '
+                          f"server negotiates {self.server.video_codec} (stream_codec)")
         for transceiver in self.pc.getTransceivers():
             if transceiver.mid is None:
                 continue
@@ -226,6 +233,9 @@ class Connection:
             else:
                 fanout = getattr(channel.source, transceiver.kind)
                 transceiver.sender.replaceTrack(fanout.subscribe())
+                if transceiver.kind == "video":
+                    tap_video_sender(transceiver.sender, fanout, self.server.loss,
+                                     time.monotonic)
         self.watching = cid
         channel.viewers.add(self)
         await self._answer()
@@ -268,7 +278,7 @@ class Connection:
                 source = FileSource(local_path(file_url))
             elif self.tracks:
                 source = TrackSource(self.tracks, fps=float(self.server.config.get(
-                    "stream_fps", 30)))
+                    "stream_fps", 30)), codec=self.server.video_codec)
             else:
                 raise Refused("webrtc session not established")
         except (ValueError, OSError) as exc:

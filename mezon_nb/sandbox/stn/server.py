@@ -6,7 +6,9 @@ before the WebSocket upgrade (HTTP 401 by default, ``world.config["stn_reject_st
 accepted socket becomes a :class:`~mezon_nb.sandbox.stn.connection.Connection`. A channel is
 live while one :class:`~mezon_nb.sandbox.stn.sources.Source` publishes into it; the seeded
 streaming channel plays the built-in test pattern (``world.config`` ``stream``,
-``stream_size``, ``stream_fps``).
+``stream_size``, ``stream_fps``). Video goes out in ``stream_codec`` (``"vp8"``, ``"h264"``),
+encoded once for every viewer; ``loss`` (:class:`~mezon_nb.sandbox.stn.rtp_tap.PacketLoss`)
+drops a share of the video RTP packets while the ``drop_packets`` control has it on.
 
 >>> class World:
 ...     config = {"stream": False}
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +32,9 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
+from mezon_nb.sandbox.config import video_codec_name
 from mezon_nb.sandbox.stn.connection import Connection
+from mezon_nb.sandbox.stn.rtp_tap import PacketLoss
 from mezon_nb.sandbox.stn.sources import PatternSource, Source
 
 logger = logging.getLogger(__name__)
@@ -71,6 +76,8 @@ class StreamServer:
         config = getattr(world, "config", {}) or {}
         self.config = config
         self.reject_status = int(config.get("stn_reject_status", 401))
+        self.video_codec = video_codec_name(config.get("stream_codec", "vp8"))
+        self.loss = PacketLoss()
         self.channels: dict[str, LiveChannel] = {}
         self.connections: set[Connection] = set()
         self.routes = [WebSocketRoute("/ws", self._endpoint)]
@@ -80,16 +87,20 @@ class StreamServer:
         return {cid: ch.source.has_video for cid, ch in self.channels.items()}
 
     def summary(self) -> dict:
-        """Signalling sockets open, and per live channel: video or not, the publishing user
-        (None for the built-in pattern or a relayed file) and how many viewers are connected.
+        """Signalling sockets open, the video codec, the packet loss control, and per live
+        channel: video or not, the publishing user (None for the built-in pattern or a relayed
+        file), how many viewers are connected and its video fanout's counters (packets,
+        keyframes, keyframes forced, keyframe requests by cause).
 
-        >>> StreamServer(object()).summary()
-        {'sockets': 0, 'channels': []}
+        >>> StreamServer(object()).summary()["channels"]
+        []
         """
-        return {"sockets": len(self.connections), "channels": [
+        return {"sockets": len(self.connections), "codec": self.video_codec,
+                "loss": self.loss.stats(time.monotonic()), "channels": [
             {"channel_id": cid, "video": ch.source.has_video,
              "publisher_user_id": None if ch.user_id is None else str(ch.user_id),
-             "viewers": len(ch.viewers)} for cid, ch in self.channels.items()]}
+             "viewers": len(ch.viewers), "codec": ch.source.codec,
+             "video_stats": ch.source.video.stats()} for cid, ch in self.channels.items()]}
 
     def channel_exists(self, channel_id: str) -> bool:
         """Whether the world knows ``channel_id`` (a channel one may publish into)."""
@@ -112,7 +123,8 @@ class StreamServer:
         if not self.config.get("stream", True) or cid is None:
             return
         width, height = self.config.get("stream_size", (1280, 720))
-        source = PatternSource(int(width), int(height), float(self.config.get("stream_fps", 30)))
+        source = PatternSource(int(width), int(height), float(self.config.get("stream_fps", 30)),
+                               codec=self.video_codec)
         self.go_live(cid, source, user_id=None)  # no user: the crowd's presence stays exact
 
     async def stop(self) -> None:

@@ -2,7 +2,8 @@
 
 Every source fills a video and an audio :class:`~mezon_nb.sandbox.stn.fanout.Fanout` and calls
 ``on_end`` once when it runs out (end of file, publisher gone). Encoding happens once per source
-and only while someone watches.
+and only while someone watches, in the server's ``stream_codec`` (VP8 or H.264; a relayed file
+stays VP8); keyframes are forced at the rate :meth:`Fanout.take_keyframe` allows.
 
 >>> src = PatternSource(320, 240, fps=15)
 >>> (src.has_video, len(src.video), src.codec)
@@ -23,6 +24,7 @@ import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from mezon_nb.core.pattern import AUDIO_SAMPLES, SAMPLE_RATE, TestPattern
+from mezon_nb.sandbox.config import video_codec_name
 from mezon_nb.sandbox.stn.fanout import Fanout, OpusEncoder, VideoEncoder
 
 logger = logging.getLogger(__name__)
@@ -79,12 +81,15 @@ class PatternSource(Source):
 
     >>> PatternSource(640, 360, fps=30).pattern.speed
     4
+    >>> PatternSource(640, 360, codec="h264").codec
+    'H264'
     """
 
-    def __init__(self, width: int, height: int, fps: float = 30):
+    def __init__(self, width: int, height: int, fps: float = 30, codec: str = "vp8"):
         super().__init__()
         self.pattern = TestPattern(width, height, fps)
-        self.encoder = VideoEncoder(width, height, fps)
+        self.encoder = VideoEncoder(width, height, fps, codec=codec)
+        self.codec = self.encoder.name
         self.opus = OpusEncoder()
 
     def start(self) -> None:
@@ -103,7 +108,7 @@ class PatternSource(Source):
             await asyncio.sleep(max(0.0, start + index / fps - loop.time()))
             if not len(self.video):
                 continue
-            keyframe, self.video.keyframe_requested = self.video.keyframe_requested, False
+            keyframe = self.video.take_keyframe(loop.time())
             for packet in await loop.run_in_executor(None, self._encode, index, keyframe):
                 self.video.push(packet)
 
@@ -187,15 +192,16 @@ class FileSource(Source):
 class TrackSource(Source):
     """A WebRTC publisher's received tracks, decoded by aiortc and encoded once for everyone.
 
-    >>> TrackSource([]).has_video
-    False
+    >>> TrackSource([], codec="h264").codec
+    'H264'
     """
 
-    def __init__(self, tracks: list[MediaStreamTrack], fps: float = 30):
+    def __init__(self, tracks: list[MediaStreamTrack], fps: float = 30, codec: str = "vp8"):
         super().__init__()
         self.tracks = tracks
         self.has_video = any(t.kind == "video" for t in tracks)
         self.fps = fps
+        self.codec = video_codec_name(codec)
         self.opus = OpusEncoder()
 
     def start(self) -> None:
@@ -218,9 +224,10 @@ class TrackSource(Source):
             else:
                 if encoder is None or (encoder.codec.width, encoder.codec.height) != (
                         frame.width, frame.height):
-                    encoder = VideoEncoder(frame.width, frame.height, self.fps)
-                    fanout.request_keyframe()
-                keyframe, fanout.keyframe_requested = fanout.keyframe_requested, False
+                    encoder = VideoEncoder(frame.width, frame.height, self.fps,
+                                           codec=self.codec.lower())
+                    fanout.request_keyframe("resync")
+                keyframe = fanout.take_keyframe(loop.time())
                 packets = await loop.run_in_executor(None, encoder.encode, frame, keyframe)
             for packet in packets:
                 fanout.push(packet)
