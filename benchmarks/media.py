@@ -88,6 +88,9 @@ def relay_source(width: int, height: int, fps: float):
         def subscribe(self):
             return relay.subscribe(self.track, buffered=False)
 
+        def request_keyframe(self, reason: str) -> None:
+            """A viewer's PLI: each viewer's own aiortc encoder answers it."""
+
         def __len__(self) -> int:
             return 1
 

@@ -32,6 +32,8 @@ from mezon_nb.sandbox.config import video_codec_name
 
 _QUEUE = 30  # packets a viewer may lag behind before it is resynchronised on a keyframe
 KEYFRAME_INTERVAL = 0.5  # s between two forced keyframes, for all viewers together
+
+
 class PacketTrack(MediaStreamTrack):
     """One viewer's track: ``recv()`` returns encoded ``av.Packet`` objects from a fanout.
 

@@ -108,7 +108,13 @@ def tap_video_sender(sender: Any, fanout: Fanout, loss: PacketLoss,
     >>> callable(tap_video_sender)
     True
     """
-    sender._send_keyframe = lambda: fanout.request_keyframe("pli")
+    own = sender._send_keyframe  # still flags aiortc's encoder, for a track of raw frames
+
+    def on_keyframe_request() -> None:
+        own()
+        fanout.request_keyframe("pli")
+
+    sender._send_keyframe = on_keyframe_request
     transport = sender.transport
     ssrcs = {sender._ssrc, sender._rtx_ssrc}
     highest: dict[int, int] = {}

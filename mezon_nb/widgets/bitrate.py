@@ -1,0 +1,208 @@
+"""How much picture a view's link carries: pass the stream's own video through, or a lighter one.
+
+A :class:`BitrateController` reads what the viewer's acks say — bytes delivered per second and
+the round trip — and picks a rung of :data:`LADDER`: rung 0 is pass-through (the stream's own
+encoded video); lower rungs are a re-encoded (or JPEG) picture at a fraction of the stream's
+bitrate, stepping quality first, then scale, and the frame rate last.
+
+The rules, in the caller's time (nothing here does I/O):
+
+* The link is *congested* when the round trip stands ``queue_limit`` above the lowest one seen
+  in the last ``rtt_window`` seconds and is not falling (a queue is building in front of the
+  link, not draining), or when less arrives than is sent (delivered < ``loss_ratio`` × the
+  rung's rate).
+* Congested for ``hold`` seconds: step down at once to the highest rung whose rate fits
+  ``headroom`` × the delivered rate (at least one rung).
+* Quiet (round trip within ``queue_limit / 3`` of the lowest) for ``probe_after`` seconds
+  since the last change: try one rung up. A try that meets congestion goes back to the rung
+  it came from and doubles the wait before the next try of that rung (up to
+  ``max_probe_after``); one that holds for its wait halves it again. So a link that just fits
+  is not probed every few seconds, and a link that got faster is found again.
+
+Not wired into the viewer yet (the frame path is being rebuilt); it is written for it.
+
+>>> ctl = BitrateController(source_bps=2_200_000)
+>>> ctl.update(now=0.0, delivered_bps=2_200_000, rtt=0.04).label
+'pass-through'
+>>> for t in (2.0, 2.5, 3.0):                 # a 2 Mbit/s link, its queue filling
+...     target = ctl.update(now=t, delivered_bps=1_950_000, rtt=0.04 + 0.1 * t)
+>>> target.label
+'vp8 1.3 Mbit/s ×1, jpeg q70'
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One step: picture ``scale`` (of each side), bitrate as a ``fraction`` of the stream's,
+    the JPEG ``jpeg_quality`` of the fallback path, and a frame-rate ``fps_divisor``.
+
+    >>> Rung(0.5, 0.2, 60).fps_divisor
+    1
+    """
+
+    scale: float
+    fraction: float
+    jpeg_quality: int
+    fps_divisor: int = 1
+
+
+#: Quality first, then scale, then frame rate; rung 0 is pass-through.
+LADDER: tuple[Rung, ...] = (
+    Rung(1.0, 1.0, 80),
+    Rung(1.0, 0.6, 70),
+    Rung(0.75, 0.35, 65),
+    Rung(0.5, 0.2, 60),
+    Rung(0.5, 0.12, 50),
+    Rung(0.5, 0.07, 45, fps_divisor=2),
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to send now: ``passthrough`` or a picture of ``bitrate`` bit/s at ``scale``,
+    ``jpeg_quality`` for the JPEG path, every ``fps_divisor``-th frame; ``rung`` in
+    :data:`LADDER`.
+
+    >>> Target(rung=3, passthrough=False, bitrate=440_000, scale=0.5, jpeg_quality=60,
+    ...        fps_divisor=1).label
+    'vp8 0.44 Mbit/s ×0.5, jpeg q60'
+    """
+
+    rung: int
+    passthrough: bool
+    bitrate: int
+    scale: float
+    jpeg_quality: int
+    fps_divisor: int
+
+    @property
+    def label(self) -> str:
+        """For the overlay and ``get_stats()``: ``pass-through`` or the re-encode's numbers."""
+        if self.passthrough:
+            return "pass-through"
+        fps = f", fps ÷{self.fps_divisor}" if self.fps_divisor > 1 else ""
+        return (f"vp8 {self.bitrate / 1e6:.2g} Mbit/s ×{self.scale:g}, "
+                f"jpeg q{self.jpeg_quality}{fps}")
+
+
+class BitrateController:
+    """The rung choice for one view; see the module docstring for the rules.
+
+    >>> BitrateController(source_bps=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: source_bps must be a positive number of bit/s, got 0
+    """
+
+    def __init__(self, source_bps: float, *, queue_limit: float = 0.1, headroom: float = 0.85,
+                 loss_ratio: float = 0.8, hold: float = 1.0, probe_after: float = 5.0,
+                 max_probe_after: float = 60.0, rtt_window: float = 10.0) -> None:
+        self.source_bps = _positive("source_bps", source_bps)
+        self.queue_limit, self.headroom, self.loss_ratio = queue_limit, headroom, loss_ratio
+        self.hold, self.rtt_window = hold, rtt_window
+        self.base_probe_after, self.max_probe_after = probe_after, max_probe_after
+        self._waits = [probe_after] * len(LADDER)  # before a try of each rung
+        self.rung = 0
+        self.steps_down = 0
+        self.steps_up = 0
+        self._rtts: deque[tuple[float, float]] = deque()
+        self._last_queue: float | None = None
+        self._congested_since: float | None = None
+        self._changed_at: float | None = None
+        self._probing = False  # the last change was a try upwards
+
+    @property
+    def probe_after(self) -> float:
+        """Seconds without congestion before the next try one rung up.
+
+        >>> BitrateController(1e6, probe_after=5.0).probe_after
+        5.0
+        """
+        return self._waits[max(0, self.rung - 1)]
+
+    def rate(self, rung: int | None = None) -> float:
+        """The bit rate of ``rung`` (default: the current one)."""
+        return self.source_bps * LADDER[self.rung if rung is None else rung].fraction
+
+    def target(self) -> Target:
+        """The current rung as a :class:`Target`."""
+        rung = LADDER[self.rung]
+        return Target(self.rung, self.rung == 0, int(self.rate()), rung.scale,
+                      rung.jpeg_quality, rung.fps_divisor)
+
+    def _base_rtt(self, now: float, rtt: float) -> float:
+        self._rtts.append((now, rtt))
+        while self._rtts and self._rtts[0][0] < now - self.rtt_window:
+            self._rtts.popleft()
+        return min(r for _, r in self._rtts)
+
+    def update(self, now: float, delivered_bps: float, rtt: float) -> Target:
+        """One measurement from the acks at ``now`` (s): delivered bit/s and round trip (s).
+
+        >>> BitrateController(1e6).update(now=0.0, delivered_bps=-1, rtt=0.05)
+        Traceback (most recent call last):
+        ...
+        ValueError: delivered_bps must be a number >= 0, got -1
+        """
+        delivered_bps = _at_least_zero("delivered_bps", delivered_bps)
+        rtt = _at_least_zero("rtt", rtt)
+        if self._changed_at is None:
+            self._changed_at = now
+        queue = rtt - self._base_rtt(now, rtt)
+        draining = self._last_queue is not None and queue < self._last_queue
+        self._last_queue = queue
+        congested = (queue > self.queue_limit and not draining) or \
+            delivered_bps < self.loss_ratio * self.rate()
+        if not congested:
+            self._congested_since = None
+            waited = now - self._changed_at
+            if self._probing and waited >= self._waits[self.rung]:
+                self._probing = False  # the try held
+                self._waits[self.rung] = max(self.base_probe_after, self._waits[self.rung] / 2)
+            quiet = queue <= self.queue_limit / 3
+            if quiet and self.rung > 0 and not self._probing and waited >= self.probe_after:
+                self._step(now, self.rung - 1, probing=True)
+            return self.target()
+        if self._congested_since is None:
+            self._congested_since = now
+        if now - self._congested_since >= self.hold and self.rung < len(LADDER) - 1:
+            rung = self.rung + 1
+            if self._probing:  # the try failed: back where it came from, wait longer
+                self._waits[self.rung] = min(self.max_probe_after, 2 * self._waits[self.rung])
+            else:
+                fits = self.headroom * delivered_bps
+                while rung < len(LADDER) - 1 and self.rate(rung) > fits:
+                    rung += 1
+            self._step(now, rung, probing=False)
+        return self.target()
+
+    def _step(self, now: float, rung: int, *, probing: bool) -> None:
+        if rung > self.rung:
+            self.steps_down += 1
+        else:
+            self.steps_up += 1
+        self.rung, self._changed_at, self._probing = rung, now, probing
+        self._congested_since = None
+
+
+def _at_least_zero(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(
+            value) or value < 0:
+        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+    return float(value)
+
+
+def _positive(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(
+            value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number of bit/s, got {value!r}")
+    return float(value)
+
+
+__all__ = ["LADDER", "BitrateController", "Rung", "Target"]

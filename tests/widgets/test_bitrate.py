@@ -1,0 +1,114 @@
+"""BitrateController against a simulated bottleneck, in simulated time.
+
+The link model: the view sends at its rung's rate; a bottleneck of ``capacity`` bit/s with a
+queue of ``buffer`` seconds delivers at most its capacity, the excess waits in the queue (its
+round trip grows by the queue's delay); what does not fit the buffer is lost. One ack report
+every ``step`` seconds.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from mezon_nb.widgets.bitrate import LADDER, BitrateController
+
+STREAM = 2_200_000  # the sandbox's 720p30 VP8
+
+
+class Link:
+    def __init__(self, capacity: float, base_rtt: float = 0.08, buffer: float = 1.0) -> None:
+        self.capacity, self.base_rtt, self.buffer = capacity, base_rtt, buffer
+        self.queue = 0.0  # bits waiting
+
+    def carry(self, rate: float, dt: float) -> tuple[float, float]:
+        """Send at ``rate`` for ``dt`` s: (delivered bit/s, round trip at the end)."""
+        offered = self.queue + rate * dt
+        delivered = min(offered, self.capacity * dt)
+        self.queue = min(offered - delivered, self.capacity * self.buffer)
+        return delivered / dt, self.base_rtt + self.queue / self.capacity
+
+
+def run(ctl: BitrateController, capacity, seconds: float, step: float = 0.25, start=0.0,
+        link: Link | None = None):
+    """Reports every ``step`` s; ``capacity`` is a number or a function of time. Returns the
+    rung at every report and the link."""
+    link = link or Link(capacity(0) if callable(capacity) else capacity)
+    rungs = []
+    for i in range(int(seconds / step)):
+        now = start + (i + 1) * step
+        link.capacity = capacity(now) if callable(capacity) else capacity
+        delivered, rtt = link.carry(ctl.rate(), step)
+        rungs.append(ctl.update(now, delivered, rtt).rung)
+    return rungs, link
+
+
+def test_a_link_wider_than_the_stream_keeps_pass_through():
+    ctl = BitrateController(STREAM)
+    rungs, _link = run(ctl, 10_000_000, 120)
+    assert set(rungs) == {0} and ctl.steps_down == 0
+    assert ctl.target().passthrough and ctl.target().label == "pass-through"
+
+
+@pytest.mark.parametrize("capacity", [2_000_000, 1_000_000, 500_000])
+def test_a_narrow_link_settles_on_a_rung_that_fits_and_probes_rarely(capacity):
+    ctl = BitrateController(STREAM)
+    rungs, link = run(ctl, capacity, 300)
+    fits = [rung for rung in range(len(LADDER)) if STREAM * LADDER[rung].fraction <= capacity]
+    assert fits, "the ladder goes low enough"
+    settled = rungs[len(rungs) // 3:]  # after the first 100 s
+    share_fitting = sum(r >= fits[0] for r in settled) / len(settled)
+    assert share_fitting > 0.9
+    # probing waits longer after each failed try: few tries in 300 s
+    assert ctl.steps_up <= 10
+    # a failed try goes back to the rung it came from, not below it
+    assert min(settled) == fits[0] - 1 or min(settled) >= fits[0]
+    assert max(settled) == fits[0]
+    assert link.queue / link.capacity < 0.5  # the queue did not stay full
+
+
+def test_quality_and_scale_go_before_the_frame_rate():
+    for a, b in itertools.pairwise(LADDER):
+        assert b.fraction < a.fraction and b.scale <= a.scale and b.fps_divisor >= a.fps_divisor
+        assert b.jpeg_quality <= a.jpeg_quality
+    first_fps = next(i for i, r in enumerate(LADDER) if r.fps_divisor > 1)
+    assert LADDER[first_fps - 1].scale == min(r.scale for r in LADDER)
+    ctl = BitrateController(STREAM)
+    rungs, _ = run(ctl, 150_000, 60)
+    assert rungs[-1] == len(LADDER) - 1 and ctl.target().fps_divisor > 1
+
+
+def test_one_step_down_can_skip_rungs_and_the_way_back_up_is_hysteretic():
+    ctl = BitrateController(STREAM, probe_after=5.0)
+
+    def capacity(now):  # 10 Mbit/s, then 0.6 Mbit/s from 20 s to 80 s, then 10 again
+        return 600_000 if 20 <= now < 80 else 10_000_000
+
+    rungs, _ = run(ctl, capacity, 200)
+    at = {round((i + 1) * 0.25, 2): r for i, r in enumerate(rungs)}
+    assert at[19.75] == 0
+    first_drop = next(t for t, r in sorted(at.items()) if r > 0)
+    assert at[first_drop] >= 2  # 0.6 Mbit/s: straight past rung 1
+    assert at[79.75] > 0
+    # back up one rung at a time, each after at least probe_after without congestion
+    climb = [t for t, r in sorted(at.items()) if t >= 80 and r < at[round(t - 0.25, 2)]]
+    assert climb and all(b - a >= 5.0 for a, b in itertools.pairwise(climb))
+    assert rungs[-1] == 0
+
+
+def test_a_failed_probe_doubles_the_wait():
+    ctl = BitrateController(STREAM, probe_after=4.0, max_probe_after=32.0)
+    run(ctl, 1_000_000, 200)
+    assert ctl.probe_after > 4.0
+    assert ctl.probe_after <= 32.0
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("delivered_bps", -5), ("delivered_bps", float("nan")), ("rtt", -0.1), ("rtt", "fast")])
+def test_bad_measurements_are_refused(name, value):
+    ctl = BitrateController(STREAM)
+    args = {"delivered_bps": 1e6, "rtt": 0.05, name: value}
+    with pytest.raises(ValueError, match=name):
+        ctl.update(0.0, **args)
+    assert ctl.rung == 0
