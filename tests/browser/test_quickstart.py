@@ -57,7 +57,10 @@ _live = [s for s in _gc.get_objects()  # type(), not isinstance(): dead weak pro
 _viewer = globals().get("viewer")
 _stats = _viewer.get_stats() if _viewer is not None else {}
 print("MZ-PROBE " + _json.dumps({"sessions": len(_live), **{k: _stats.get(k) for k in
-                                ("sent", "acked", "ack_messages", "skipped")}}))
+                                ("sent", "acked", "ack_messages", "skipped", "path",
+                                 "decode_errors")},
+                                "decoded": _viewer.session.stats.frames_decoded
+                                if _viewer is not None and _viewer.session else None}))
 """
 
 
@@ -130,12 +133,14 @@ def opened(chromium, quickstart, tmp_path, request):
     Everything it started is stopped at teardown."""
     started = []
 
-    def open_(ui_name):
+    def open_(ui_name, init_script=None):
         root = tmp_path / "root"
         root.mkdir()
         cells = prepare(root)
         server = JupyterServer(root, log_path=tmp_path / "jupyter.log")
         context = chromium.new_context(viewport={"width": 1280, "height": 1000})
+        if init_script:
+            context.add_init_script(init_script)
         started.append((context, server))
         context.set_default_timeout(30_000)
         page_errors: list[str] = []
@@ -205,6 +210,11 @@ def test_quickstart_runs_and_plays(opened, ui_name):
     # Scrolled out of sight, the viewer sends (almost) nothing; back in sight, it plays on.
     before = probe(ui, cells["probe"])
     assert before["sessions"] == 1
+    # the stream's own VP8 goes to WebCodecs, and the kernel decodes nothing for it
+    assert before["path"] == "webcodecs vp8" and before["decode_errors"] == 0, before
+    assert "webcodecs vp8" in (page.locator(".mz-viewer .mz-overlay").first.text_content()
+                               or "")
+    decoded = before["decoded"]
     # the browser batches its acks (each message costs the page a kernel status round)
     assert before["acked"] > 20 and before["ack_messages"] * 3 <= before["acked"], before
     assert viewer.evaluate("e => { const r = e.getBoundingClientRect();"
@@ -212,6 +222,7 @@ def test_quickstart_runs_and_plays(opened, ui_name):
     time.sleep(1.5)
     after = probe(ui, cells["probe"])
     assert after["sent"] - before["sent"] <= 2, f"sent frames off screen: {before} -> {after}"
+    assert after["decoded"] == decoded, "the kernel decoded frames nobody in Python takes"
     viewer.scroll_into_view_if_needed()
     resumed = canvas_stamp(page)
     assert wait_for(lambda: (canvas_stamp(page) or 0) > (resumed or 0) + 5, 10), \
@@ -272,3 +283,25 @@ def _cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
     except OSError:
         return b""
+
+
+NO_WEBCODECS = "delete window.VideoDecoder; delete window.EncodedVideoChunk;"
+
+
+def test_without_webcodecs_the_viewer_falls_back_to_jpeg_and_plays(opened):
+    """A browser without WebCodecs (an init script removes it): the kernel sends JPEG."""
+    ui, cells, _server, page_errors = opened("lab", init_script=NO_WEBCODECS)
+    page = ui.page
+    viewer = page.locator(".mz-viewer").first
+    viewer.scroll_into_view_if_needed()
+    overlay = page.locator(".mz-viewer .mz-overlay").first
+    assert wait_for(lambda: "jpeg q80" in (overlay.text_content() or ""), 30), \
+        overlay.text_content()
+    assert wait_for(lambda: overlay_fps(page) > 20, 45), overlay.text_content()
+    moving = canvas_stamp(page)
+    assert wait_for(lambda: (canvas_stamp(page) or 0) > (moving or 0) + 5, 10), \
+        "the picture does not move"
+    stats = probe(ui, cells["probe"])
+    assert stats["path"] == "jpeg q80" and stats["decoded"] > 0, stats
+    ui.run(cells["cleanup"], timeout=60)
+    assert ui.errors() == [] and page_errors == []
