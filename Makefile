@@ -19,6 +19,7 @@ test: $(STAMP)
 	bash scripts/install_browser.sh
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 # Regenerate mezon_nb/protocol/*_pb2.py(i) from our .proto subset.

@@ -62,7 +62,7 @@ class LogPlot:
         ax.set(title="Concurrent viewers" + (f" (max per {freq})" if freq else ""),
                xlabel="time (UTC)", ylabel="viewers")
         ax.set_ylim(bottom=0)
-        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.yaxis.get_major_locator().set_params(integer=True)  # type: ignore[call-arg]
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
         if len(steps):
             ax.legend(title="channel", loc="upper left", fontsize="small")

@@ -151,7 +151,7 @@ class SessionTracker:
         return rows
 
     def _join(self, t: int, source: str, clan: str, channel: str, user: str,
-              participant: str, out: list[Row]) -> None:
+              participant: str | None, out: list[Row]) -> None:
         current = self.open.get(user)
         if current is not None and current[0] != channel:
             self._leave(t, "reconciled", current[1], current[0], user, out)

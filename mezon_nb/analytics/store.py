@@ -18,8 +18,8 @@ True
 from __future__ import annotations
 
 import array
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -44,7 +44,7 @@ class Interner(dict):
 
     def __init__(self) -> None:
         super().__init__({None: -1})
-        self.values: list[str] = []
+        self.values: list[str] = []  # type: ignore[assignment]  # shadows dict.values
 
     def __missing__(self, key: str) -> int:
         code = len(self.values)
@@ -53,7 +53,7 @@ class Interner(dict):
         return code
 
 
-def _factorize(values: Sequence) -> tuple[np.ndarray, Sequence]:
+def _factorize(values: Any) -> tuple[np.ndarray, Sequence]:
     """(codes, uniques) of a column, -1 for missing; categoricals are taken as they are."""
     if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
         return np.asarray(values.cat.codes), values.cat.categories
@@ -150,7 +150,7 @@ class ColumnStore:
             self.codes[name].extend(map(self.tables[name].__getitem__, values))
 
     def extend_codes(self, time: np.ndarray, kind: np.ndarray, source: np.ndarray,
-                     codes: dict[str, np.ndarray], tables: dict[str, Sequence[str]]) -> None:
+                     codes: Mapping[str, Any], tables: Mapping[str, Sequence[str]]) -> None:
         """Bulk-append coded columns; ``tables[c][code]`` is the string a code of ``c`` means.
 
         >>> s = ColumnStore()
@@ -182,7 +182,7 @@ class ColumnStore:
             cats = pd.Categorical(values)
             enums.append(np.array([lut[c] for c in cats.categories], np.int8)[cats.codes])
         factorized = {c: _factorize(ids[c]) for c in self.ID_TABLES}
-        self.extend_codes(time, *enums, {c: f[0] for c, f in factorized.items()},
+        self.extend_codes(time, enums[0], enums[1], {c: f[0] for c, f in factorized.items()},
                           {c: list(f[1]) for c, f in factorized.items()})
 
     def slice(self, start: int, stop: int) -> tuple[np.ndarray, ...]:

@@ -60,7 +60,7 @@ class DropBuffer(Generic[T]):
     def _wake(self) -> None:
         self._cond.notify_all()
         for loop, fut in self._waiters:
-            loop.call_soon_threadsafe(lambda f=fut: f.done() or f.set_result(None))
+            loop.call_soon_threadsafe(_resolve, fut)
         self._waiters.clear()
 
     def get(self, timeout: float | None = None) -> T | None:
@@ -87,6 +87,11 @@ class DropBuffer(Generic[T]):
         with self._cond:
             items, self._items = list(self._items), deque()
         return iter(items)
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 __all__ = ["DropBuffer"]

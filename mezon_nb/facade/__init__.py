@@ -6,7 +6,7 @@
 library's background loop, with the widget helpers (``viewer()``, ``participants_panel()``).
 
 - :mod:`.async_client`: ``AsyncClient``;
-- :mod:`.client`: ``Client`` (generated blocking twins) and ``connect()``.
+- :mod:`.client`: ``Client`` (the blocking twins, written out and typed) and ``connect()``.
 
 >>> from mezon_nb.facade import AsyncClient, Client, connect
 >>> [name for name in dir(Client) if name in ("clans", "events", "messages", "on")]

@@ -20,7 +20,8 @@ import logging
 import os
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mezon_nb.client.auth import SessionKeeper
 from mezon_nb.client.chat import Chat
@@ -33,6 +34,10 @@ from mezon_nb.core.models import ChannelInfo, Clan, MessageAck, Session, Streami
 from mezon_nb.errors import AuthenticationError, ClientClosedError
 from mezon_nb.protocol import api_pb2, codec, realtime_pb2
 from mezon_nb.protocol.enums import ChannelType
+
+if TYPE_CHECKING:  # imported on first use (pandas, aiortc)
+    from mezon_nb.analytics import ParticipantLog
+    from mezon_nb.media import Publisher, StreamSession
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +64,7 @@ class AsyncClient:
     """
 
     def __init__(self, bot_id: int | str, token: str, *, base_url: str = DEFAULT_BASE_URL,
-                 stream_url: str | None = None, log_path: str | os.PathLike[str] | None = None,
+                 stream_url: str | None = None, log_path: str | Path | None = None,
                  request_timeout: float = 10.0, ping_interval: float = 10.0,
                  reconnect_delay: tuple[float, float] = (0.5, 30.0)) -> None:
         if not token:
@@ -78,9 +83,9 @@ class AsyncClient:
                                       reconnect_delay=reconnect_delay)
         self._chat = Chat(self._socket, self.channel)
         self._greeters: set[Greeter] = set()
-        from mezon_nb.analytics import ParticipantLog  # pandas: only once a client exists
+        from mezon_nb.analytics import ParticipantLog  # pandas: on first use
 
-        self.participants = ParticipantLog(log_path=log_path)
+        self.participants: ParticipantLog = ParticipantLog(log_path=log_path)
         self._dispatcher.add_sink(self.participants.record)
         self._closed = False
 
@@ -324,7 +329,8 @@ class AsyncClient:
 
     # -- media (mezon_nb.media) ------------------------------------------------------------
 
-    async def join_stream(self, channel_id: int | str, **options: Any) -> Any:
+    async def join_stream(self, channel_id: int | str, *, timeout: float = 20.0,
+                          wait_live: bool = True, buffer: int = 4) -> StreamSession:
         """Watch a streaming channel; see :func:`mezon_nb.media.join_stream`.
 
         >>> stream = run(aclient.join_stream(sandbox.stream_channel_id, timeout=10))
@@ -332,12 +338,13 @@ class AsyncClient:
         'live'
         >>> stream.leave()
         """
-        from mezon_nb import media
+        from mezon_nb import media  # aiortc: on first use
 
-        return await media.join_stream(self, channel_id, **options)
+        return await media.join_stream(self, channel_id, timeout=timeout, wait_live=wait_live,
+                                       buffer=buffer)
 
-    async def publish_file(self, channel_id: int | str, url_or_path: str,
-                           **options: Any) -> Any:
+    async def publish_file(self, channel_id: int | str, url_or_path: str | Path, *,
+                           timeout: float = 20.0) -> Publisher:
         """Publish a media file or URL; see :func:`mezon_nb.media.publish_file`.
 
         >>> publisher = run(aclient.publish_file(channel_id, "clip.webm", timeout=10))
@@ -345,11 +352,13 @@ class AsyncClient:
         'live'
         >>> publisher.stop()
         """
-        from mezon_nb import media
+        from mezon_nb import media  # aiortc: on first use
 
-        return await media.publish_file(self, channel_id, url_or_path, **options)
+        return await media.publish_file(self, channel_id, url_or_path, timeout=timeout)
 
-    async def publish(self, channel_id: int | str, source: Any, **options: Any) -> Any:
+    async def publish(self, channel_id: int | str, source: Any, *, fps: float = 30,
+                      size: tuple[int, int] = (640, 480), stamp: bool = True,
+                      timeout: float = 20.0) -> Publisher:
         """Publish frames from ``source``; see :func:`mezon_nb.media.publish`.
 
         >>> publisher = run(aclient.publish(channel_id, "pattern", size=(320, 240), timeout=10))
@@ -357,9 +366,10 @@ class AsyncClient:
         'live'
         >>> publisher.stop()
         """
-        from mezon_nb import media
+        from mezon_nb import media  # aiortc: on first use
 
-        return await media.publish(self, channel_id, source, **options)
+        return await media.publish(self, channel_id, source, fps=fps, size=size, stamp=stamp,
+                                   timeout=timeout)
 
     # -- lifecycle -------------------------------------------------------------------------
 

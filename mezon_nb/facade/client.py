@@ -2,10 +2,11 @@
 
 The ``AsyncClient`` runs on the library's background loop
 (:meth:`~mezon_nb.core.loop.LoopThread.shared`), so the socket keeps receiving while a cell
-blocks. Each ``Client`` method is made by :func:`_blocking` (or :func:`_same`) from the
-``AsyncClient`` method of the same name, in the same order, docstring included; only
-``events`` and ``messages`` (plain iterators), ``close`` (also stops an owned sandbox) and the
-widget helpers are written here.
+blocks. Each ``Client`` method runs the ``AsyncClient`` method of the same name there and
+waits; both are written out in the same order, with the same signature and return type; the
+docstring is the ``AsyncClient`` one rewritten for blocking calls. Only ``events`` and
+``messages`` (plain iterators), ``close`` (also stops an owned sandbox) and the widget helpers
+differ.
 
 >>> [ch.label for ch in client.streaming_channels(sandbox.clan_id)]
 ['main-stage', 'backstage']
@@ -13,17 +14,24 @@ widget helpers are written here.
 
 from __future__ import annotations
 
-import functools
 import os
 import weakref
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from mezon_nb.client.dispatch import EventStream
+from mezon_nb.client.dispatch import EventStream, Handle
+from mezon_nb.client.greeter import DEFAULT_TEMPLATE, Greeter
 from mezon_nb.core.events import ChannelMessage, Event, StreamingEvent
 from mezon_nb.core.loop import LoopThread
+from mezon_nb.core.models import ChannelInfo, Clan, MessageAck, Session, StreamingUser
 from mezon_nb.errors import AuthenticationError
 from mezon_nb.facade.async_client import DEFAULT_BASE_URL, AsyncClient
+
+if TYPE_CHECKING:  # imported on first use (pandas, aiortc, anywidget)
+    from mezon_nb.analytics import ParticipantLog
+    from mezon_nb.media import Publisher, StreamSession
+    from mezon_nb.widgets import ParticipantsPanel, StreamViewer
 
 _RUN_CALL = "run(aclient."
 
@@ -46,34 +54,14 @@ def _sync_doc(doc: str | None) -> str:
     return text.replace("aclient", "client")
 
 
-def _blocking(name: str) -> Any:
-    """A ``Client`` method that runs ``AsyncClient.<name>`` on the loop thread and waits."""
-    coroutine_fn = getattr(AsyncClient, name)
-
-    @functools.wraps(coroutine_fn)
-    def method(self: Client, *args: Any, **kwargs: Any) -> Any:
-        return self._runner.run(getattr(self._aclient, name)(*args, **kwargs))
-
-    method.__doc__ = _sync_doc(coroutine_fn.__doc__)
-    return method
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _same(name: str) -> Any:
-    """A ``Client`` method that calls the (non-async, thread-safe) ``AsyncClient.<name>``."""
-    fn = getattr(AsyncClient, name)
-
-    @functools.wraps(fn)
-    def method(self: Client, *args: Any, **kwargs: Any) -> Any:
-        return getattr(self._aclient, name)(*args, **kwargs)
-
-    method.__doc__ = _sync_doc(fn.__doc__)
-    return method
-
-
-def _forward(name: str, doc: str | None = None) -> property:
-    """A read-only property that reads ``AsyncClient.<name>`` (``doc`` for plain attributes)."""
-    return property(lambda self: getattr(self._aclient, name),
-                    doc=doc or _sync_doc(getattr(AsyncClient, name).__doc__))
+def _twin(fn: F) -> F:
+    """Give a ``Client`` method the docstring of its ``AsyncClient`` namesake, rewritten for
+    blocking calls; ``tests/test_client_twins.py`` checks that both have one signature."""
+    fn.__doc__ = _sync_doc(getattr(AsyncClient, fn.__name__).__doc__)
+    return fn
 
 
 def _closing(stream: EventStream, events: Iterator[Event]) -> Iterator[Event]:
@@ -126,38 +114,97 @@ class Client:
         """
         return self._aclient
 
-    bot_id = _forward("bot_id", """The bot's id, a ``str``.
+    @property
+    def bot_id(self) -> str:
+        """The bot's id, a ``str``.
 
         >>> client.bot_id == sandbox.bot_id
         True
-        """)
-    base_url = _forward("base_url", """Where the login goes (later calls use ``session().api_url``).
+        """
+        return self._aclient.bot_id
+
+    @property
+    def base_url(self) -> str:
+        """Where the login goes (later calls use ``session().api_url``).
 
         >>> client.base_url == sandbox.api_url
         True
-        """)
-    stream_url = _forward("stream_url", """The stream server (STN) signalling base URL.
+        """
+        return self._aclient.base_url
+
+    @property
+    def stream_url(self) -> str:
+        """The stream server (STN) signalling base URL.
 
         >>> client.stream_url == sandbox.stream_url
         True
-        """)
-    participants = _forward("participants", """The ``mezon_nb.ParticipantLog`` of every event.
+        """
+        return self._aclient.stream_url
+
+    @property
+    def participants(self) -> ParticipantLog:
+        """The ``mezon_nb.ParticipantLog`` of every event.
 
         >>> list(client.participants.events.columns)[:2]
         ['time', 'kind']
-        """)
-    state = _forward("state")
-    user_id = _forward("user_id")
+        """
+        return self._aclient.participants
 
-    login = _blocking("login")
-    session = _blocking("session")
-    clans = _blocking("clans")
-    channels = _blocking("channels")
-    streaming_channels = _blocking("streaming_channels")
-    channel = _blocking("channel")
-    register_streaming_channel = _blocking("register_streaming_channel")
-    streaming_channel_users = _blocking("streaming_channel_users")
-    ping = _blocking("ping")
+    @property
+    def state(self) -> str:
+        """The realtime socket: ``idle``, ``connected``, ``reconnecting`` or ``closed``.
+
+        >>> client.state
+        'connected'
+        """
+        return self._aclient.state
+
+    @property
+    def user_id(self) -> str | None:
+        """The bot's user id (a ``str``) once logged in, else ``None``.
+
+        >>> client.user_id.isdigit()
+        True
+        """
+        return self._aclient.user_id
+
+    @_twin
+    def login(self, *, realtime: bool = True) -> Session:
+        return self._runner.run(self._aclient.login(realtime=realtime))
+
+    @_twin
+    def session(self) -> Session:
+        return self._runner.run(self._aclient.session())
+
+    @_twin
+    def clans(self) -> list[Clan]:
+        return self._runner.run(self._aclient.clans())
+
+    @_twin
+    def channels(self, clan_id: int | str) -> list[ChannelInfo]:
+        return self._runner.run(self._aclient.channels(clan_id))
+
+    @_twin
+    def streaming_channels(self, clan_id: int | str | None = None) -> list[ChannelInfo]:
+        return self._runner.run(self._aclient.streaming_channels(clan_id))
+
+    @_twin
+    def channel(self, channel_id: int | str) -> ChannelInfo:
+        return self._runner.run(self._aclient.channel(channel_id))
+
+    @_twin
+    def register_streaming_channel(self, clan_id: int | str,
+                                   channel_id: int | str) -> str:
+        return self._runner.run(self._aclient.register_streaming_channel(clan_id, channel_id))
+
+    @_twin
+    def streaming_channel_users(self, clan_id: int | str,
+                                channel_id: int | str = "0") -> list[StreamingUser]:
+        return self._runner.run(self._aclient.streaming_channel_users(clan_id, channel_id))
+
+    @_twin
+    def ping(self) -> float:
+        return self._runner.run(self._aclient.ping())
 
     def events(self, timeout: float | None = None, maxsize: int = 1000
                ) -> Iterator[StreamingEvent]:
@@ -169,9 +216,18 @@ class Client:
         """
         return _iterate(self._aclient.events(maxsize), timeout)  # subscribed now
 
-    on = _same("on")
-    join_chat = _blocking("join_chat")
-    send_message = _blocking("send_message")
+    @_twin
+    def on(self, name: str, fn: Callable[[Event], Any]) -> Handle:
+        return self._aclient.on(name, fn)
+
+    @_twin
+    def join_chat(self, channel_id: int | str, *, clan_id: int | str | None = None) -> None:
+        return self._runner.run(self._aclient.join_chat(channel_id, clan_id=clan_id))
+
+    @_twin
+    def send_message(self, channel_id: int | str, text: str, *,
+                     clan_id: int | str | None = None) -> MessageAck:
+        return self._runner.run(self._aclient.send_message(channel_id, text, clan_id=clan_id))
 
     def messages(self, timeout: float | None = None, maxsize: int = 1000
                  ) -> Iterator[ChannelMessage]:
@@ -186,12 +242,33 @@ class Client:
         """
         return _iterate(self._aclient.messages(maxsize), timeout)  # subscribed now
 
-    greet_viewers = _blocking("greet_viewers")
-    join_stream = _blocking("join_stream")
-    publish_file = _blocking("publish_file")
-    publish = _blocking("publish")
+    @_twin
+    def greet_viewers(self, channel_id: int | str, template: str = DEFAULT_TEMPLATE, *,
+                      rate: float = 1.0, burst: int = 3, max_queue: int = 100,
+                      once: bool = True) -> Greeter:
+        return self._runner.run(self._aclient.greet_viewers(
+            channel_id, template, rate=rate, burst=burst, max_queue=max_queue, once=once))
 
-    def viewer(self, channel_id: int | str | None = None, **options: Any) -> Any:
+    @_twin
+    def join_stream(self, channel_id: int | str, *, timeout: float = 20.0,
+                    wait_live: bool = True, buffer: int = 4) -> StreamSession:
+        return self._runner.run(self._aclient.join_stream(
+            channel_id, timeout=timeout, wait_live=wait_live, buffer=buffer))
+
+    @_twin
+    def publish_file(self, channel_id: int | str, url_or_path: str | Path, *,
+                     timeout: float = 20.0) -> Publisher:
+        return self._runner.run(self._aclient.publish_file(channel_id, url_or_path,
+                                                           timeout=timeout))
+
+    @_twin
+    def publish(self, channel_id: int | str, source: Any, *, fps: float = 30,
+                size: tuple[int, int] = (640, 480), stamp: bool = True,
+                timeout: float = 20.0) -> Publisher:
+        return self._runner.run(self._aclient.publish(
+            channel_id, source, fps=fps, size=size, stamp=stamp, timeout=timeout))
+
+    def viewer(self, channel_id: int | str | None = None, **options: Any) -> StreamViewer:
         """A live video widget; see :class:`mezon_nb.widgets.StreamViewer`.
 
         >>> viewer = client.viewer(sandbox.stream_channel_id)     # the last line of a cell
@@ -199,11 +276,11 @@ class Client:
         (240, 320, 3)
         >>> viewer.close()
         """
-        from mezon_nb import widgets
+        from mezon_nb import widgets  # anywidget: on first use
 
         return widgets.StreamViewer(self, channel_id, **options)
 
-    def participants_panel(self, channel_id: int | str | None = None) -> Any:
+    def participants_panel(self, channel_id: int | str | None = None) -> ParticipantsPanel:
         """A live table of who is watching; see :class:`mezon_nb.widgets.ParticipantsPanel`.
 
         >>> panel = client.participants_panel(channel_id)          # one channel's viewers
@@ -216,7 +293,7 @@ class Client:
         >>> _ = sandbox.control("remove_viewer", user_id=ada["user_id"])
         >>> events.close(); panel.close()
         """
-        from mezon_nb import widgets
+        from mezon_nb import widgets  # anywidget: on first use
 
         return widgets.ParticipantsPanel(self, channel_id)
 
@@ -240,7 +317,7 @@ class Client:
 
 def connect(bot_id: int | str | None = None, token: str | None = None, *,
             base_url: str = DEFAULT_BASE_URL, sandbox: Any = None,
-            log_path: str | os.PathLike[str] | None = None,
+            log_path: str | Path | None = None,
             stream_url: str | None = None, **settings: Any) -> Client:
     """Log in as a bot and open the realtime socket; returns a :class:`Client`.
 
@@ -255,7 +332,7 @@ def connect(bot_id: int | str | None = None, token: str | None = None, *,
     """
     owned = None
     if sandbox is True:
-        from mezon_nb.sandbox import Sandbox
+        from mezon_nb.sandbox import Sandbox  # a child process: on first use
 
         sandbox = owned = Sandbox.start()
     if sandbox:

@@ -191,10 +191,10 @@ class EncodedTap(queue.Queue):
         name = str(codec.name).lower()
         data = bytes(jitter_frame.data)
         key = is_keyframe(name, data)
-        size = frame_size(name, data) or (None, None)
+        width, height = frame_size(name, data) or (None, None)
         gap = bool(getattr(jitter_frame, "gap", False))
         frame = EncodedFrame(name, data, key, int(jitter_frame.timestamp), self.count, gap,
-                             *size, received_at=time.time())
+                             width, height, time.time())
         self.count += 1
         try:
             self.on_frame(frame)

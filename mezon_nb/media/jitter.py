@@ -67,6 +67,7 @@ class MarkerJitterBuffer(JitterBuffer):
 
     def _release(self, sequence_number: int) -> JitterFrame | None:
         packets: list[Any] = []
+        assert self._origin is not None  # a packet was added before any frame is removed
         for count in range(self.capacity):
             packet = self._packets[(self._origin + count) % self.capacity]
             if packet is None or (packets and packet.timestamp != packets[0].timestamp):

@@ -36,7 +36,7 @@ from mezon_nb.core.loop import LoopThread, call_sync, run_on
 from mezon_nb.errors import MediaError, MezonError, StreamEndedError
 from mezon_nb.media.errors import map_media_errors
 from mezon_nb.media.ice import host_candidates, is_loopback
-from mezon_nb.media.signaling import StnSignaling, error_for
+from mezon_nb.media.signaling import StnSignaling, StreamAccess, error_for, signaling_for
 from mezon_nb.media.tracks import PacedVideoTrack, source_tracks
 from mezon_nb.protocol import stn
 
@@ -206,13 +206,6 @@ def _ends_publication(msg: stn.StnMessage) -> bool:
         msg.key == "info" and msg.value == "stream_publisher_ended")
 
 
-async def _signaling(client: Any, channel_id: str) -> StnSignaling:
-    auth = await client.session()
-    channel = await client.channel(channel_id)
-    return StnSignaling(client.stream_url, auth.token, clan_id=str(channel.clan_id),
-                        channel_id=channel_id, user_id=str(auth.user_id), is_publisher=True)
-
-
 async def _start(publisher: Publisher, opening: Any) -> Publisher:
     try:
         await opening
@@ -224,7 +217,7 @@ async def _start(publisher: Publisher, opening: Any) -> Publisher:
     return publisher
 
 
-async def publish_file(client: Any, channel_id: int | str, url_or_path: str | Path, *,
+async def publish_file(client: StreamAccess, channel_id: int | str, url_or_path: str | Path, *,
                        timeout: float = 20.0) -> Publisher:
     """Have the stream server play a file into ``channel_id`` (the Mezon bot path).
 
@@ -237,7 +230,7 @@ async def publish_file(client: Any, channel_id: int | str, url_or_path: str | Pa
     >>> publisher.stop()
     """
     cid = str(channel_id)
-    sig = await _signaling(client, cid)
+    sig = await signaling_for(client, cid, is_publisher=True)
     url = file_url(url_or_path)
     publisher = Publisher(cid, sig, file_url=url)
 
@@ -249,7 +242,7 @@ async def publish_file(client: Any, channel_id: int | str, url_or_path: str | Pa
     return await LoopThread.shared().arun(_start(publisher, opening()))
 
 
-async def publish(client: Any, channel_id: int | str, source: Any, *, fps: float = 30,
+async def publish(client: StreamAccess, channel_id: int | str, source: Any, *, fps: float = 30,
                   size: tuple[int, int] = (640, 480), stamp: bool = True,
                   timeout: float = 20.0) -> Publisher:
     """Publish over WebRTC: ``source`` is ``"pattern"``, a media file path, or numpy frames.
@@ -269,7 +262,7 @@ async def publish(client: Any, channel_id: int | str, source: Any, *, fps: float
     >>> session.leave(); publisher.stop()
     """
     cid = str(channel_id)
-    sig = await _signaling(client, cid)
+    sig = await signaling_for(client, cid, is_publisher=True)
     with map_media_errors("opening the source"):
         tracks = source_tracks(source, fps=fps, size=size, stamp=stamp)
     publisher = Publisher(cid, sig, tracks=tracks)
@@ -289,8 +282,11 @@ async def publish(client: Any, channel_id: int | str, source: Any, *, fps: float
     async def opening() -> None:
         pc = publisher._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         connected = asyncio.Event()
-        pc.on("iceconnectionstatechange", lambda: pc.iceConnectionState == "completed"
-              and connected.set())
+        def on_ice_state() -> None:
+            if pc.iceConnectionState == "completed":
+                connected.set()
+
+        pc.on("iceconnectionstatechange", on_ice_state)
         with map_media_errors("creating the offer"):
             for track in tracks:
                 pc.addTransceiver(track, direction="sendonly")

@@ -18,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from mezon_nb.core.models import ChannelInfo, Session
 from mezon_nb.core.redact import TokenFilter
 from mezon_nb.core.urls import websocket_url
 from mezon_nb.errors import (
@@ -143,4 +144,35 @@ class StnSignaling:
                 await asyncio.wait_for(ws.close(), 3)
 
 
-__all__ = ["PING_INTERVAL", "StnSignaling", "error_for", "stn_ws_url"]
+class StreamAccess(Protocol):
+    """What the stream layer needs of a client (``mezon_nb.AsyncClient`` is the one): the STN
+    base URL, a session (its token signs the socket) and a channel's clan."""
+
+    stream_url: str
+
+    async def session(self) -> Session:
+        """The current session (``token``, ``user_id``)."""
+        ...
+
+    async def channel(self, channel_id: int | str) -> ChannelInfo:
+        """One channel by id (for its ``clan_id``)."""
+        ...
+
+
+async def signaling_for(client: StreamAccess, channel_id: str, *,
+                        is_publisher: bool = False) -> StnSignaling:
+    """An (unconnected) :class:`StnSignaling` for ``channel_id`` as ``client``'s bot.
+
+    >>> sig = run(signaling_for(aclient, sandbox.stream_channel_id))
+    >>> sig.url == stn_ws_url(sandbox.stream_url), sig.envelope["IsPublisher"]
+    (True, False)
+    """
+    auth = await client.session()
+    channel = await client.channel(channel_id)
+    return StnSignaling(client.stream_url, auth.token, clan_id=str(channel.clan_id),
+                        channel_id=channel_id, user_id=str(auth.user_id),
+                        is_publisher=is_publisher)
+
+
+__all__ = ["PING_INTERVAL", "StnSignaling", "StreamAccess", "error_for", "signaling_for",
+           "stn_ws_url"]

@@ -6,7 +6,8 @@ encoded frames reach :meth:`StreamSession.listen_encoded` listeners (the widget 
 to the browser); aiortc decodes them only while something in Python takes decoded frames
 (``frames()``, ``on_frame``, ``listen_frames``, a recording, or ``latest_frame`` in the last
 ``DECODE_LEASE`` seconds), so watching alone costs the kernel little. The rgb24 conversion
-happens only when a consumer reads ``.array``.
+happens only when a consumer reads ``.array`` (the README's "Life of a frame" gives the
+thread of each hop).
 
 States: ``connecting`` → ``waiting`` (channel not live yet) → ``live`` (first audio or video
 frame; a radio-style stream has audio only) →
@@ -77,7 +78,7 @@ def stamp_of(frame: av.VideoFrame) -> float | None:
     """The capture time stamped in a decoded frame, read from its luma plane (no rgb copy)."""
     if frame.format.name.startswith("yuv"):
         plane = frame.planes[0]
-        luma = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+        luma = np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)
         stamp = read_stamp(luma[:frame.height, :frame.width])
     else:
         stamp = read_stamp(frame.to_ndarray(format="rgb24"))
@@ -151,7 +152,11 @@ class StreamSession:
     def on_state(self, fn: Callable[[str], Any]) -> Callable[[], None]:
         """Call ``fn(state)`` on every state change; returns an unsubscribe function."""
         self._state_callbacks.append(fn)
-        return lambda: fn in self._state_callbacks and self._state_callbacks.remove(fn)
+
+        def unsubscribe() -> None:
+            if fn in self._state_callbacks:
+                self._state_callbacks.remove(fn)
+        return unsubscribe
 
     # -- receive path (loop thread) ----------------------------------------------------
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiortc import (
@@ -37,7 +38,7 @@ from mezon_nb.media.encoded import KeyframeRequests, picture_loss_sender, tap_re
 from mezon_nb.media.errors import map_media_errors
 from mezon_nb.media.ice import host_candidates, is_loopback
 from mezon_nb.media.jitter import release_on_marker, stream_ssrc
-from mezon_nb.media.signaling import StnSignaling, error_for
+from mezon_nb.media.signaling import StnSignaling, StreamAccess, error_for, signaling_for
 from mezon_nb.media.stream_session import StreamSession
 from mezon_nb.protocol import stn
 
@@ -51,9 +52,10 @@ def receive_codecs() -> list[Any]:
     >>> [c.mimeType for c in receive_codecs()][:2]
     ['video/H264', 'video/H264']
     """
-    caps = RTCRtpReceiver.getCapabilities("video").codecs
+    caps = RTCRtpReceiver.getCapabilities("video")
+    assert caps is not None  # aiortc always knows video
     order = ("video/h264", "video/vp8", "video/rtx")
-    return sorted((c for c in caps if c.mimeType.lower() in order),
+    return sorted((c for c in caps.codecs if c.mimeType.lower() in order),
                   key=lambda c: order.index(c.mimeType.lower()))
 
 
@@ -118,7 +120,11 @@ class StnViewer:
                                                    "sdp": pc.localDescription.sdp})
         self._spawn(self._receive())
         settled = asyncio.Event()
-        remove = self.session.on_state(lambda state: state != "waiting" and settled.set())
+        def on_state(state: str) -> None:
+            if state != "waiting":
+                settled.set()
+
+        remove = self.session.on_state(on_state)
         try:
             await settled.wait()
         finally:
@@ -210,7 +216,8 @@ class StnViewer:
         """Hand each received frame to the session; a failure ends the session with an error
         (``state == "error"``) instead of silently ending this task while the state says live."""
         self.session.track_kinds.add(track.kind)
-        handler = self.session._on_video if track.kind == "video" else self.session._on_audio
+        handler: Callable[[Any], None] = (self.session._on_video if track.kind == "video"
+                                          else self.session._on_audio)
         try:
             while True:
                 try:
@@ -268,7 +275,7 @@ def _video_codec(sdp: str) -> str | None:
     return None
 
 
-async def join_stream(client: Any, channel_id: int | str, *, timeout: float = 20.0,
+async def join_stream(client: StreamAccess, channel_id: int | str, *, timeout: float = 20.0,
                       wait_live: bool = True, buffer: int = 4) -> StreamSession:
     """Join a streaming channel and return its live :class:`StreamSession`.
 
@@ -287,10 +294,7 @@ async def join_stream(client: Any, channel_id: int | str, *, timeout: float = 20
     mezon_nb.errors.StreamNotLiveError: ...
     """
     cid = str(channel_id)
-    auth = await client.session()
-    channel = await client.channel(cid)
-    signaling = StnSignaling(client.stream_url, auth.token, clan_id=str(channel.clan_id),
-                             channel_id=cid, user_id=str(auth.user_id))
+    signaling = await signaling_for(client, cid)
     session = StreamSession(cid, buffer=buffer)
     viewer = StnViewer(session, signaling, wait_live=wait_live)
     await LoopThread.shared().arun(viewer.start(timeout))

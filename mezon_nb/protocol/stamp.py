@@ -36,7 +36,7 @@ class Stamp(NamedTuple):
     3
     """
 
-    index: int
+    index: int  # type: ignore[assignment]  # a field named like tuple.index
     captured_at: float
 
 

@@ -179,7 +179,11 @@ class Audience:
         [{'user_id': 'u', 'participant': 'ann', 'since': 1.0, 'messages': 1, 'spoke': 2.0}]
         """
         with self._lock:
-            return sorted(self._watching.get(channel_id, {}).values(), key=lambda w: w["since"])
+            return self._sorted(self._watching.get(channel_id, {}))
+
+    @staticmethod
+    def _sorted(watchers: dict[str, dict]) -> list[dict]:
+        return sorted(watchers.values(), key=lambda w: w["since"])
 
     def snapshot(self) -> dict:
         """The whole state as one JSON-ready dict (a frontend's first paint or a resync).
@@ -190,7 +194,7 @@ class Audience:
         with self._lock:
             channels = {
                 channel: {"label": self._labels.get(channel, channel),
-                          "watchers": sorted(w.values(), key=lambda x: x["since"])}
+                          "watchers": self._sorted(w)}
                 for channel, w in self._watching.items()
             }
             return {"seq": self._seq, "channels": channels,

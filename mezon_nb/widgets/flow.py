@@ -1,7 +1,8 @@
 """Frame flow control for the video widgets: pure decisions, no I/O, no threads, no clock.
 
 :class:`FlowControl` decides *what* to send *when*; the caller (:mod:`mezon_nb.widgets.pump`)
-passes the time in, encodes, and moves bytes. The rule (jupyter_rfb's, with additions):
+passes the time in, encodes, and moves bytes (the README's "Life of a frame" shows where this
+sits in a frame's path). The rule, written out here only (jupyter_rfb's, with additions):
 
 * a frame is sent only while fewer than ``max_in_flight`` (2) frames are unacknowledged, and it
   is always the newest one: frames that arrive meanwhile overwrite a one-slot buffer; an
@@ -418,12 +419,13 @@ class FlowControl:
             if now < self._paced_at - (self.max_in_flight - 1) / self._pace:
                 return None
             self._paced_at = max(self._paced_at, now) + 1.0 / self._pace
-        budgeted = self._pace is None and self.budget is not None and not fast
-        if budgeted and not self.budget.try_take(self):
+        budget = self.budget if self._pace is None and not fast else None
+        budgeted = budget is not None
+        if budget is not None and not budget.try_take(self):
             return None
         if admit is not None and mime == JPEG and not admit(payload):
-            if budgeted:
-                self.budget.release()
+            if budget is not None:
+                budget.release()
             self._pending, self._has_pending = None, False
             self.stats.refused += 1
             return None
@@ -441,7 +443,7 @@ class FlowControl:
         self._lossless_at = now + delay if mime == JPEG and delay is not None else math.inf
         self.stats.sent += 1
         job.flush = len(self._in_flight) >= window - (2 if fast else 0) or (
-            budgeted and self.budget.exhausted) or (
+            budget is not None and budget.exhausted) or (
             self.byte_window is not None and 2 * self.bytes_in_flight >= self.byte_window)
         return job
 
@@ -511,7 +513,7 @@ class FlowControl:
 
     def _free(self, frame_id: int) -> None:
         job = self._in_flight.pop(frame_id)
-        if job.budgeted:
+        if job.budgeted and self.budget is not None:
             self.budget.release()
 
 

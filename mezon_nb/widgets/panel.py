@@ -50,7 +50,7 @@ class ParticipantsPanel(anywidget.AnyWidget):
     window_minutes = traitlets.Float(10.0).tag(sync=True)
     initial = traitlets.Dict().tag(sync=True)
 
-    def __init__(self, source: Any, channel_id: str | None = None, *,
+    def __init__(self, source: Any, channel_id: int | str | None = None, *,
                  window_minutes: float = 10.0) -> None:
         channel = None if channel_id is None else str(channel_id)
         super().__init__(channel_id=channel, window_minutes=window_minutes)

@@ -3,7 +3,8 @@
 A :class:`FramePump` listens to a :class:`FrameSource` (a ``StreamSession``: its
 ``listen_frames`` calls the pump on the loop thread, where the pump lives), keeps a
 :class:`~mezon_nb.widgets.flow.FlowControl`, encodes in a small shared thread pool
-(simplejpeg releases the GIL) and calls ``send(content, buffers)``.
+(simplejpeg releases the GIL) and calls ``send(content, buffers)``: hops 6 to 8 of the
+README's "Life of a frame", which gives the thread of each.
 
 Pass-through: when every visible view said it decodes the stream's codec with WebCodecs (and
 ``transport`` is ``"auto"``), the pump follows ``listen_encoded`` instead and sends the
@@ -22,8 +23,8 @@ send on the main thread, but that loop is blocked while a cell runs, and the pic
 moving then. Acks come the other way (shell channel, main thread, or a subshell in
 JupyterLab >= 4.4) and are handed to the loop thread with ``call_soon_threadsafe``.
 
-While a cell blocks the main thread, acks wait in the shell queue, so frames are paced at the
-rate the frontend painted before the cell (:mod:`.flow`). Subshells do not help here with
+While a cell blocks the main thread, acks wait in the shell queue, so frames are paced (the rule
+is :mod:`.flow`'s). Subshells do not help here with
 ipykernel 7.4: it routes a comm's incoming messages to the subshell of the parent of that comm's
 last send (``BaseComm._reply_subshell_for``), and a send from a background thread takes the main
 shell's last request as parent, so the acks are pinned to the busy main shell. Measured through
@@ -52,7 +53,7 @@ import concurrent.futures
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from mezon_nb.core.loop import LoopThread
@@ -192,7 +193,7 @@ class FramePump:
         """
         self._call(self._keyframe_needed, reason)
 
-    def acks(self, painted: list[tuple[int, float | None]], skipped: list[int] = (),
+    def acks(self, painted: list[tuple[int, float | None]], skipped: Sequence[int] = (),
              flushed_at: float | None = None) -> None:
         """One batch of acks from the frontend: it painted each ``(frame_id, painted_at)`` and
         dropped the ``skipped`` ids unpainted (it fell behind, or could not decode them);
@@ -339,8 +340,8 @@ class FramePump:
         self._choose_mode()
 
     def _target_width(self) -> int | None:
-        widths = list(self._views.values())
-        return None if not widths or None in widths else max(widths)
+        widths = [w for w in self._views.values() if w is not None]
+        return max(widths) if widths and len(widths) == len(self._views) else None
 
     def _acks(self, painted: list[tuple[int, float | None]], skipped: list[int],
               flushed_at: float | None) -> None:

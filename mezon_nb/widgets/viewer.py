@@ -63,20 +63,12 @@ def _median_ms(samples: Any) -> float | None:
 class StreamViewer(anywidget.AnyWidget):
     """Live video of a Mezon streaming channel, with picker, Join/Leave, status and overlay.
 
-    Flow control: the kernel sends a frame only while fewer than ``max_in_flight`` (2) frames
-    are unacknowledged (12 while the browser paints every frame within 0.1 s: nothing queues
-    then), always the newest decoded frame, and an unacknowledged frame stops counting after
-    1 s; the browser decodes frames in order, paints one per animation frame (when it falls 3
-    frames behind, the oldest waiting is dropped as skipped) and acknowledges them in batches:
-    at once when the kernel's window is nearly full, else within 0.25 s, because every message
-    to the kernel costs the page a busy/idle status round. While a cell keeps the kernel busy
-    its acks cannot arrive, so frames are paced
-    instead at the rate the browser painted just before the cell (10 % less if the browser, not
-    the stream, set that rate; 10 fps if it had painted none yet; ``get_stats()["busy_fps"]``),
-    with at most that rate times 1 s unacknowledged, and when the cell ends the window of
-    ``max_in_flight`` applies again. When no new frame arrives for ``lossless_delay`` (0.3 s)
-    the last one is re-sent once as PNG. Nothing is sent while no output of the widget is on
-    screen (a just-displayed output counts as on screen until its frontend reports) or after
+    Frames are sent under :class:`~mezon_nb.widgets.flow.FlowControl` (its module holds the
+    rule; the README's "Life of a frame" shows every hop and its thread): at most
+    ``max_in_flight`` (2) unacknowledged, always the newest, paced while a cell blocks
+    (``get_stats()["busy_fps"]``), the last one re-sent as PNG after ``lossless_delay`` (0.3 s)
+    without a new frame. Nothing is sent while no output of the widget is on screen (a
+    just-displayed output counts as on screen until its frontend reports) or after
     :meth:`close`.
 
     Where every visible output decodes the stream's codec with WebCodecs, the stream's own
@@ -116,7 +108,8 @@ class StreamViewer(anywidget.AnyWidget):
     chat_messages = traitlets.List(traitlets.Dict()).tag(sync=True)
     chat_status = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, client: Any, channel_id: str | None = None, *, max_in_flight: int = 2,
+    def __init__(self, client: Any, channel_id: int | str | None = None, *,
+                 max_in_flight: int = 2,
                  quality: int = 80, lossless_delay: float | None = 0.3,
                  budget: SharedBudget | None = None, chat: bool = False, chat_limit: int = 50,
                  transport: str = "auto", **options: Any) -> None:
@@ -168,7 +161,7 @@ class StreamViewer(anywidget.AnyWidget):
         """
         return self._mz_session
 
-    def join(self, channel_id: str | None = None) -> Any:
+    def join(self, channel_id: int | str | None = None) -> Any:
         """Leave the current stream (if any) and join ``channel_id``; returns the session.
 
         >>> viewer = StreamViewer(client)

@@ -273,6 +273,7 @@ class Connection:
         if cid in self.server.channels:
             raise Refused(f'channel "{cid}" is already in use')
         file_url = value.get("FileUrl") or ""
+        source: Source
         try:
             if file_url:
                 source = FileSource(local_path(file_url))

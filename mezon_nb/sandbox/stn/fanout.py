@@ -223,7 +223,7 @@ class VideoEncoder:
             av.video.frame.PictureType.NONE
         packets = self.codec.encode(frame)
         for packet in packets:
-            packet.pts, packet.time_base = frame.pts, frame.time_base
+            packet.pts, packet.time_base = frame.pts, frame.time_base  # type: ignore[assignment]
         return packets
 
 

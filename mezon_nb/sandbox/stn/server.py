@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,7 +142,7 @@ class StreamServer:
             raise ChannelInUse(f'channel "{channel_id}" is already in use')
         channel = LiveChannel(channel_id, source, user_id, publisher)
         self.channels[channel_id] = channel
-        source.on_end = lambda: asyncio.ensure_future(self.end(channel_id, source))
+        source.on_end = lambda: _background(self.end(channel_id, source))
         source.start()
         self._world_call("stream_started", _int(channel_id))
         if user_id is not None:
@@ -200,6 +201,10 @@ class StreamServer:
             await connection.run()
         finally:
             self.connections.discard(connection)
+
+
+def _background(coro: Coroutine[Any, Any, None]) -> None:
+    asyncio.ensure_future(coro)
 
 
 def offer_loopback_only() -> None:

@@ -16,8 +16,9 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import av
@@ -51,8 +52,8 @@ class Source:
     def start(self) -> None:
         """Start producing packets on the running loop."""
 
-    def _spawn(self, coro: object) -> None:
-        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
         task.add_done_callback(self._task_done)
         self._tasks.append(task)
 
@@ -214,7 +215,7 @@ class TrackSource(Source):
         fanout = self.video if track.kind == "video" else self.audio
         while True:
             try:
-                frame = await track.recv()
+                frame: Any = await track.recv()   # an av.VideoFrame or av.AudioFrame
             except MediaStreamError:
                 return
             if not len(fanout):
