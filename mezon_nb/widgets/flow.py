@@ -27,8 +27,9 @@ sits in a frame's path). The rule, written out here only (jupyter_rfb's, with ad
 * ``lossless_delay`` (0.3 s) after the last JPEG with no newer frame, that frame is re-sent once
   as PNG; nothing is sent while no view is visible;
 * for encoded video (pass-through) a ``byte_window`` also bounds the bytes in flight (frames
-  offered with their ``size``), the frame window is at least ``BYTE_WINDOW_FRAMES``, and a frame
-  is marked ``flush`` once half the bytes are out; ``take(admit=...)`` lets the caller refuse
+  offered with their ``size``; not while a cell runs: acks cannot come then, and the busy pace
+  bounds what goes), the frame window is at least ``BYTE_WINDOW_FRAMES``, and a frame is marked
+  ``flush`` once half the bytes are out; ``take(admit=...)`` lets the caller refuse
   the frame due (a delta frame after a gap): it is dropped, counted in ``stats.refused``.
 
 Several widgets may share one :class:`SharedBudget` of in-flight frames (``StreamGrid``): it
@@ -391,6 +392,8 @@ class FlowControl:
         2
         >>> flow.offer("delta", size=10); flow.take(now=0.0) is None     # 110 bytes: full
         True
+        >>> flow.offer("busy", size=10); flow.take(now=0.0, busy=True).payload  # paced instead
+        'busy'
         >>> flow.offer("late", size=10); flow.take(now=2.0, admit=lambda p: False) is None
         True
         >>> flow.stats.refused
@@ -411,7 +414,7 @@ class FlowControl:
         fast, window = self._pace is None and self._fast(), self.window
         if self.byte_window is not None:
             window = max(window, BYTE_WINDOW_FRAMES)
-            if self.bytes_in_flight >= self.byte_window:
+            if self._pace is None and self.bytes_in_flight >= self.byte_window:
                 return None
         if len(self._in_flight) >= window:
             return None
