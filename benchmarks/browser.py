@@ -8,6 +8,8 @@ pattern plays at 30 fps, then:
 
 * ``viewer``: ``client.viewer(channel)`` on screen, measured for ``--seconds``;
 * ``viewer, cell busy``: the same while another cell runs ``time.sleep(10)``;
+* ``viewer, fixed JPEG``: a new ``client.viewer(channel, transport="jpeg")`` (the kernel
+  decodes and sends JPEG q80, the path before pass-through), measured for ``--seconds``;
 * ``naive Image``: the viewer closed, a cell loops ``image.value = jpeg(frame)`` on an
   ``ipywidgets.Image`` (simplejpeg q80, the viewer's encoder and quality) for ``--seconds``;
 * ``reference: WebRTC <video>``: no Jupyter at all, Chromium's own WebRTC stack plays the same
@@ -74,10 +76,12 @@ from linkshaper import Link, ShapedLink
 
 GOALS = {"fps": 29.0, "p50": 80.0, "p95": 150.0, "busy_fps": 25.0, "cpu": 35.0}
 BLOCK_SECONDS = 10
+CELLS_PER_SIZE = 9  # cells_for's cells per size
 
 
 def cells_for(width: int, height: int, seconds: float, options: str = "") -> list[str]:
-    """The notebook cells for one size: setup, stats, block, stats, close, naive, cleanup."""
+    """The notebook cells for one size: setup, stats, block, stats, close, JPEG viewer, its
+    stats and close, naive, cleanup."""
     return [
         f"""import json, os, time
 import mezon_nb
@@ -90,6 +94,9 @@ print("MZ-PIDS " + json.dumps({{"kernel": os.getpid(), "sandbox": sandbox.pid}})
         f"time.sleep({BLOCK_SECONDS})",
         'print("MZ-STATS " + json.dumps(viewer.get_stats()))',
         "viewer.close()",
+        f"""viewer = client.viewer(sandbox.stream_channel_id, transport="jpeg"{options})
+display(viewer)""",
+        'print("MZ-STATS " + json.dumps(viewer.get_stats()))\nviewer.close()',
         f"""import ipywidgets, simplejpeg
 image = ipywidgets.Image(format="jpeg", layout={{"width": "{width}px"}})
 display(image)
@@ -231,7 +238,7 @@ def run_link(browser, server: JupyterServer, link: Link | None, notebook: str,
         page.keyboard.press("Control+b")  # hide the file browser: more room
         for index, size in enumerate(sizes):
             print(f"[{label}] measuring {size[0]}x{size[1]} ...", file=sys.stderr, flush=True)
-            run, ui = run_size(ui, 7 * index, seconds, size, None if link is None else reopen)
+            run, ui = run_size(ui, CELLS_PER_SIZE * index, seconds, size, None if link is None else reopen)
             run.update(link=label, lab_load_s=load, kernel_picker=ui.kernel_picked)
             runs.append(run)
         if shaped is not None:
@@ -251,7 +258,8 @@ def run_size(ui: NotebookUI, first: int, seconds: float, size: tuple[int, int],
     """One size's windows; returns the results and the notebook's UI (a new one if the page
     had to be reopened after the naive loop)."""
     page = ui.page
-    setup, stats1, block, stats2, close, naive, cleanup = range(first, first + 7)
+    setup, stats1, block, stats2, close, jpeg, jpeg_stats, naive, cleanup = range(first,
+                                                                                first + 9)
     out = ui.run(setup, timeout=90)
     pids = json.loads(re.search(r"MZ-PIDS (\{.*\})", out).group(1))
     who = {"kernel": [pids["kernel"]], "sandbox": [pids["sandbox"]]}
@@ -281,6 +289,16 @@ def run_size(ui: NotebookUI, first: int, seconds: float, size: tuple[int, int],
     stats = ui.run(stats2, timeout=30)
     results["busy"]["widget_stats"] = json.loads(stats.split("MZ-STATS ", 1)[1])
     ui.run(close, timeout=30)
+
+    ui.run(jpeg, timeout=60)
+    viewer = page.locator(".mz-viewer").last
+    viewer.scroll_into_view_if_needed()
+    time.sleep(3)
+    window = Window(page, who)
+    time.sleep(seconds)
+    results["jpeg"] = window.finish("viewer")
+    stats = ui.run(jpeg_stats, timeout=30)
+    results["jpeg"]["widget_stats"] = json.loads(stats.split("MZ-STATS ", 1)[1])
 
     ui.start(naive)
     image = page.locator("img.widget-image").last
@@ -349,13 +367,15 @@ def table(runs: list[dict], info: dict, end_load: tuple) -> str:
     ]
     for run in runs:
         for key, label in (("viewer", "StreamViewer"), ("busy", "StreamViewer, cell busy"),
+                           ("jpeg", "StreamViewer, fixed JPEG"),
                            ("naive", "naive ipywidgets.Image loop"),
                            ("webrtc", "reference: WebRTC <video>, no Jupyter")):
             r = run.get(key)
             if r is None:
                 continue
             ws = r.get("widget_stats")
-            own = (f"fps {ws['fps']}, g2g p50 {ws['glass_to_glass_ms']} ms, "
+            own = (f"{ws.get('path')}, fps {ws['fps']}, comm {ws.get('comm_kbps')} kbit/s, "
+                   f"keyframe requests {ws.get('keyframe_requests')}, "
                    f"expired {ws['expired']}" if ws else "–")
             lines.append(
                 f"| {run.get('link', 'loopback')} | {run['size']} | {label} | {r['fps']} | "
@@ -387,7 +407,7 @@ def table(runs: list[dict], info: dict, end_load: tuple) -> str:
                          f"{moved['bytes_down'] / 1e6:.1f} MB down, "
                          f"{moved['bytes_up'] / 1e6:.1f} MB up through the shaper.")
     misses = {f"{run['link']} {run['size']} {k}": run[k]["unreadable_stamps"] for run in runs
-              for k in ("viewer", "busy", "naive", "webrtc")
+              for k in ("viewer", "busy", "jpeg", "naive", "webrtc")
               if k in run and run[k]["unreadable_stamps"]}
     if misses:
         lines.append(f"Pictures painted whose stamp could not be read (not counted): {misses}.")

@@ -212,6 +212,27 @@ class FrameHub(Generic[T]):
             except Exception:  # one listener must not stop the receive path
                 logger.exception("frame listener %r failed", fn)
 
+    @property
+    def consumers(self) -> int:
+        """Buffers, callback threads and listeners that take items now.
+
+        >>> hub = FrameHub(); stop = hub.listen(print); hub.consumers
+        1
+        """
+        return len(self._buffers) + len(self._listeners)
+
+    def newer(self, count: int, timeout: float | None) -> T | None:
+        """The newest item once more than ``count`` items were published (waits up to
+        ``timeout`` s), else the newest there is.
+
+        >>> hub = FrameHub(); hub.publish("a"); hub.newer(1, timeout=0.01)
+        'a'
+        """
+        with self._cond:
+            if timeout:
+                self._cond.wait_for(lambda: self.count > count or self._closed, timeout)
+            return self._latest
+
     def latest(self, timeout: float | None = None) -> T | None:
         """The newest item; waits up to ``timeout`` s for a first one."""
         with self._cond:

@@ -6,7 +6,10 @@ frame arrives (its RTP timestamp differs), so every decoded frame waits one fram
 marker bit (RFC 3550 §5.1; the VP8 and H.264 payload formats require it, and aiortc's and
 Chromium's senders set it), so :class:`MarkerJitterBuffer` releases a frame when its packets,
 from the buffer's start up to a marked one, are all in and share one timestamp. Anything else
-(a lost packet, a sender that never marks) falls back to aiortc's rule unchanged.
+(a lost packet, a sender that never marks) falls back to aiortc's rule unchanged. Each frame
+it releases says whether frames were lost just before it (``gap``: its first packet does not
+follow the last packet of the frame before), and ``ssrc`` names the stream, for keyframe
+requests (:mod:`.encoded`).
 
 :func:`release_on_marker` puts one into a video receiver of an ``RTCPeerConnection`` before any
 packet arrives; on an aiortc whose receiver no longer has the private attribute it does nothing
@@ -44,7 +47,25 @@ class MarkerJitterBuffer(JitterBuffer):
     512
     """
 
+    def __init__(self, capacity: int, prefetch: int = 0, is_video: bool = False) -> None:
+        super().__init__(capacity, prefetch, is_video)
+        self.ssrc: int | None = None
+        self._expected: int | None = None   # first sequence number of the next frame
+
+    def add(self, packet: Any) -> tuple[bool, JitterFrame | None]:
+        self.ssrc = packet.ssrc
+        return super().add(packet)
+
     def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
+        start = self._origin
+        frame = self._release(sequence_number)
+        if frame is not None:
+            gap = self._expected is not None and start != self._expected
+            frame.gap = gap  # type: ignore[attr-defined]
+            self._expected = self._origin
+        return frame
+
+    def _release(self, sequence_number: int) -> JitterFrame | None:
         packets: list[Any] = []
         assert self._origin is not None  # a packet was added before any frame is removed
         for count in range(self.capacity):
@@ -82,4 +103,13 @@ def release_on_marker(receiver: Any) -> bool:
     return True
 
 
-__all__ = ["MarkerJitterBuffer", "release_on_marker"]
+def stream_ssrc(receiver: Any) -> int | None:
+    """The SSRC of the last video packet ``receiver``'s :class:`MarkerJitterBuffer` took.
+
+    >>> stream_ssrc(object()) is None
+    True
+    """
+    return getattr(getattr(receiver, _ATTRIBUTE, None), "ssrc", None)
+
+
+__all__ = ["MarkerJitterBuffer", "release_on_marker", "stream_ssrc"]

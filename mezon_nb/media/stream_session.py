@@ -1,9 +1,13 @@
 """``StreamSession``: one joined stream as the notebook sees it — frames, audio, state, stats.
 
 The session lives on the library's loop thread (``LoopThread.shared()``), so frames keep
-arriving while a cell blocks. Every public method can be called from any thread. Video frames
-are decoded by aiortc; the rgb24 conversion happens only when a consumer reads ``.array``
-(the README's "Life of a frame" gives the thread of each hop).
+arriving while a cell blocks. Every public method can be called from any thread. The stream's
+encoded frames reach :meth:`StreamSession.listen_encoded` listeners (the widget forwards them
+to the browser); aiortc decodes them only while something in Python takes decoded frames
+(``frames()``, ``on_frame``, ``listen_frames``, a recording, or ``latest_frame`` in the last
+``DECODE_LEASE`` seconds), so watching alone costs the kernel little. The rgb24 conversion
+happens only when a consumer reads ``.array`` (the README's "Life of a frame" gives the
+thread of each hop).
 
 States: ``connecting`` → ``waiting`` (channel not live yet) → ``live`` (first audio or video
 frame; a radio-style stream has audio only) →
@@ -31,6 +35,7 @@ import av
 import numpy as np
 
 from mezon_nb.core.loop import call_sync, run_on
+from mezon_nb.media.encoded import EncodedFrame, KeyframeRequests
 from mezon_nb.media.frames import AudioChunk, Frame, FrameHub, FrameStream
 from mezon_nb.media.ice import CandidatePair
 from mezon_nb.media.recording import Recorder
@@ -41,13 +46,16 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 TERMINAL = ("ended", "error", "closed")
+#: Seconds a ``latest_frame()`` call keeps the decoder running for the next calls.
+DECODE_LEASE = 3.0
 
 
 @dataclass(frozen=True)
 class StreamStats:
     """A snapshot of a session's numbers (``latency_ms`` needs stamped frames).
 
-    ``bitrate_kbps`` counts everything received (audio, video, RTCP) over the last second.
+    ``bitrate_kbps`` counts everything received (audio, video, RTCP) over the last second;
+    ``frames_received`` counts encoded video frames, ``frames_decoded`` those decoded for Python.
 
     >>> StreamStats("live", 30.0, 640, 480, "VP8", 800.0, 90, 0, 42.0).fps
     30.0
@@ -63,6 +71,8 @@ class StreamStats:
     frames_dropped: int
     latency_ms: float | None
     audio_frames_received: int = 0
+    frames_decoded: int = 0
+    keyframe_requests: int = 0
 
 
 def stamp_of(frame: av.VideoFrame) -> float | None:
@@ -95,6 +105,11 @@ class StreamSession:
         self.bitrate_kbps = 0.0
         self._state = "connecting"
         self._video: FrameHub[Frame] = FrameHub(buffer)
+        self._encoded: FrameHub[EncodedFrame] = FrameHub(1)
+        self._keyframes: KeyframeRequests | None = None    # set once a video receiver exists
+        self._keyframe_timer: asyncio.TimerHandle | None = None
+        self._lease_until = time.monotonic() + DECODE_LEASE   # the first frames decode
+        self.decodes_on_demand = False   # True when the receiver's frames come through a tap
         self._audio: FrameHub[AudioChunk] = FrameHub(max(buffer, 16))
         self._state_callbacks: list[Callable[[str], Any]] = []
         self._arrivals: deque[float] = deque(maxlen=120)
@@ -127,6 +142,10 @@ class StreamSession:
         if state in TERMINAL:
             self._video.close()
             self._audio.close()
+            self._encoded.close()
+            if self._keyframe_timer is not None:
+                self._keyframe_timer.cancel()
+                self._keyframe_timer = None
         for fn in list(self._state_callbacks):
             try:
                 fn(state)
@@ -144,12 +163,55 @@ class StreamSession:
 
     # -- receive path (loop thread) ----------------------------------------------------
 
+    def _on_encoded(self, frame: EncodedFrame) -> None:
+        self._arrivals.append(frame.received_at)
+        if frame.width and frame.height:
+            self._size = (frame.width, frame.height)
+        self._encoded.publish(frame)
+        if self._state in ("connecting", "waiting"):
+            self._set_state("live")
+
+    def wants_decoded(self) -> bool:
+        """Whether something in Python takes decoded frames now (see the module doc).
+
+        >>> s = StreamSession("6"); s.wants_decoded()        # the first frames decode
+        True
+        >>> s._lease_until = 0.0; s.wants_decoded()
+        False
+        """
+        return (self._video.consumers > 0 or self._recorder is not None
+                or time.monotonic() < self._lease_until)
+
+    def request_keyframe(self) -> None:
+        """Ask the stream server for a keyframe (RTCP PLI), at most one each 0.5 s: a request
+        inside that interval goes when it ends. Any thread.
+
+        >>> StreamSession("6").request_keyframe()      # not joined: nothing to ask
+        """
+        if self._loop is not None and self._keyframes is not None:
+            self._loop.call_soon_threadsafe(self._request_keyframe)
+
+    def _request_keyframe(self) -> None:
+        limiter, loop = self._keyframes, self._loop
+        if limiter is None or loop is None or limiter.request(time.monotonic()):
+            return
+        due = limiter.next_due()
+        if due is not None and self._keyframe_timer is None:
+            self._keyframe_timer = loop.call_later(max(0.0, due - time.monotonic()),
+                                                   self._keyframe_due)
+
+    def _keyframe_due(self) -> None:
+        self._keyframe_timer = None
+        if self._keyframes is not None and self._state not in TERMINAL:
+            self._keyframes.due(time.monotonic())
+
     def _on_video(self, frame: av.VideoFrame) -> None:
         now = time.time()
         captured = stamp_of(frame)
         item = Frame(self._video.count, frame.pts, frame.width, frame.height, now, captured,
                      _source=frame)
-        self._arrivals.append(now)
+        if not self.decodes_on_demand:
+            self._arrivals.append(now)
         self._size = (frame.width, frame.height)
         if captured is not None:
             self._latencies.append(item.latency_ms or 0.0)
@@ -173,7 +235,14 @@ class StreamSession:
     # -- consumers (any thread) --------------------------------------------------------
 
     def latest_frame(self, timeout: float | None = None) -> Frame | None:
-        """The newest video frame; waits up to ``timeout`` s when none has arrived yet."""
+        """The newest video frame; waits up to ``timeout`` s when none has arrived yet, or
+        when nothing was decoding (then decoding starts on the next keyframe, and goes on
+        ``DECODE_LEASE`` s after the last call)."""
+        idle = self.decodes_on_demand and not self.wants_decoded()
+        self._lease_until = time.monotonic() + DECODE_LEASE
+        if idle:
+            self.request_keyframe()
+            return self._video.newer(self._video.count, timeout)
         return self._video.latest(timeout)
 
     def frames(self, buffer: int | None = None) -> FrameStream[Frame]:
@@ -183,6 +252,17 @@ class StreamSession:
     def on_frame(self, fn: Callable[[Frame], Any]) -> Callable[[], None]:
         """Call ``fn(frame)`` on a worker thread per frame (drop-oldest); returns unsubscribe."""
         return self._video.subscribe(fn, "frame")
+
+    def listen_encoded(self, fn: Callable[[EncodedFrame], Any]) -> Callable[[], None]:
+        """Call ``fn(frame)`` on the loop thread with each :class:`EncodedFrame` as it arrives
+        (before any decoding; nothing is decoded for it); ``fn`` must return at once.
+        Returns unsubscribe.
+
+        >>> s = StreamSession("6"); seen = []
+        >>> stop = s.listen_encoded(seen.append); stop(); seen
+        []
+        """
+        return self._encoded.listen(fn)
 
     def listen_frames(self, fn: Callable[[Frame], Any]) -> Callable[[], None]:
         """Call ``fn(frame)`` on the loop thread as each frame arrives, for consumers that live
@@ -211,9 +291,12 @@ class StreamSession:
         fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 2 and \
             recent[-1] > recent[0] else 0.0
         lat = list(self._latencies)
+        received = self._encoded.count if self.decodes_on_demand else self._video.count
         return StreamStats(self._state, round(fps, 1), *self._size, self.codec,
-                           round(self.bitrate_kbps, 1), self._video.count, self._video.dropped,
-                           round(statistics.median(lat), 1) if lat else None, self._audio.count)
+                           round(self.bitrate_kbps, 1), received, self._video.dropped,
+                           round(statistics.median(lat), 1) if lat else None, self._audio.count,
+                           self._video.count,
+                           self._keyframes.sent if self._keyframes is not None else 0)
 
     # -- recording ---------------------------------------------------------------------
 

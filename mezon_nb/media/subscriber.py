@@ -34,6 +34,7 @@ from mezon_nb.errors import (
     StreamEndedError,
     StreamNotLiveError,
 )
+from mezon_nb.media.encoded import KeyframeRequests, picture_loss_sender, tap_receiver
 from mezon_nb.media.errors import map_media_errors
 from mezon_nb.media.ice import (
     gather_offer,
@@ -44,7 +45,7 @@ from mezon_nb.media.ice import (
     rtc_configuration,
     selected_pair,
 )
-from mezon_nb.media.jitter import release_on_marker
+from mezon_nb.media.jitter import release_on_marker, stream_ssrc
 from mezon_nb.media.signaling import StnSignaling, StreamAccess, error_for, signaling_for
 from mezon_nb.media.stream_session import StreamSession
 from mezon_nb.protocol import stn
@@ -150,7 +151,7 @@ class StnViewer:
                 if has_video:
                     video = pc.addTransceiver("video", direction="recvonly")
                     video.setCodecPreferences(receive_codecs())
-                    release_on_marker(video.receiver)   # frames one interval sooner
+                    self._tap_video(video.receiver)
                 with host_candidates(loopback=is_loopback(self.sig.url),
                                      relay_only=relay_only(ice)):
                     await pc.setLocalDescription(await pc.createOffer())
@@ -158,6 +159,17 @@ class StnViewer:
             await pc.close()
             raise
         return pc
+
+    def _tap_video(self, receiver: Any) -> None:
+        """Frames one interval sooner, the encoded frames to the session, decoding on demand,
+        and keyframe requests as RTCP PLI."""
+        release_on_marker(receiver)
+        session = self.session
+        session._keyframes = KeyframeRequests(
+            picture_loss_sender(receiver, lambda: stream_ssrc(receiver)))
+        session.decodes_on_demand = tap_receiver(
+            receiver, session._on_encoded, session.wants_decoded,
+            session.request_keyframe) is not None
 
     async def _wait_live(self) -> bool:
         cid = self.session.channel_id

@@ -25,7 +25,12 @@ sits in a frame's path). The rule, written out here only (jupyter_rfb's, with ad
   most that rate times ``ack_timeout`` frames unacknowledged; when the cell ends, the window of
   ``max_in_flight`` applies again to every unacknowledged frame;
 * ``lossless_delay`` (0.3 s) after the last JPEG with no newer frame, that frame is re-sent once
-  as PNG; nothing is sent while no view is visible.
+  as PNG; nothing is sent while no view is visible;
+* for encoded video (pass-through) a ``byte_window`` also bounds the bytes in flight (frames
+  offered with their ``size``; not while a cell runs: acks cannot come then, and the busy pace
+  bounds what goes), the frame window is at least ``BYTE_WINDOW_FRAMES``, and a frame is marked
+  ``flush`` once half the bytes are out; ``take(admit=...)`` lets the caller refuse
+  the frame due (a delta frame after a gap): it is dropped, counted in ``stats.refused``.
 
 Several widgets may share one :class:`SharedBudget` of in-flight frames (``StreamGrid``): it
 shares a browser that cannot keep up, so a widget takes budget slots only while its frontend is
@@ -50,6 +55,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -59,6 +65,7 @@ from mezon_nb.widgets.jpeg import JPEG, PNG
 _RECENT = 32  # sent frames remembered so that late acks still resolve (snapshot, stats)
 _MARGIN = 0.9  # busy pace / paint rate when the frontend, not the source, set that rate
 _FAST_SAMPLES = 8  # frames that must all be painted fast before the window grows
+BYTE_WINDOW_FRAMES = 30  # the frame window while bytes are bounded instead (1 s at 30 fps)
 
 
 @dataclass
@@ -169,6 +176,7 @@ class FlowStats:
     roundtrips: deque = field(default_factory=lambda: deque(maxlen=60))
     encodes: deque = field(default_factory=lambda: deque(maxlen=60))
     skipped: int = 0
+    refused: int = 0
     ack_times: deque = field(default_factory=lambda: deque(maxlen=240))  # (arrived, painted)
     ack_messages: int = 0
 
@@ -209,10 +217,12 @@ class FlowControl:
         self.busy_fps = busy_fps
         self.lossless_delay = lossless_delay
         self.budget = budget
+        self.byte_window: int | None = None
         self.visible = False
         self.stats = FlowStats()
         self._next_id = 1
         self._pending: Any = None
+        self._pending_size = 0
         self._has_pending = False
         self._last: Any = None              # newest payload sent (re-sent on show / pause)
         self._lossless_at = math.inf
@@ -226,15 +236,15 @@ class FlowControl:
 
     # -- inputs -----------------------------------------------------------------------------
 
-    def offer(self, payload: Any) -> None:
-        """A new frame: it replaces any frame still waiting to be sent.
+    def offer(self, payload: Any, size: int = 0) -> None:
+        """A new frame (``size`` bytes, when known): it replaces any frame still waiting.
 
         >>> flow = FlowControl(); flow.offer("a"); flow.offer("b"); flow.stats.superseded
         1
         """
         if self._has_pending:
             self.stats.superseded += 1
-        self._pending, self._has_pending = payload, True
+        self._pending, self._has_pending, self._pending_size = payload, True, size
         self._offered += 1
 
     def set_visible(self, visible: bool) -> None:
@@ -245,7 +255,7 @@ class FlowControl:
         'a'
         """
         if visible and not self.visible and not self._has_pending and self._last is not None:
-            self._pending, self._has_pending = self._last, True
+            self._pending, self._has_pending, self._pending_size = self._last, True, 0
         self.visible = visible
         if not visible and self.budget is not None:
             self.budget.withdraw(self)
@@ -313,6 +323,15 @@ class FlowControl:
     # -- decisions --------------------------------------------------------------------------
 
     @property
+    def bytes_in_flight(self) -> int:
+        """Bytes of the frames in flight.
+
+        >>> FlowControl().bytes_in_flight
+        0
+        """
+        return sum(job.nbytes for job in self._in_flight.values())
+
+    @property
     def in_flight(self) -> int:
         """Frames sent and neither acknowledged nor expired.
 
@@ -359,11 +378,26 @@ class FlowControl:
         margin = _MARGIN if 2 * skips > len(offered) - 1 else 1.0
         return self.capacity() * margin or self.busy_fps
 
-    def take(self, now: float, busy: bool = False) -> Job | None:
+    def take(self, now: float, busy: bool = False,
+             admit: Callable[[Any], bool] | None = None) -> Job | None:
         """The frame to send now, counted as in flight, or None (then wait for a wake-up).
+        ``admit(payload)`` is asked last; when it says False the frame is dropped.
 
         >>> FlowControl().take(now=0.0) is None          # nothing offered, nobody watching
         True
+        >>> flow = FlowControl(); flow.byte_window = 100; flow.set_visible(True)
+        >>> flow.offer("key", size=80); flow.take(now=0.0).flush     # half the bytes are out
+        True
+        >>> flow.offer("delta", size=30); flow.take(now=0.0).frame_id
+        2
+        >>> flow.offer("delta", size=10); flow.take(now=0.0) is None     # 110 bytes: full
+        True
+        >>> flow.offer("busy", size=10); flow.take(now=0.0, busy=True).payload  # paced instead
+        'busy'
+        >>> flow.offer("late", size=10); flow.take(now=2.0, admit=lambda p: False) is None
+        True
+        >>> flow.stats.refused
+        1
         """
         self._set_busy(busy, now)
         self._expire(now)
@@ -378,6 +412,10 @@ class FlowControl:
                 self.budget.withdraw(self)
             return None
         fast, window = self._pace is None and self._fast(), self.window
+        if self.byte_window is not None:
+            window = max(window, BYTE_WINDOW_FRAMES)
+            if self._pace is None and self.bytes_in_flight >= self.byte_window:
+                return None
         if len(self._in_flight) >= window:
             return None
         if self._pace is not None:
@@ -388,8 +426,14 @@ class FlowControl:
         budgeted = budget is not None
         if budget is not None and not budget.try_take(self):
             return None
+        if admit is not None and mime == JPEG and not admit(payload):
+            if budget is not None:
+                budget.release()
+            self._pending, self._has_pending = None, False
+            self.stats.refused += 1
+            return None
         job = Job(self._next_id, payload, mime, now, paced=self._pace is not None,
-                  offered=self._offered, budgeted=budgeted)
+                  offered=self._offered, budgeted=budgeted, nbytes=self._pending_size)
         self._next_id += 1
         self._in_flight[job.frame_id] = job
         self._recent[job.frame_id] = job
@@ -402,7 +446,8 @@ class FlowControl:
         self._lossless_at = now + delay if mime == JPEG and delay is not None else math.inf
         self.stats.sent += 1
         job.flush = len(self._in_flight) >= window - (2 if fast else 0) or (
-            budget is not None and budget.exhausted)
+            budget is not None and budget.exhausted) or (
+            self.byte_window is not None and 2 * self.bytes_in_flight >= self.byte_window)
         return job
 
     def next_wakeup(self, now: float) -> float | None:

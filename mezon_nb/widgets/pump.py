@@ -6,6 +6,15 @@ A :class:`FramePump` listens to a :class:`FrameSource` (a ``StreamSession``: its
 (simplejpeg releases the GIL) and calls ``send(content, buffers)``: hops 6 to 8 of the
 README's "Life of a frame", which gives the thread of each.
 
+Pass-through: when every visible view said it decodes the stream's codec with WebCodecs (and
+``transport`` is ``"auto"``), the pump follows ``listen_encoded`` instead and sends the
+stream's own encoded frames (``{"type": "video", codec, key, timestamp, size}`` plus the bytes),
+with nothing decoded in the kernel. A :class:`~mezon_nb.widgets.keyframes.KeyframeGate` lets no
+delta frame go after a gap (frames superseded under flow control, RTP loss, a view that asked
+for a keyframe); meanwhile it asks the stream server for one (rate limited). The bytes in
+flight are bounded (``PASS_BYTES``); there is no PNG refresh (the browser shows the stream's
+own pictures, no re-encoding loss to repair).
+
 Why sending from the loop thread is safe: since ipykernel 4.3 a comm message is serialised and
 signed in the calling thread and handed to the IOPub thread, which owns the socket; ipykernel
 7.0.0 broke this (ipykernel#1450) and 7.1 fixed it, so ipykernel 7.0.x is the one version to
@@ -48,11 +57,19 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from mezon_nb.core.loop import LoopThread
+from mezon_nb.media.encoded import EncodedFrame, h264_codec_string
 from mezon_nb.widgets import cells
 from mezon_nb.widgets.flow import FlowControl, Job
 from mezon_nb.widgets.jpeg import encode, shrink
+from mezon_nb.widgets.keyframes import KeyframeGate
 
 log = logging.getLogger(__name__)
+
+#: Encoded bytes that may be unacknowledged per widget in pass-through (a 720p VP8 keyframe and
+#: about 10 frames; at 2 Mbit/s about 0.5 s of link).
+PASS_BYTES = 128 * 1024
+#: Codecs the pump can pass through, as the session names them -> as the browser does.
+PASS_CODECS = {"vp8": "vp8", "h264": "h264"}
 
 _ENCODERS = concurrent.futures.ThreadPoolExecutor(max_workers=2,
                                                   thread_name_prefix="mezon_nb-encode")
@@ -67,6 +84,14 @@ class FrameSource(Protocol):
 
     def latest_frame(self, timeout: float | None = None) -> Any:
         """The newest frame, or ``None``."""
+        ...
+
+    def listen_encoded(self, fn: Callable[[Any], Any]) -> Callable[[], None]:
+        """Call ``fn(encoded_frame)`` on the loop thread; returns unsubscribe."""
+        ...
+
+    def request_keyframe(self) -> None:
+        """Ask the stream server for a keyframe."""
         ...
 
 
@@ -91,6 +116,12 @@ class FramePump:
         self.clock = clock
         self.quality = quality
         self.base64 = False
+        self.transport = "auto"             # or "jpeg": never pass encoded video through
+        self.mode = "jpeg"                  # what runs now: "jpeg" or "passthrough"
+        self.gate = KeyframeGate()
+        self.decode_errors = 0
+        self._lossless_delay = self.flow.lossless_delay
+        self._codecs: dict[str, frozenset[str]] = {}   # view -> codecs it decodes
         self._send = send
         self._on_painted = on_painted
         self._runner = runner or LoopThread.shared()
@@ -112,17 +143,8 @@ class FramePump:
         >>> pump = FramePump(lambda content, buffers: None)
         >>> pump.set_source(None); pump.close()
         """
-        unsubscribe = self._unsubscribe
-        self._unsubscribe, self._source = None, source
-        if unsubscribe is not None:
-            unsubscribe()
-        self._call(self.flow.clear)
-        if source is not None:
-            self._unsubscribe = source.listen_frames(
-                lambda frame: self._call(self._offer_from, source, frame))
-            latest = source.latest_frame(timeout=0)
-            if latest is not None:
-                self._call(self._offer_from, source, latest)
+        self._source = source
+        self._call(self._follow, source)
 
     def offer(self, frame: Any) -> None:
         """Hand a frame to the pump (newest wins).
@@ -134,11 +156,13 @@ class FramePump:
         """
         self._call(self.flow.offer, frame)
 
-    def set_visible(self, view: str, visible: bool, width: int | None = None) -> None:
+    def set_visible(self, view: str, visible: bool, width: int | None = None,
+                    codecs: Any = None) -> None:
         """Record whether frontend view ``view`` is on screen, and how many device pixels wide.
 
         Frames are reduced by whole factors to the widest visible view (full size when any
-        visible view did not say its width).
+        visible view did not say its width). ``codecs``: what the view decodes with WebCodecs
+        (``["vp8", "h264"]``; None without WebCodecs).
 
         >>> pump = FramePump(lambda content, buffers: None)
         >>> pump.set_visible("view-1", True)
@@ -146,7 +170,32 @@ class FramePump:
         True
         >>> pump.close()
         """
-        self._call(self._set_visible, view, visible, width)
+        self._call(self._set_visible, view, visible, width,
+                   frozenset(str(c) for c in codecs or ()))
+
+    def set_transport(self, transport: str) -> None:
+        """``"auto"`` (pass the stream's video through where the browser decodes it) or
+        ``"jpeg"`` (always decode in the kernel and send JPEG).
+
+        >>> pump = FramePump(lambda content, buffers: None)
+        >>> pump.set_transport("webm")
+        Traceback (most recent call last):
+        ...
+        ValueError: transport must be 'auto' or 'jpeg', got 'webm'
+        >>> pump.close()
+        """
+        if transport not in ("auto", "jpeg"):
+            raise ValueError(f"transport must be 'auto' or 'jpeg', got {transport!r}")
+        self.transport = transport
+        self._call(self._choose_mode)
+
+    def keyframe_needed(self, reason: str) -> None:
+        """A view cannot go on without a keyframe (``"start"``, ``"error"``, ``"behind"``).
+
+        >>> pump = FramePump(lambda content, buffers: None)
+        >>> pump.keyframe_needed("error"); pump.close()
+        """
+        self._call(self._keyframe_needed, reason)
 
     def acks(self, painted: list[tuple[int, float | None]], skipped: Sequence[int] = (),
              flushed_at: float | None = None) -> None:
@@ -216,18 +265,83 @@ class FramePump:
         self._runner.call_soon(run)
 
     def _offer_from(self, source: Any, frame: Any) -> None:
-        if source is self._source:        # a late frame of a replaced source is dropped
+        if source is not self._source:    # a late frame of a replaced source is dropped
+            return
+        self._wake.set()
+        if isinstance(frame, EncodedFrame):
+            if self.mode == "passthrough":
+                self.flow.offer(frame, frame.size)
+                if self.gate.poll(self.clock()):
+                    source.request_keyframe()
+        elif self.mode == "jpeg":
             self.flow.offer(frame)
+
+    def _follow(self, source: Any) -> None:
+        """Subscribe to ``source`` as the mode says (loop thread)."""
+        unsubscribe, self._unsubscribe = self._unsubscribe, None
+        if unsubscribe is not None:
+            unsubscribe()
+        self.flow.clear()
+        if source is None or source is not self._source:
+            return
+        if self.mode == "passthrough":
+            self.gate = KeyframeGate()
+            self._unsubscribe = source.listen_encoded(
+                lambda frame: self._call(self._offer_from, source, frame))
+            source.request_keyframe()
+        else:
+            self._unsubscribe = source.listen_frames(
+                lambda frame: self._call(self._offer_from, source, frame))
+            latest = source.latest_frame(timeout=0)
+            if latest is not None:
+                self._offer_from(source, latest)
+
+    def _choose_mode(self) -> None:
+        codec = PASS_CODECS.get(str(getattr(self._source, "codec", None) or "").lower())
+        views = list(self._views)       # a view that has not spoken yet decodes nothing
+        if not views and self._source is not None:
+            return                      # nothing on screen: nothing goes, keep the mode
+        passthrough = (self.transport == "auto" and codec is not None and bool(views)
+                       and hasattr(self._source, "listen_encoded")
+                       and all(codec in self._codecs.get(v, ()) for v in views))
+        mode = "passthrough" if passthrough else "jpeg"
+        if mode == self.mode:
+            return
+        self.mode = mode
+        self.flow.byte_window = PASS_BYTES if passthrough else None
+        self.flow.lossless_delay = None if passthrough else self._lossless_delay
+        self._follow(self._source)
+
+    def _keyframe_needed(self, reason: str) -> None:
+        if reason == "error":
+            self.decode_errors += 1
+        now = self.clock()
+        ask = self.gate.fell_behind(now) if reason == "behind" else self.gate.decoder_error(now)
+        if ask and self._source is not None and self.mode == "passthrough":
+            self._source.request_keyframe()
+
+    def _admit(self, payload: Any) -> bool:
+        if not isinstance(payload, EncodedFrame):
+            return True
+        decision = self.gate.offer(payload.index, payload.key, self.clock())
+        if decision.request_keyframe and self._source is not None:
+            self._source.request_keyframe()
+        return decision.forward
 
     def _wake_soon(self) -> None:
         self._wake.set()
 
-    def _set_visible(self, view: str, visible: bool, width: int | None) -> None:
+    def _set_visible(self, view: str, visible: bool, width: int | None,
+                     codecs: frozenset[str] = frozenset()) -> None:
         if visible:
             self._views[view] = width
+            if view != "displayed":
+                self._codecs[view] = codecs
         else:
             self._views.pop(view, None)
+            self._codecs.pop(view, None)
         self.flow.set_visible(bool(self._views))
+        self._choose_mode()
 
     def _target_width(self) -> int | None:
         widths = [w for w in self._views.values() if w is not None]
@@ -256,7 +370,7 @@ class FramePump:
         loop = asyncio.get_running_loop()
         while not self._stopped:
             now = self.clock()
-            job = self.flow.take(now, cells.kernel_busy())
+            job = self.flow.take(now, cells.kernel_busy(), self._admit)
             if job is None:
                 self._wake.clear()
                 delay = self.flow.next_wakeup(now)
@@ -271,6 +385,9 @@ class FramePump:
                 log.exception("could not send frame %d", job.frame_id)
 
     async def _transmit(self, loop: asyncio.AbstractEventLoop, job: Job) -> None:
+        if isinstance(job.payload, EncodedFrame):
+            self._pass_through(job, job.payload)
+            return
         frame, width = job.payload, self._target_width()
 
         def encode_frame() -> tuple[bytes, tuple[int, ...], float]:
@@ -294,6 +411,25 @@ class FramePump:
         else:
             self._send(content, [data])
         self.flow.transmitted(job.frame_id, self.clock(), len(data), encode_s)
+
+    def _pass_through(self, job: Job, frame: EncodedFrame) -> None:
+        codec = frame.codec
+        if codec == "h264":
+            codec = (h264_codec_string(frame.data) or "avc1.42e01f") if frame.key else "h264"
+        content = {
+            "type": "video", "id": job.frame_id, "codec": codec, "key": frame.key,
+            "timestamp": frame.timestamp * 100 // 9,     # 90 kHz RTP clock -> microseconds
+            "size": frame.size, "seq": frame.index, "flush": job.flush,
+            "sent_at": time.time() * 1000.0,
+        }
+        if self._stopped:
+            return
+        if self.base64:
+            content["data"] = base64.b64encode(frame.data).decode("ascii")
+            self._send(content, [])
+        else:
+            self._send(content, [frame.data])
+        self.flow.transmitted(job.frame_id, self.clock(), frame.size, 0.0)
 
 
 __all__ = ["FramePump", "FrameSource"]

@@ -3,9 +3,10 @@
 The widget (``static/viewer.js``) has a channel picker, Join and Leave buttons, a status line
 and the video with an overlay (fps, latency, resolution, viewers); with ``chat=True`` also a chat
 pane (the channel's latest messages, a box to send as the bot; :mod:`.chatpane`). Frames reach
-the browser as JPEG bytes in binary comm buffers, sent by the library's loop thread under the
-flow control of :mod:`mezon_nb.widgets.flow`, so the picture keeps moving while another
-cell runs.
+the browser in binary comm buffers, sent by the library's loop thread under the flow control
+of :mod:`mezon_nb.widgets.flow`, so the picture keeps moving while another cell runs: the
+stream's own VP8/H.264 frames, decoded by the browser's WebCodecs, where it can (pass-through,
+:mod:`.pump`), else JPEG.
 
 >>> from mezon_nb.widgets.viewer import StreamViewer
 >>> sorted(set(StreamViewer.class_trait_names(sync=True)) & {"overlay", "status", "channels"})
@@ -19,6 +20,7 @@ import logging
 import pathlib
 import statistics
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -70,8 +72,13 @@ class StreamViewer(anywidget.AnyWidget):
     just-displayed output counts as on screen until its frontend reports) or after
     :meth:`close`.
 
-    Frames are JPEG at ``quality`` (80), reduced by whole factors when they are at least twice
-    as wide as the widest visible output (in device pixels); ``snapshot()`` stays full size.
+    Where every visible output decodes the stream's codec with WebCodecs, the stream's own
+    encoded frames go through (``transport="auto"``; at most 128 KiB unacknowledged, a keyframe
+    asked for after any gap, nothing decoded in the kernel unless Python takes frames);
+    ``transport="jpeg"`` always sends JPEG. JPEG frames are at ``quality`` (80), reduced by
+    whole factors when they are at least twice as wide as the widest visible output (in device
+    pixels); ``snapshot()`` stays full size. ``get_stats()["path"]`` and the overlay say which
+    path runs (``webcodecs vp8``, ``jpeg q80``).
     Re-running the notebook cell that made a viewer closes the old one (its stream is left).
     ``channel_id=None`` joins nothing: pick a channel and press Join (or call :meth:`join`).
     Extra ``options`` go to ``client.join_stream``. ``budget`` shares an in-flight cap with
@@ -108,7 +115,8 @@ class StreamViewer(anywidget.AnyWidget):
                  max_in_flight: int = 2,
                  quality: int = 80, lossless_delay: float | None = 0.3,
                  budget: SharedBudget | None = None, chat: bool = False, chat_limit: int = 50,
-                 clock: Callable[[], float] = time.monotonic, **options: Any) -> None:
+                 transport: str = "auto", clock: Callable[[], float] = time.monotonic,
+                 **options: Any) -> None:
         super().__init__(chat=chat)
         self._mz_chat = (ChatFeed(client, self._mz_show_chat, limit=chat_limit) if chat
                          else None)
@@ -118,6 +126,7 @@ class StreamViewer(anywidget.AnyWidget):
         self._mz_unsubscribe_state: Any = None
         self._mz_painted: Any = None
         self._mz_runner = LoopThread.shared()
+        self._mz_sent_bytes: deque = deque()
         participants = getattr(client, "participants", None)
         self._mz_audience = Audience.follow(participants) if participants is not None else None
         flow = FlowControl(max_in_flight=max_in_flight, lossless_delay=lossless_delay,
@@ -125,6 +134,11 @@ class StreamViewer(anywidget.AnyWidget):
         self._mz_pump = FramePump(lambda content, buffers: self.send(content, buffers),
                                   flow=flow, quality=quality, on_painted=self._mz_on_painted,
                                   runner=self._mz_runner, clock=clock)
+        try:
+            self._mz_pump.set_transport(transport)
+        except ValueError:
+            self._mz_pump.close()
+            raise
         self._mz_ticker = self._mz_runner.start_task(self._mz_tick(), "mezon_nb-viewer-overlay")
         self.on_msg(self._mz_on_msg)
         try:
@@ -228,6 +242,8 @@ class StreamViewer(anywidget.AnyWidget):
         >>> viewer.close()
         """
         frame = self._mz_painted
+        if frame is not None and self._mz_pump.mode == "passthrough" and self._mz_session:
+            frame = self._mz_session.latest_frame(timeout=5)  # the kernel decodes on demand
         return None if frame is None else frame.array
 
     def get_stats(self) -> dict:
@@ -264,7 +280,26 @@ class StreamViewer(anywidget.AnyWidget):
             "latency_ms": getattr(stats, "latency_ms", None),
             "source_fps": getattr(stats, "fps", None),
             "base64": pump.base64,
+            "path": self._mz_path(), "comm_kbps": round(self._mz_comm_kbps(), 1),
+            "keyframe_requests": getattr(stats, "keyframe_requests", 0),
+            "keyframe_waits": pump.gate.requests, "refused": flow.stats.refused,
+            "decode_errors": pump.decode_errors,
         }
+
+    def _mz_path(self) -> str:
+        pump = self._mz_pump
+        if pump.mode == "passthrough":
+            return f"webcodecs {str(getattr(self._mz_session, 'codec', '') or '').lower()}"
+        return f"jpeg q{pump.quality}"
+
+    def _mz_comm_kbps(self, window: float = 2.0) -> float:
+        """Bytes sent over the comm in the last ``window`` s, in kbit/s."""
+        now, samples = time.monotonic(), self._mz_sent_bytes
+        samples.append((now, self._mz_pump.flow.stats.bytes_sent))
+        while len(samples) > 2 and now - samples[1][0] >= window:
+            samples.popleft()
+        (t0, b0), (t1, b1) = samples[0], samples[-1]
+        return (b1 - b0) * 8 / 1000 / (t1 - t0) if t1 > t0 else 0.0
 
     def close(self) -> None:
         """Stop sending, leave the stream, stop following the log, close the comm (idempotent).
@@ -296,8 +331,12 @@ class StreamViewer(anywidget.AnyWidget):
         elif kind == "visibility":
             self._mz_pump.set_visible(_DISPLAYED, False)   # the frontend speaks for itself now
             width = content.get("width")
+            codecs = content.get("codecs")
             self._mz_pump.set_visible(str(content.get("view")), bool(content.get("visible")),
-                                      int(width) if width else None)
+                                      int(width) if width else None,
+                                      codecs if isinstance(codecs, list) else None)
+        elif kind == "keyframe":
+            self._mz_pump.keyframe_needed(str(content.get("reason", "start")))
         elif kind == "nobuffers":
             self._mz_pump.base64 = True
         elif kind == "join":
@@ -327,6 +366,8 @@ class StreamViewer(anywidget.AnyWidget):
             return
         if content.get("error"):
             log.warning("the browser could not decode a frame: %.200s", content["error"])
+            if self._mz_pump.mode == "jpeg":
+                self._mz_pump.decode_errors += 1
         self._mz_pump.acks(painted, skipped, flushed_at)
 
     def _mz_show_chat(self, lines: list[dict]) -> None:
@@ -364,12 +405,17 @@ class StreamViewer(anywidget.AnyWidget):
         stats = getattr(self._mz_session, "stats", None)
         viewers = (self._mz_audience.count(self.channel_id)
                    if self._mz_audience is not None and self.channel_id else None)
+        passthrough = self._mz_pump.mode == "passthrough"
+        size = ((getattr(stats, "width", None), getattr(stats, "height", None)) if passthrough
+                else (None, None) if frame is None else frame.array.shape[1::-1])
         return {
             "fps": round(self._mz_pump.flow.fps(self._mz_pump.clock()), 1),
             "latency_ms": getattr(stats, "latency_ms", None),
-            "width": None if frame is None else int(frame.array.shape[1]),
-            "height": None if frame is None else int(frame.array.shape[0]),
+            "width": int(size[0]) if size[0] else None,
+            "height": int(size[1]) if size[1] else None,
             "viewers": viewers,
+            "path": self._mz_path(),
+            "comm_kbps": round(self._mz_comm_kbps(), 1),
         }
 
 

@@ -61,8 +61,10 @@ _viewer = globals().get("viewer")
 _stats = _viewer.get_stats() if _viewer is not None else {}
 _joined = getattr(_viewer, "session", None)
 print("MZ-PROBE " + _json.dumps({"sessions": len(_live), **{k: _stats.get(k) for k in
-                                ("sent", "acked", "ack_messages", "skipped")},
-                                "received": _joined.stats.frames_received if _joined else None}))
+                                ("sent", "acked", "ack_messages", "skipped", "path",
+                                 "decode_errors")},
+                                "received": _joined.stats.frames_received if _joined else None,
+                                "decoded": _joined.stats.frames_decoded if _joined else None}))
 """
 
 
@@ -140,12 +142,14 @@ def opened(chromium, quickstart, tmp_path, request):
     Everything it started is stopped at teardown."""
     started = []
 
-    def open_(ui_name):
+    def open_(ui_name, init_script=None):
         root = tmp_path / "root"
         root.mkdir()
         cells = prepare(root)
         server = JupyterServer(root, log_path=tmp_path / "jupyter.log")
         context = chromium.new_context(viewport={"width": 1280, "height": 1000})
+        if init_script:
+            context.add_init_script(init_script)
         started.append((context, server))
         context.set_default_timeout(30_000)
         page_errors: list[str] = []
@@ -221,6 +225,11 @@ def test_quickstart_runs_and_plays(opened, ui_name):
     # the browser batches its acks (each message costs the page a kernel status round): fewer
     # messages than frames acknowledged (how many per message depends on the browser's speed)
     assert before["ack_messages"] < before["acked"] + before["skipped"], before
+    # the stream's own VP8 goes to WebCodecs, and the kernel decodes nothing for it
+    assert before["path"] == "webcodecs vp8" and before["decode_errors"] == 0, before
+    assert "webcodecs vp8" in (page.locator(".mz-viewer .mz-overlay").first.text_content()
+                               or "")
+    decoded = before["decoded"]
     assert viewer.evaluate("e => { const r = e.getBoundingClientRect();"
                            " return r.bottom < 0 || r.top > innerHeight; }"), "still on screen"
     # the marker: the kernel received 15 more frames (1 s of stream), however long they took
@@ -228,6 +237,7 @@ def test_quickstart_runs_and_plays(opened, ui_name):
                      >= before["received"] + 15 and p, 60, 0.5)
     assert after, "the kernel received no more frames"
     assert after["sent"] - before["sent"] <= 2, f"sent frames off screen: {before} -> {after}"
+    assert after["decoded"] == decoded, "the kernel decoded frames nobody in Python takes"
     viewer.scroll_into_view_if_needed()
     resumed = canvas_stamp(page)
     assert wait_for(lambda: (canvas_stamp(page) or 0) > (resumed or 0) + 5, 10), \
@@ -293,3 +303,25 @@ def _cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
     except OSError:
         return b""
+
+
+NO_WEBCODECS = "delete window.VideoDecoder; delete window.EncodedVideoChunk;"
+
+
+def test_without_webcodecs_the_viewer_falls_back_to_jpeg_and_plays(opened):
+    """A browser without WebCodecs (an init script removes it): the kernel sends JPEG."""
+    ui, cells, _server, page_errors = opened("lab", init_script=NO_WEBCODECS)
+    page = ui.page
+    viewer = page.locator(".mz-viewer").first
+    viewer.scroll_into_view_if_needed()
+    overlay = page.locator(".mz-viewer .mz-overlay").first
+    assert wait_for(lambda: "jpeg q80" in (overlay.text_content() or ""), 30), \
+        overlay.text_content()
+    assert wait_for(lambda: overlay_fps(page) > 20, 45), overlay.text_content()
+    moving = canvas_stamp(page)
+    assert wait_for(lambda: (canvas_stamp(page) or 0) > (moving or 0) + 5, 10), \
+        "the picture does not move"
+    stats = probe(ui, cells["probe"])
+    assert stats["path"] == "jpeg q80" and stats["decoded"] > 0, stats
+    ui.run(cells["cleanup"], timeout=60)
+    assert ui.errors() == [] and page_errors == []

@@ -70,3 +70,20 @@ def test_release_on_marker_needs_aiortcs_receiver():
         pass
 
     assert release_on_marker(NotAReceiver()) is False
+
+
+def test_a_frame_after_lost_frames_says_gap_and_names_its_stream():
+    packets = stream(12, per_frame=2)
+    lost = packets[:3] + packets[4:]     # frame 1 is incomplete: it never leaves
+    buffer = MarkerJitterBuffer(capacity=8, is_video=True)
+    released = []
+    for p in lost:
+        p.ssrc = 1234
+        _pli, frame = buffer.add(p)
+        if frame is not None:
+            released.append((frame.timestamp, frame.gap))
+    assert released[0] == (0, False)
+    after = [gap for ts, gap in released if ts > 3000]
+    assert after and after[0] is True and not any(after[1:]), released
+    assert 3000 not in [ts for ts, _ in released]
+    assert buffer.ssrc == 1234

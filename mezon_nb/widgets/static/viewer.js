@@ -2,22 +2,28 @@
 //
 // Kernel -> browser: custom message {type: "frame", id, mime, width, height, captured_at,
 // sent_at, flush} with the image bytes as buffers[0] (or base64 in `data` after we said
-// "nobuffers").
+// "nobuffers"); or, in pass-through, {type: "video", id, codec, key, timestamp (µs), size, seq,
+// flush, sent_at} with the stream's own encoded frame (VP8, or H.264 Annex B), decoded here
+// with WebCodecs (optimizeForLatency), painted on an animation frame, every VideoFrame closed.
+// After a gap, an error or a new decoder no delta frame is decoded until a keyframe, and we
+// ask for one: {type: "keyframe", view, reason: "start"|"error"|"behind"}.
 // Browser -> kernel: {type: "acks", view, flushed_at, painted: [[id, painted_at], ...],
 // skipped: [id, ...], error?} for the frames painted, and those dropped unpainted (the browser
 // fell QUEUE frames behind, or could not decode one), since the last such message (times are epoch milliseconds:
 // performance.timeOrigin + performance.now()). Acks are batched, because every message to the
 // kernel makes it publish a busy and an idle status that JupyterLab re-renders: they go at once
 // when the frame says `flush` (the kernel's window is full), else ACK_DELAY_MS after the first.
-// {type: "visibility", view, visible, width} (width: device pixels available, so the kernel can
-// send smaller frames); {type: "join", channel_id}; {type: "leave"};
+// {type: "visibility", view, visible, width, codecs} (width: device pixels available, so the
+// kernel can send smaller frames; codecs: what VideoDecoder.isConfigSupported accepts, null
+// without WebCodecs: then the kernel sends JPEG); {type: "join", channel_id}; {type: "leave"};
 // {type: "refresh"}; {type: "nobuffers", view}; {type: "chat", text} (send as the bot).
 // The chat pane (trait `chat`) shows the `chat_messages` trait and `chat_status`.
 
 /**
  * @typedef {{id: string, label: string}} Channel
  * @typedef {{fps?: number, latency_ms?: number|null, width?: number|null,
- *            height?: number|null, viewers?: number|null}} Overlay
+ *            height?: number|null, viewers?: number|null, path?: string,
+ *            comm_kbps?: number|null}} Overlay
  * @typedef {{type: string, id: number, mime: string, width: number, height: number,
  *            captured_at: number|null, sent_at: number, flush: boolean, data?: string}} FrameMsg
  * @typedef {{id: string, sender: string, text: string, time: number|null, own: boolean}} ChatLine
@@ -37,6 +43,22 @@ const STATUS = {
 const ACK_DELAY_MS = 250;
 /** Frames that may wait between arrival and paint before the oldest is dropped. */
 const QUEUE = 3;
+
+/** Decoder configurations tried per codec name the kernel uses. */
+const CODECS = { vp8: "vp8", h264: "avc1.42e01f" };
+
+/** What this browser decodes with WebCodecs: a promise of codec names, or of null. */
+const decodable = (async () => {
+  if (typeof VideoDecoder === "undefined" || typeof EncodedVideoChunk === "undefined") return null;
+  const names = [];
+  for (const [name, codec] of Object.entries(CODECS)) {
+    try {
+      const { supported } = await VideoDecoder.isConfigSupported({ codec, optimizeForLatency: true });
+      if (supported) names.push(name);
+    } catch (_) { /* not this one */ }
+  }
+  return names;
+})();
 
 /** Epoch milliseconds with sub-millisecond precision. */
 const epochMs = () => performance.timeOrigin + performance.now();
@@ -70,6 +92,7 @@ function overlayText(o) {
   if (o.latency_ms != null) parts.push(`latency ${Math.round(o.latency_ms)} ms`);
   if (o.width && o.height) parts.push(`${o.width}×${o.height}`);
   if (o.viewers != null) parts.push(`${o.viewers} watching`);
+  if (o.path) parts.push(o.comm_kbps != null ? `${o.path} ${(o.comm_kbps / 1000).toFixed(1)} Mbit/s` : o.path);
   return parts.join(" · ");
 }
 
@@ -143,7 +166,7 @@ export default {
     let visible = false;
     let raf = 0;
     let decoding = false;
-    /** @type {Array<{msg: FrameMsg, blob: Blob, bitmap: ImageBitmap|null, gone: boolean}>} */
+    /** @type {Array<{msg: FrameMsg, blob: Blob|null, bitmap: any, gone: boolean}>} */
     const queue = [];
     const acks = { painted: /** @type {number[][]} */ ([]), skipped: /** @type {number[]} */ ([]),
       error: "", timer: 0 };
@@ -177,10 +200,11 @@ export default {
     function paint() {
       raf = 0;
       if (closed || !queue[0]?.bitmap) return;
-      const { msg, bitmap } = /** @type {{msg: FrameMsg, bitmap: ImageBitmap}} */ (queue.shift());
-      if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
-        canvas.width = bitmap.width;
-        canvas.height = bitmap.height;
+      const { msg, bitmap } = /** @type {{msg: FrameMsg, bitmap: any}} */ (queue.shift());
+      const w = bitmap.displayWidth || bitmap.width, h = bitmap.displayHeight || bitmap.height;
+      if (canvas.width !== w || canvas.height !== h) {
+        canvas.width = w;
+        canvas.height = h;
       }
       // a frame the kernel reduced to our size still shows at the stream's own size (CSS px)
       canvas.style.width = msg.width ? `${msg.width}px` : "";
@@ -190,8 +214,76 @@ export default {
       if (queue[0]?.bitmap) raf = requestAnimationFrame(paint);
     }
 
+    // -- pass-through: one VideoDecoder, fed in order from a keyframe on -------------------
+    /** @type {any} */
+    let decoder = null;
+    let needKey = true;
+    let askedAt = -1e9;
+    /** @type {Map<number, FrameMsg>} frames in the decoder, by timestamp */
+    const decoding_ = new Map();
+    /** @param {string} reason */
+    function askKeyframe(reason) {
+      needKey = true;
+      const now = performance.now();
+      if (now - askedAt < 500) return;
+      askedAt = now;
+      model.send({ type: "keyframe", view, reason });
+    }
+    function resetDecoder() {
+      if (decoder && decoder.state !== "closed") decoder.close();
+      decoder = null;
+      for (const msg of decoding_.values()) ack(msg, null);
+      decoding_.clear();
+    }
+    /** @param {any} frame a VideoFrame */
+    function onDecoded(frame) {
+      const msg = decoding_.get(frame.timestamp);
+      decoding_.delete(frame.timestamp);
+      if (!msg || closed) { frame.close(); return; }
+      queue.push({ msg, blob: null, bitmap: frame, gone: false });
+      while (queue.length > QUEUE) drop(queue[0]);
+      if (!raf) raf = requestAnimationFrame(paint);
+    }
+    /** @param {any} err */
+    function onDecodeError(err) {
+      acks.error = String(err);
+      resetDecoder();
+      askKeyframe("error");
+    }
+    /** @param {FrameMsg & {codec: string, key: boolean, timestamp: number}} msg @param {DataView[]} buffers */
+    function onVideo(msg, buffers) {
+      const data = buffers && buffers.length ? buffers[0]
+        : msg.data ? Uint8Array.from(atob(msg.data), (c) => c.charCodeAt(0)) : null;
+      if (!data) { model.send({ type: "nobuffers", view }); return; }
+      if (decoder && decoder.decodeQueueSize > QUEUE) {   // the decoder fell behind
+        resetDecoder();
+        askKeyframe("behind");
+      }
+      if (!msg.key && (needKey || !decoder)) {
+        ack(msg, null);
+        askKeyframe("start");
+        return;
+      }
+      try {
+        if (msg.key) {
+          if (!decoder) decoder = new VideoDecoder({ output: onDecoded, error: onDecodeError });
+          decoder.configure({ codec: CODECS[msg.codec] ? CODECS[msg.codec] : msg.codec,
+            optimizeForLatency: true });
+          needKey = false;
+        }
+        decoding_.set(msg.timestamp, msg);
+        decoder.decode(new EncodedVideoChunk({ type: msg.key ? "key" : "delta",
+          timestamp: msg.timestamp, data }));
+      } catch (err) {
+        decoding_.delete(msg.timestamp);
+        ack(msg, null);
+        onDecodeError(err);
+      }
+    }
+
     /** @param {FrameMsg} msg @param {DataView[]} buffers */
     function onMessage(msg, buffers) {
+      if (msg.type === "video" && visible) return onVideo(/** @type {any} */ (msg), buffers);
       if (msg.type !== "frame" || !visible) return;
       const blob = frameBlob(msg, buffers);
       if (!blob) {
@@ -223,23 +315,29 @@ export default {
     // -- visibility: on screen (IntersectionObserver), the tab shown, and our width ---------
     let intersecting = typeof IntersectionObserver === "undefined";
     let width = 0;
-    function report() {
+    /** @type {string[]|null} */
+    let codecs = null;
+    function report(force = false) {
       const now = !closed && intersecting && document.visibilityState !== "hidden";
       const px = Math.round(el.clientWidth * (window.devicePixelRatio || 1));
-      if (now === visible && (!now || Math.abs(px - width) <= width / 10)) return;
+      if (!force && now === visible && (!now || Math.abs(px - width) <= width / 10)) return;
+      if (now && !visible) needKey = true;          // back in sight: start on a keyframe
       visible = now;
       width = px;
-      model.send({ type: "visibility", view, visible, width: width || null });
+      model.send({ type: "visibility", view, visible, width: width || null, codecs });
     }
+    decodable.then((names) => { codecs = names; if (!closed) report(true); });
     const observer = typeof IntersectionObserver === "undefined" ? null
       : new IntersectionObserver((entries) => {
         intersecting = entries[entries.length - 1].isIntersecting;
         report();
       });
     observer?.observe(el);
-    const resized = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(report);
+    const resized = typeof ResizeObserver === "undefined" ? null
+      : new ResizeObserver(() => report());
     resized?.observe(el);
-    document.addEventListener("visibilitychange", report);
+    const onVisibility = () => report();
+    document.addEventListener("visibilitychange", onVisibility);
     report();
 
     q(".mz-join").addEventListener("click", () =>
@@ -270,7 +368,8 @@ export default {
       report();
       observer?.disconnect();
       resized?.disconnect();
-      document.removeEventListener("visibilitychange", report);
+      document.removeEventListener("visibilitychange", onVisibility);
+      resetDecoder();
       if (raf) cancelAnimationFrame(raf);
       clearTimeout(acks.timer);
       for (const entry of queue) entry.bitmap?.close();
