@@ -29,6 +29,7 @@ from mezon_nb.analytics.chat import chat_activity
 from mezon_nb.analytics.concurrency import concurrency
 from mezon_nb.analytics.durable import SqliteSink
 from mezon_nb.analytics.gaps import Gap, gap_row, gaps_frame
+from mezon_nb.analytics.outofcore import ArchiveAnalytics, tail_table
 from mezon_nb.analytics.plot import LogPlot
 from mezon_nb.analytics.reconcile import SessionTracker
 from mezon_nb.analytics.retention import retention
@@ -40,7 +41,6 @@ from mezon_nb.analytics.summary import summary, users
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-    from mezon_nb.analytics.outofcore import ArchiveAnalytics
 
 logger = logging.getLogger(__name__)
 
@@ -389,7 +389,6 @@ class ParticipantLog:
             return copy
         if name != "duckdb":
             raise ValueError(f"engine must be 'duckdb' or 'memory', not {name!r}")
-        from mezon_nb.analytics.outofcore import ArchiveAnalytics, tail_table
         with self._roll_lock:  # no roll commits while the view (files + tail) is taken
             with self._lock:
                 parts = [*((b, snap) for b, snap, *_ in self._rolling),
