@@ -252,7 +252,7 @@ class ColumnStore:
         """
         if not len(self.time):
             return None
-        return pd.Timestamp(int(np.frombuffer(self.time, np.int64).max()), tz="UTC")
+        return pd.Timestamp(int(np.max(np.frombuffer(self.time, np.int64))), tz="UTC")
 
     def nbytes(self) -> int:
         """Bytes held by the columns (not the string tables).
