@@ -71,7 +71,7 @@ def chat_activity(events: pd.DataFrame, freq: str = "1min", channel_id: str | No
         counts = np.bincount(bins - first, minlength=end // step - first + 1)
         out_t.append((first + np.arange(len(counts))) * step)
         out_c.append(np.full(len(counts), channel))
-        out_n.append(counts.astype(np.int64))
+        out_n.append(counts.astype(np.int64))  # type: ignore[arg-type, unused-ignore]
     cats = events["channel_id"].cat.categories if len(events) else []
     return pd.DataFrame({"channel_id": schema.id_categorical(np.concatenate(out_c), cats),
                          "time": to_time(np.concatenate(out_t)),

@@ -46,7 +46,9 @@ from mezon_nb.errors import MediaError
 logger = logging.getLogger(__name__)
 
 try:  # aiortc 1.16 (Python >= 3.11) has it; older releases have no transport policy
-    from aiortc.rtcconfiguration import RTCIceTransportPolicy
+    from aiortc.rtcconfiguration import (  # type: ignore[attr-defined, unused-ignore]
+        RTCIceTransportPolicy,
+    )
 except ImportError:  # pragma: no cover - exercised on Python 3.10 installs
     RTCIceTransportPolicy = None  # type: ignore[misc,assignment]
 
@@ -125,7 +127,7 @@ def rtc_configuration(ice: IceSettings | None) -> RTCConfiguration:
                for s in ice.servers]
     if RTCIceTransportPolicy is None:
         return RTCConfiguration(iceServers=servers)  # relay-only: see host_candidates()
-    return RTCConfiguration(iceServers=servers,
+    return RTCConfiguration(iceServers=servers,  # type: ignore[call-arg, unused-ignore]
                             iceTransportPolicy=RTCIceTransportPolicy(ice.policy))
 
 
