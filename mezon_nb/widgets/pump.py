@@ -323,7 +323,7 @@ class FramePump:
     def _admit(self, payload: Any) -> bool:
         if not isinstance(payload, EncodedFrame):
             return True
-        decision = self.gate.offer(payload.index, payload.key, self.clock())
+        decision = self.gate.offer(payload.index, payload.key, self.clock(), payload.gap)
         if decision.request_keyframe and self._source is not None:
             self._source.request_keyframe()
         return decision.forward
