@@ -123,10 +123,34 @@ def test_a_keyframe_request_from_the_view_brings_a_keyframe(viewer_of):
     assert settle(viewer, lambda: len(view.stamps) >= 5, timeout=20)
     with view.lock:
         seen = len(view.video)
-    viewer._handle_custom_msg({"type": "keyframe", "view": "v1", "reason": "error"}, [])
+    # the browser's request rides in an acks message (it is sent at once, with them)
+    viewer._handle_custom_msg({"type": "acks", "view": "v1", "flushed_at": time.time() * 1000,
+                               "painted": [], "keyframe": "error"}, [])
     assert settle(viewer, lambda: any(m["key"] for m in view.video[seen:]), timeout=10)
     assert viewer.get_stats()["decode_errors"] == 1
     assert view.corrupt == 0
+
+
+def test_a_new_view_gets_a_keyframe_and_the_others_play_on(viewer_of):
+    """A view opened mid-stream asks for a keyframe ("start"); the frames in flight to the
+    views already playing are not held back for it (a decoder error would be)."""
+    viewer = viewer_of()
+    view = DecodingView(viewer)
+    view.show()
+    assert settle(viewer, lambda: len(view.stamps) >= 5, timeout=20)
+    with view.lock:
+        seen = len(view.video)
+    refused, waits = viewer.get_stats()["refused"], viewer.get_stats()["keyframe_waits"]
+    viewer._handle_custom_msg({"type": "acks", "view": "v2", "flushed_at": time.time() * 1000,
+                               "painted": [], "keyframe": "start"}, [])
+    assert settle(viewer, lambda: any(m["key"] for m in view.video[seen:]), timeout=10)
+    with view.lock:
+        first_key = next(i for i, m in enumerate(view.video) if i >= seen and m["key"])
+        between = view.video[seen:first_key]
+    stats = viewer.get_stats()
+    assert stats["refused"] == refused and stats["keyframe_waits"] == waits, stats
+    assert all(not m["key"] for m in between) and view.corrupt == 0
+    assert stats["decode_errors"] == 0
 
 
 @pytest.mark.parametrize("options, codecs", [({}, None), ({"transport": "jpeg"}, ["vp8"])])
