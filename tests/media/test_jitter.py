@@ -19,13 +19,14 @@ def packet(seq: int, timestamp: int, marker: bool = False) -> RtpPacket:
     return p
 
 
-def frames(buffer: JitterBuffer, packets: list[RtpPacket]) -> list[tuple[int, int, bytes]]:
-    """(index of the packet whose arrival released it, timestamp, data) per frame released."""
+def frames(buffer: JitterBuffer, packets: list[RtpPacket], field: str = "data") -> list[tuple]:
+    """(index of the packet whose arrival released it, timestamp, ``field``) per frame
+    released (``field``: ``data`` or ``gap``)."""
     out = []
     for index, p in enumerate(packets):
         _pli, frame = buffer.add(p)
         if frame is not None:
-            out.append((index, frame.timestamp, frame.data))
+            out.append((index, frame.timestamp, getattr(frame, field)))
     return out
 
 
@@ -95,23 +96,13 @@ def test_a_frame_after_lost_frames_says_gap_and_names_its_stream():
     assert buffer.ssrc == 1234
 
 
-def release(buffer: MarkerJitterBuffer, packets: list[RtpPacket]) -> list[tuple[int, int, bool]]:
-    """(index of the packet whose arrival released it, timestamp, gap) per frame released."""
-    out = []
-    for index, p in enumerate(packets):
-        _pli, frame = buffer.add(p)
-        if frame is not None:
-            out.append((index, frame.timestamp, frame.gap))
-    return out
-
-
 @pytest.mark.parametrize("lost", [0, 1, 2], ids=["first", "middle", "marked"])
 def test_a_packet_lost_for_good_is_given_up_after_patience_frames(lost):
     """aiortc's buffer would hold every later frame until 512 packets had passed."""
     packets = stream(10, per_frame=3)
     arriving = packets[:3 + lost] + packets[4 + lost:]     # one packet of frame 1 never comes
     buffer = MarkerJitterBuffer(capacity=512, is_video=True, patience=3)
-    out = release(buffer, arriving)
+    out = frames(buffer, arriving, "gap")
     assert out[0] == (2, 0, False)
     # frame 1 is lost; when its marked packet is lost, frame 2's start is unknown too, so the
     # three complete frames that release the picture are 2, 3, 4 or 3, 4, 5
@@ -127,7 +118,7 @@ def test_a_resend_within_patience_keeps_every_frame_and_no_gap():
     packets = stream(6, per_frame=3)
     late = packets[4]                                     # frame 1's middle packet, resent
     arriving = packets[:4] + packets[5:11] + [late] + packets[11:]
-    out = release(MarkerJitterBuffer(capacity=512, is_video=True, patience=3), arriving)
+    out = frames(MarkerJitterBuffer(capacity=512, is_video=True, patience=3), arriving, "gap")
     assert [(ts, gap) for _, ts, gap in out] == [(3000 * f, False) for f in range(6)]
 
 
