@@ -3,8 +3,9 @@
 // Kernel -> browser: custom message {type: "frame", id, mime, width, height, captured_at,
 // sent_at, flush} with the image bytes as buffers[0] (or base64 in `data` after we said
 // "nobuffers"); or, in pass-through, {type: "video", id, codec, key, timestamp (µs), size, seq,
-// flush, sent_at} with the stream's own encoded frame (VP8, or H.264 Annex B), decoded here
-// with WebCodecs (optimizeForLatency), painted on an animation frame, every VideoFrame closed.
+// flush, sent_at, width, height (a VP8 keyframe's size, else null)} with the stream's own
+// encoded frame (VP8, or H.264 Annex B), decoded here with WebCodecs (optimizeForLatency),
+// painted on an animation frame, every VideoFrame closed.
 // After a gap, an error or a new decoder no delta frame is decoded until a keyframe, and we
 // ask for one in the next acks message, sent at once (`keyframe`, at most one per
 // KEYFRAME_MS per view). The decoder is configured again only when its configuration (codec
