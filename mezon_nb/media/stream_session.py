@@ -55,7 +55,8 @@ class StreamStats:
     """A snapshot of a session's numbers (``latency_ms`` needs stamped frames).
 
     ``bitrate_kbps`` counts everything received (audio, video, RTCP) over the last second;
-    ``frames_received`` counts encoded video frames, ``frames_decoded`` those decoded for Python.
+    ``frames_received`` counts encoded video frames, ``frames_decoded`` those decoded for Python;
+``gaps`` counts the frames that came after lost ones (RTP packets lost for good).
 
     >>> StreamStats("live", 30.0, 640, 480, "VP8", 800.0, 90, 0, 42.0).fps
     30.0
@@ -73,6 +74,7 @@ class StreamStats:
     audio_frames_received: int = 0
     frames_decoded: int = 0
     keyframe_requests: int = 0
+    gaps: int = 0
 
 
 def stamp_of(frame: av.VideoFrame) -> float | None:
@@ -113,6 +115,7 @@ class StreamSession:
         self._audio: FrameHub[AudioChunk] = FrameHub(max(buffer, 16))
         self._state_callbacks: list[Callable[[str], Any]] = []
         self._arrivals: deque[float] = deque(maxlen=120)
+        self._gaps = 0
         self._latencies: deque[float] = deque(maxlen=30)
         self._size = (0, 0)
         self._recorder: Any = None
@@ -165,6 +168,7 @@ class StreamSession:
 
     def _on_encoded(self, frame: EncodedFrame) -> None:
         self._arrivals.append(frame.received_at)
+        self._gaps += frame.gap
         if frame.width and frame.height:
             self._size = (frame.width, frame.height)
         self._encoded.publish(frame)
@@ -296,7 +300,8 @@ class StreamSession:
                            round(self.bitrate_kbps, 1), received, self._video.dropped,
                            round(statistics.median(lat), 1) if lat else None, self._audio.count,
                            self._video.count,
-                           self._keyframes.sent if self._keyframes is not None else 0)
+                           self._keyframes.sent if self._keyframes is not None else 0,
+                           self._gaps)
 
     # -- recording ---------------------------------------------------------------------
 

@@ -30,7 +30,8 @@ action                 what it does
                        and ``video_stats`` (packets, keyframes, forced ones, requests)
 ``drop_packets``       ``{share, seconds, retransmissions?}``: drop that share (0..1) of every
                        viewer's outgoing video RTP packets for that long (at most 600 s), to
-                       test recovery; ``retransmissions: false`` spares packets resent for a
+                       test recovery; what it drops is lost for good (resends of it too),
+                       unless ``retransmissions: false`` spares the packets resent for a
                        NACK → the stream server's ``loss`` (``active``, ``dropped``, …)
 =====================  ======================================================================
 

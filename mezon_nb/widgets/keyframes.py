@@ -8,8 +8,6 @@ lets nothing through but a keyframe. While it waits it asks for one (RTCP PLI th
 receiver, by its caller), at most once per ``min_interval`` seconds and again each interval
 until one arrives. Pure rules: the time is an argument, nothing here does I/O.
 
-Not wired into the viewer yet (the frame path is being rebuilt); it is written for it.
-
 >>> gate = KeyframeGate(min_interval=0.5)
 >>> gate.offer(seq=1, key=False, now=0.0)          # a new view must start on a keyframe
 Decision(forward=False, request_keyframe=True)
@@ -76,19 +74,27 @@ class KeyframeGate:
         self.requests += 1
         return True
 
-    def offer(self, seq: int, key: bool, now: float) -> Decision:
-        """Frame number ``seq`` (consecutive integers from the sender) arrived at ``now``.
+    def offer(self, seq: int, key: bool, now: float, gap: bool = False) -> Decision:
+        """Frame number ``seq`` (consecutive integers from the sender) arrived at ``now``;
+        ``gap``: frames were lost just before it although ``seq`` follows on (the receiver's
+        jitter buffer gave up a lost packet, :mod:`mezon_nb.media.jitter`).
 
         An old or repeated ``seq`` is dropped and changes nothing.
 
         >>> gate = KeyframeGate()
         >>> [gate.offer(s, k, 0.0).forward for s, k in ((1, True), (2, False), (2, False))]
         [True, True, False]
+        >>> gate.offer(3, False, 0.1, gap=True)        # RTP loss: wait for a keyframe, ask
+        Decision(forward=False, request_keyframe=True)
+        >>> gate.breaks
+        {'loss': 1}
         """
         if self._last_seq is not None and seq <= self._last_seq:
             self.dropped += 1
             return Decision(False, False)
-        if self._last_seq is not None and seq != self._last_seq + 1:
+        if gap:
+            self._break("loss")
+        elif self._last_seq is not None and seq != self._last_seq + 1:
             self._break("gap")
         self._last_seq = seq
         if self.waiting and key:

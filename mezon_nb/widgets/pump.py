@@ -190,7 +190,8 @@ class FramePump:
         self._call(self._choose_mode)
 
     def keyframe_needed(self, reason: str) -> None:
-        """A view cannot go on without a keyframe (``"start"``, ``"error"``, ``"behind"``).
+        """A view cannot go on without a keyframe: ``"start"`` (a new view: the others go on,
+        a keyframe is asked for), ``"error"`` or ``"behind"`` (no delta frame goes until one).
 
         >>> pump = FramePump(lambda content, buffers: None)
         >>> pump.keyframe_needed("error"); pump.close()
@@ -316,14 +317,18 @@ class FramePump:
         if reason == "error":
             self.decode_errors += 1
         now = self.clock()
-        ask = self.gate.fell_behind(now) if reason == "behind" else self.gate.decoder_error(now)
+        if reason == "start":
+            ask = True          # the source limits the rate of its requests
+        else:
+            ask = self.gate.fell_behind(now) if reason == "behind" else \
+                self.gate.decoder_error(now)
         if ask and self._source is not None and self.mode == "passthrough":
             self._source.request_keyframe()
 
     def _admit(self, payload: Any) -> bool:
         if not isinstance(payload, EncodedFrame):
             return True
-        decision = self.gate.offer(payload.index, payload.key, self.clock())
+        decision = self.gate.offer(payload.index, payload.key, self.clock(), payload.gap)
         if decision.request_keyframe and self._source is not None:
             self._source.request_keyframe()
         return decision.forward
@@ -420,6 +425,7 @@ class FramePump:
             "type": "video", "id": job.frame_id, "codec": codec, "key": frame.key,
             "timestamp": frame.timestamp * 100 // 9,     # 90 kHz RTP clock -> microseconds
             "size": frame.size, "seq": frame.index, "flush": job.flush,
+            "width": frame.width, "height": frame.height,     # keyframes of VP8 say them
             "sent_at": time.time() * 1000.0,
         }
         if self._stopped:

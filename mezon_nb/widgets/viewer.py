@@ -335,8 +335,6 @@ class StreamViewer(anywidget.AnyWidget):
             self._mz_pump.set_visible(str(content.get("view")), bool(content.get("visible")),
                                       int(width) if width else None,
                                       codecs if isinstance(codecs, list) else None)
-        elif kind == "keyframe":
-            self._mz_pump.keyframe_needed(str(content.get("reason", "start")))
         elif kind == "nobuffers":
             self._mz_pump.base64 = True
         elif kind == "join":
@@ -369,6 +367,8 @@ class StreamViewer(anywidget.AnyWidget):
             if self._mz_pump.mode == "jpeg":
                 self._mz_pump.decode_errors += 1
         self._mz_pump.acks(painted, skipped, flushed_at)
+        if content.get("keyframe") in ("start", "error", "behind"):
+            self._mz_pump.keyframe_needed(content["keyframe"])
 
     def _mz_show_chat(self, lines: list[dict]) -> None:
         self.chat_messages = lines

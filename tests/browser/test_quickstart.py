@@ -1,20 +1,29 @@
 """notebooks/01-quickstart.ipynb in a real JupyterLab and a real Notebook 7, in Chromium.
 
-For each UI: a Jupyter server on 127.0.0.1 over a temp root holding a copy of the notebook
-(plus one probe cell of ours, just before the clean-up cell, that prints how many
-``StreamSession`` objects are still live in the kernel), a token made here and typed into the
-login form only. The test runs every cell above the probe from the Run menu, then asserts from
-the page:
+For each UI (JupyterLab, Notebook 7) and each sandbox codec (VP8, and H.264: the notebook's
+``Sandbox.start`` gets ``stream_codec="h264"`` in the copy): a Jupyter server on 127.0.0.1 over
+a temp root holding a copy of the notebook (plus cells of ours before the clean-up cell: a
+probe that prints what the kernel's viewer and sessions say, a second display of the viewer,
+and a packet loss), a token made here and typed into the login form only. The test runs every
+cell above the probe from the Run menu, then asserts from the page:
 
 * the StreamViewer's picture changes (the stamped frame counter advances, screenshots of its
-  canvas differ), its overlay shows a frame rate, its status is live and no cell shows an
+  canvas differ), its overlay shows a frame rate and ``webcodecs vp8`` / ``webcodecs h264``
+  (pass-through, nothing decoded in the kernel), its status is live and no cell shows an
   exception;
 * the participants panel counts more than 0 viewers;
-* scrolled out of sight the viewer sends (almost) no frames while the kernel receives 15 more,
-  and plays on when back in sight;
+* scrolled out of sight: once the kernel knows, it sends not one frame while it receives 15
+  more; back in sight it plays on;
+* the sandbox drops 30 % of the video packets for 2 s, lost for good (``drop_packets``): every
+  picture the browser paints meanwhile and after (each one's stamp corner is recorded by an
+  init script as it is drawn) reads back, in order, and one captured after the loss is painted;
+* a second view of the viewer, opened mid-stream, paints a stamped picture, and the decoder of
+  the first one was not configured again for the keyframe that brought (one configure per
+  decoder, more keyframes than decoders);
 * re-running the viewer cell while it plays leaves one live session in the kernel, not two;
 * Leave stops the picture (across two later probe cells the kernel sent nothing, the stamped
-  frame counter stands still, screenshots match) and leaves no live session;
+  frame counter stands still, screenshots match) and leaves no live session, no open peer
+  connection and no open VideoDecoder in the page;
 * the clean-up cell runs without error and stops the sandbox child process.
 
 Progress, not rates: every wait is for something to happen (bounded), never a fixed sleep
@@ -23,7 +32,8 @@ artifacts folder (a temp dir, see browserkit); ``MEZON_NB_UPDATE_DOCS=1`` also r
 curated docs/viewer.png (viewer and participants panel) from the JupyterLab run.
 
 Not covered: frame rates and latency as numbers (benchmarks/browser.py), other notebooks,
-Colab/VS Code frontends, a widget saved and reloaded without a kernel.
+Colab/VS Code frontends, a widget saved and reloaded without a kernel, a hidden browser tab
+(headless Chromium does not hide one; the viewer treats it as out of sight).
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from browserkit import (
     REPO,
@@ -46,7 +57,7 @@ from browserkit import (
     wait_for,
 )
 
-from mezon_nb.media import read_stamp
+from mezon_nb.media import Stamp, read_stamp
 
 pytestmark = pytest.mark.browser
 
@@ -57,35 +68,93 @@ import gc as _gc, json as _json
 from mezon_nb.media import StreamSession as _Session
 _live = [s for s in _gc.get_objects()  # type(), not isinstance(): dead weak proxies
          if issubclass(type(s), _Session) and s.state not in ("closed", "ended", "error")]
+from aiortc import RTCPeerConnection as _PC
+_peers = [p for p in _gc.get_objects()
+          if issubclass(type(p), _PC) and p.connectionState != "closed"]
 _viewer = globals().get("viewer")
 _stats = _viewer.get_stats() if _viewer is not None else {}
 _joined = getattr(_viewer, "session", None)
-print("MZ-PROBE " + _json.dumps({"sessions": len(_live), **{k: _stats.get(k) for k in
-                                ("sent", "acked", "ack_messages", "skipped", "path",
-                                 "decode_errors")},
-                                "received": _joined.stats.frames_received if _joined else None,
-                                "decoded": _joined.stats.frames_decoded if _joined else None}))
+print("MZ-PROBE " + _json.dumps({"sessions": len(_live), "peers": len(_peers), **{
+    k: _stats.get(k) for k in ("sent", "acked", "ack_messages", "skipped", "path",
+                               "decode_errors")},
+    "visible": _viewer._mz_pump.flow.visible if _viewer is not None else None,
+    "received": _joined.stats.frames_received if _joined else None,
+    "decoded": _joined.stats.frames_decoded if _joined else None}))
 """
+SECOND_VIEW = """\
+# browser-test: the same viewer displayed a second time, mid-stream (added by tests/browser)
+viewer
+"""
+LOSS = """\
+# browser-test: the sandbox drops 30 % of the video packets for 2 s (added by tests/browser)
+import time as _time
+sandbox.control("drop_packets", share=0.3, seconds=2)
+for _ in range(400):                       # 20 s at most
+    if not sandbox.control("state")["stream"]["loss"]["active"]:
+        break
+    _time.sleep(0.05)
+print("MZ-LOSS-END", _time.time())
+"""
+#: Init script: records the stamp corner (green channel) of every picture drawn on a viewer's
+#: canvas while ``window.__mzPaints`` is a list; counts VideoDecoders and their configure()
+#: and keyframe decode() calls.
+RECORDER = """(() => {
+  const draw = CanvasRenderingContext2D.prototype.drawImage;
+  window.__mzPaints = null;
+  let canvases = 0;
+  CanvasRenderingContext2D.prototype.drawImage = function (...args) {
+    const out = draw.apply(this, args);
+    const c = this.canvas, rec = window.__mzPaints;
+    if (rec && c.classList && c.classList.contains("mz-canvas") && rec.length < 5000) {
+      c.dataset.mzRecorded = c.dataset.mzRecorded || String(++canvases);
+      const side = Math.max(8, Math.floor(c.height / 45));
+      const { data } = this.getImageData(0, 0, 10 * side, 6 * side);
+      let green = "";
+      for (let i = 1; i < data.length; i += 4) green += String.fromCharCode(data[i]);
+      rec.push({ canvas: c.dataset.mzRecorded, height: c.height, side, green: btoa(green),
+                 at: Date.now() });
+    }
+    return out;
+  };
+  if (typeof VideoDecoder !== "undefined") {
+    const Base = VideoDecoder;
+    window.__mzDecoders = [];
+    window.__mzCounts = { configure: 0, keys: 0 };
+    window.VideoDecoder = class extends Base {
+      constructor(init) { super(init); window.__mzDecoders.push(this); }
+      configure(config) { window.__mzCounts.configure += 1; return super.configure(config); }
+      decode(chunk) { if (chunk.type === "key") window.__mzCounts.keys += 1;
+                      return super.decode(chunk); }
+    };
+  }
+})();"""
 
 
-def prepare(root: Path) -> dict:
-    """Copy the notebook into ``root`` with the probe cell before the clean-up cell; returns
-    the cell indexes the test needs."""
+def prepare(root: Path, codec: str | None = None) -> dict:
+    """Copy the notebook into ``root`` with our cells (probe, second view, loss) before the
+    clean-up cell, its sandbox streaming in ``codec`` if given; returns the cell indexes the
+    test needs."""
     nb = json.loads(NOTEBOOK.read_text())
     code = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"]
     source = ["".join(nb["cells"][i]["source"]) for i in range(len(nb["cells"]))]
     viewer = next(i for i in code if re.search(r"\.viewer\(", source[i]))
     panel = next(i for i in code if re.search(r"\.participants_panel\(", source[i]))
+    start = next(i for i in code if "Sandbox.start(" in source[i])
     cleanup = code[-1]
     assert "close()" in source[cleanup], "the quickstart's last code cell should clean up"
-    probe = {"cell_type": "code", "execution_count": None, "id": "browser-test-probe",
-             "metadata": {}, "outputs": [], "source": PROBE.splitlines(keepends=True)}
-    nb["cells"].insert(cleanup, probe)
+    if codec is not None:
+        text = source[start].replace("Sandbox.start(", f"Sandbox.start(stream_codec={codec!r}, ")
+        nb["cells"][start]["source"] = text.splitlines(keepends=True)
+    ours = [{"cell_type": "code", "execution_count": None, "id": f"browser-test-{name}",
+             "metadata": {}, "outputs": [], "source": text.splitlines(keepends=True)}
+            for name, text in (("probe", PROBE), ("second-view", SECOND_VIEW), ("loss", LOSS))]
+    nb["cells"][cleanup:cleanup] = ours
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
             cell["outputs"], cell["execution_count"] = [], None
     (root / NOTEBOOK.name).write_text(json.dumps(nb, indent=1))
-    return {"viewer": viewer, "panel": panel, "probe": cleanup, "cleanup": cleanup + 1, "first_code": code[0],
+    return {"viewer": viewer, "panel": panel, "probe": cleanup, "second_view": cleanup + 1,
+            "loss": cleanup + 2, "cleanup": cleanup + 3, "first_code": code[0],
             "last_above": max(i for i in code if i < cleanup)}
 
 
@@ -102,12 +171,27 @@ def overlay_fps(page) -> float | None:
     return float(match.group(1)) if match else None
 
 
-def canvas_stamp(page) -> int | None:
-    """The frame counter stamped in the picture the canvas holds now (its own pixels, read
-    with toDataURL, so the overlay on top does not matter)."""
-    url = page.locator(".mz-viewer .mz-canvas").first.evaluate("c => c.toDataURL('image/png')")
+def canvas_stamp(page, nth: int = 0) -> int | None:
+    """The frame counter stamped in the picture the ``nth`` viewer canvas holds now (its own
+    pixels, read with toDataURL, so the overlay on top does not matter)."""
+    url = page.locator(".mz-viewer .mz-canvas").nth(nth).evaluate(
+        "c => c.toDataURL('image/png')")
     stamp = read_stamp(png_array(base64.b64decode(url.split(",", 1)[1])))
     return None if stamp is None else stamp.index
+
+
+def painted(page) -> list[tuple[str, Stamp | None]]:
+    """(canvas, stamp or None) of each picture drawn since the last call, as RECORDER saw it."""
+    records = page.evaluate("() => { const r = window.__mzPaints || [];"
+                            " window.__mzPaints = window.__mzPaints && []; return r; }")
+    out = []
+    for r in records:
+        side = r["side"]
+        corner = np.frombuffer(base64.b64decode(r["green"]), np.uint8).reshape(6 * side, -1)
+        image = np.zeros((r["height"], corner.shape[1]), np.uint8)
+        image[:corner.shape[0]] = corner
+        out.append((r["canvas"], read_stamp(image, now=r["at"] / 1000)))
+    return out
 
 
 def canvas_shot(page) -> bytes:
@@ -142,12 +226,13 @@ def opened(chromium, quickstart, tmp_path, request):
     Everything it started is stopped at teardown."""
     started = []
 
-    def open_(ui_name, init_script=None):
+    def open_(ui_name, init_script=None, codec=None):
         root = tmp_path / "root"
         root.mkdir()
-        cells = prepare(root)
+        cells = prepare(root, codec)
         server = JupyterServer(root, log_path=tmp_path / "jupyter.log")
         context = chromium.new_context(viewport={"width": 1280, "height": 1000})
+        context.add_init_script(RECORDER)
         if init_script:
             context.add_init_script(init_script)
         started.append((context, server))
@@ -182,10 +267,11 @@ def opened(chromium, quickstart, tmp_path, request):
                 save(f"FAILED_{request.node.name}_jupyter.log", text)
 
 
-@pytest.mark.timeout(600)   # the bounded waits add up to more than the default 120 s
+@pytest.mark.timeout(900)   # the bounded waits add up to more than the default 120 s
+@pytest.mark.parametrize("codec", ["vp8", "h264"])
 @pytest.mark.parametrize("ui_name", ["lab", "notebook"])
-def test_quickstart_runs_and_plays(opened, ui_name):
-    ui, cells, server, page_errors = opened(ui_name)
+def test_quickstart_runs_and_plays(opened, ui_name, codec):
+    ui, cells, server, page_errors = opened(ui_name, codec=None if codec == "vp8" else codec)
     page = ui.page
     kernels = server.kernel_pids()
 
@@ -206,42 +292,82 @@ def test_quickstart_runs_and_plays(opened, ui_name):
     assert wait_for(lambda: canvas_stamp(page) > first, 30), "the frame counter stood still"
     assert png_array(shots[0]).shape[0] > 100 and png_array(shots[0]).std() > 10, \
         "the canvas is blank"
-    save(f"quickstart_{ui_name}_canvas.png", shots[-1])
+    save(f"quickstart_{ui_name}_{codec}_canvas.png", shots[-1])
     cell_shot = ui.cell(cells["viewer"]).screenshot()
-    save(f"quickstart_{ui_name}_viewer_cell.png", cell_shot)
+    save(f"quickstart_{ui_name}_{codec}_viewer_cell.png", cell_shot)
 
     panel = page.locator(".mz-panel").first
     panel.scroll_into_view_if_needed()
     count = panel.locator("b").first
     assert wait_for(lambda: int(count.text_content() or 0) > 0, 20), panel.text_content()
-    save(f"quickstart_{ui_name}_panel.png", panel.screenshot())
-    if ui_name == "lab" and os.environ.get("MEZON_NB_UPDATE_DOCS") == "1":
+    save(f"quickstart_{ui_name}_{codec}_panel.png", panel.screenshot())
+    if ui_name == "lab" and codec == "vp8" and os.environ.get("MEZON_NB_UPDATE_DOCS") == "1":
         docs_picture(page, ui, cells)
-    save(f"quickstart_{ui_name}_page.png", page.screenshot())
+    save(f"quickstart_{ui_name}_{codec}_page.png", page.screenshot())
 
-    # Scrolled out of sight, the viewer sends (almost) nothing; back in sight, it plays on.
+    # Scrolled out of sight, the viewer sends nothing; back in sight, it plays on.
     before = wait_for(lambda: (p := probe(ui, cells["probe"]))["acked"] > 20 and p, 90, 0.5)
     assert before and before["sessions"] == 1, before
     # the browser batches its acks (each message costs the page a kernel status round): fewer
     # messages than frames acknowledged (how many per message depends on the browser's speed)
     assert before["ack_messages"] < before["acked"] + before["skipped"], before
-    # the stream's own VP8 goes to WebCodecs, and the kernel decodes nothing for it
-    assert before["path"] == "webcodecs vp8" and before["decode_errors"] == 0, before
-    assert "webcodecs vp8" in (page.locator(".mz-viewer .mz-overlay").first.text_content()
-                               or "")
+    # the stream's own video goes to WebCodecs, and the kernel decodes nothing for it
+    assert before["path"] == f"webcodecs {codec}" and before["decode_errors"] == 0, before
+    assert f"webcodecs {codec}" in (page.locator(".mz-viewer .mz-overlay").first.text_content()
+                                    or "")
     decoded = before["decoded"]
     assert viewer.evaluate("e => { const r = e.getBoundingClientRect();"
                            " return r.bottom < 0 || r.top > innerHeight; }"), "still on screen"
-    # the marker: the kernel received 15 more frames (1 s of stream), however long they took
+    # markers: the kernel knows no view is on screen; then it receives 15 more frames (1 s of
+    # stream, however long they take) and sends not one of them
+    hidden = wait_for(lambda: (p := probe(ui, cells["probe"]))["visible"] is False and p, 30, 0.5)
+    assert hidden, "the kernel was not told that the viewer went out of sight"
     after = wait_for(lambda: (p := probe(ui, cells["probe"]))["received"]
-                     >= before["received"] + 15 and p, 60, 0.5)
+                     >= hidden["received"] + 15 and p, 60, 0.5)
     assert after, "the kernel received no more frames"
-    assert after["sent"] - before["sent"] <= 2, f"sent frames off screen: {before} -> {after}"
+    assert after["sent"] == hidden["sent"], f"sent frames off screen: {hidden} -> {after}"
     assert after["decoded"] == decoded, "the kernel decoded frames nobody in Python takes"
     viewer.scroll_into_view_if_needed()
     resumed = canvas_stamp(page)
     assert wait_for(lambda: (canvas_stamp(page) or 0) > (resumed or 0) + 5, 10), \
         "the picture did not resume on screen"
+
+    # Packet loss: every picture painted meanwhile and after reads back, in order, and the
+    # picture comes back (a frame captured after the loss is painted).
+    page.evaluate("() => { window.__mzPaints = []; }")
+    ui.start(cells["loss"])                 # selecting the cell scrolled the viewer away
+    viewer.scroll_into_view_if_needed()
+    ui.wait_done(cells["loss"], timeout=60)
+    text = ui.output_text(cells["loss"])
+    loss_end = float(re.search(r"MZ-LOSS-END ([\d.]+)", text).group(1))
+    seen: list[tuple[str, Stamp | None]] = []
+
+    def recovered() -> bool:
+        seen.extend(painted(page))
+        return any(s is not None and s.captured_at > loss_end for _, s in seen)
+
+    decoders = "() => [window.__mzCounts, window.__mzDecoders.map(d => d.state)]"
+    assert wait_for(recovered, 30, 0.3), (
+        f"no picture after the loss ({len(seen)} painted; kernel {probe(ui, cells['probe'])}; "
+        f"decoders {page.evaluate(decoders)})")
+    moving = max(s.index for _, s in seen if s is not None)
+    assert wait_for(lambda: (seen.extend(painted(page)) or True) and any(
+        s is not None and s.index > moving + 5 for _, s in seen), 30, 0.3), "it stopped again"
+    page.evaluate("() => { window.__mzPaints = null; }")
+    assert seen and all(s is not None for _, s in seen), \
+        f"{sum(s is None for _, s in seen)} of {len(seen)} painted pictures are damaged"
+    indexes = [s.index for _, s in seen]
+    assert indexes == sorted(indexes), "pictures painted out of order"
+
+    # A second view of the same viewer, opened mid-stream, starts on a keyframe and paints.
+    ui.run(cells["second_view"], timeout=60)
+    second = page.locator(".mz-viewer").nth(1)
+    second.scroll_into_view_if_needed()
+    assert wait_for(lambda: canvas_stamp(page, 1) is not None, 30), "the new view paints nothing"
+    counts = page.evaluate("() => ({...window.__mzCounts, decoders: window.__mzDecoders.length})")
+    # every decoder was configured once: not again for each keyframe (the start, the loss and
+    # the new view brought some)
+    assert counts["configure"] == counts["decoders"] < counts["keys"], counts
 
     # Re-running the viewer cell while it plays must not leave the first session behind.
     ui.run(cells["viewer"], timeout=60)
@@ -263,13 +389,15 @@ def test_quickstart_runs_and_plays(opened, ui_name):
     # IOPub channel); between the three probes the kernel sent nothing, and the frames sent
     # before the first one were drawn while the second ran.
     left = probe(ui, cells["probe"])
-    assert left["sessions"] == 0 and left["received"] is None, left
+    assert left["sessions"] == 0 and left["received"] is None and left["peers"] == 0, left
     assert probe(ui, cells["probe"])["sent"] == left["sent"]
     before, still = canvas_stamp(page), png_array(canvas_shot(page))
     assert probe(ui, cells["probe"])["sent"] == left["sent"], "frames sent after Leave"
     assert canvas_stamp(page) == before, "the picture moves after Leave"
     assert pixel_difference(still, png_array(canvas_shot(page))) < 0.5, \
         "the picture moves after Leave"
+    assert page.evaluate("() => window.__mzDecoders.filter(d => d.state !== 'closed').length")\
+        == 0, "a VideoDecoder is still open after Leave"
 
     # The tutorial's own clean-up.
     sandbox_children = [p for k in kernels for p in descendants(k)
@@ -308,9 +436,10 @@ def _cmdline(pid: int) -> bytes:
 NO_WEBCODECS = "delete window.VideoDecoder; delete window.EncodedVideoChunk;"
 
 
-def test_without_webcodecs_the_viewer_falls_back_to_jpeg_and_plays(opened):
+@pytest.mark.parametrize("ui_name", ["lab", "notebook"])
+def test_without_webcodecs_the_viewer_falls_back_to_jpeg_and_plays(opened, ui_name):
     """A browser without WebCodecs (an init script removes it): the kernel sends JPEG."""
-    ui, cells, _server, page_errors = opened("lab", init_script=NO_WEBCODECS)
+    ui, cells, _server, page_errors = opened(ui_name, init_script=NO_WEBCODECS)
     page = ui.page
     viewer = page.locator(".mz-viewer").first
     viewer.scroll_into_view_if_needed()

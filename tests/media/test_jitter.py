@@ -1,6 +1,12 @@
-"""MarkerJitterBuffer: a video frame leaves the buffer when its marked last packet is in, and
-everything else (loss, reordering, no marker) behaves as aiortc's own buffer."""
+"""MarkerJitterBuffer: a video frame leaves the buffer when its marked last packet is in; a
+packet lost for good is given up once ``patience`` complete frames wait behind it, and the frame
+released then says ``gap``; everything else (reordering, no marker) behaves as aiortc's own
+buffer. Packet-level: sequences of RtpPackets in, frames out, no clock."""
 
+import itertools
+import random
+
+import pytest
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtp import RtpPacket
 
@@ -13,13 +19,14 @@ def packet(seq: int, timestamp: int, marker: bool = False) -> RtpPacket:
     return p
 
 
-def frames(buffer: JitterBuffer, packets: list[RtpPacket]) -> list[tuple[int, int, bytes]]:
-    """(index of the packet whose arrival released it, timestamp, data) per frame released."""
+def frames(buffer: JitterBuffer, packets: list[RtpPacket], field: str = "data") -> list[tuple]:
+    """(index of the packet whose arrival released it, timestamp, ``field``) per frame
+    released (``field``: ``data`` or ``gap``)."""
     out = []
     for index, p in enumerate(packets):
         _pli, frame = buffer.add(p)
         if frame is not None:
-            out.append((index, frame.timestamp, frame.data))
+            out.append((index, frame.timestamp, getattr(frame, field)))
     return out
 
 
@@ -49,7 +56,7 @@ def test_a_reordered_frame_leaves_once_its_gap_is_filled():
                                                        (5, 3000, bytes([4, 5, 6]))]
 
 
-def test_a_lost_packet_holds_frames_as_aiortc_does_and_the_sequence_wraps():
+def test_a_lost_packet_holds_frames_while_fewer_than_patience_wait_and_the_sequence_wraps():
     packets = stream(3, first_seq=65534)
     lost = packets[:1] + packets[2:]            # the middle packet of frame 0 never comes
     ours = frames(MarkerJitterBuffer(capacity=64, is_video=True), lost)
@@ -87,3 +94,66 @@ def test_a_frame_after_lost_frames_says_gap_and_names_its_stream():
     assert after and after[0] is True and not any(after[1:]), released
     assert 3000 not in [ts for ts, _ in released]
     assert buffer.ssrc == 1234
+
+
+@pytest.mark.parametrize("lost", [0, 1, 2], ids=["first", "middle", "marked"])
+def test_a_packet_lost_for_good_is_given_up_after_patience_frames(lost):
+    """aiortc's buffer would hold every later frame until 512 packets had passed."""
+    packets = stream(10, per_frame=3)
+    arriving = packets[:3 + lost] + packets[4 + lost:]     # one packet of frame 1 never comes
+    buffer = MarkerJitterBuffer(capacity=512, is_video=True, patience=3)
+    out = frames(buffer, arriving, "gap")
+    assert out[0] == (2, 0, False)
+    # frame 1 is lost; when its marked packet is lost, frame 2's start is unknown too, so the
+    # three complete frames that release the picture are 2, 3, 4 or 3, 4, 5
+    newest = 4 if lost < 2 else 5
+    assert out[1] == (arriving.index(packets[3 * newest + 2]), 3000 * newest, True)
+    assert [(ts, gap) for _, ts, gap in out[2:]] == [(3000 * f, False)
+                                                    for f in range(newest + 1, 10)]
+    assert buffer.given_up == 1
+    assert frames(JitterBuffer(capacity=512, is_video=True), arriving)[1:] == []  # aiortc's
+
+
+def test_a_resend_within_patience_keeps_every_frame_and_no_gap():
+    packets = stream(6, per_frame=3)
+    late = packets[4]                                     # frame 1's middle packet, resent
+    arriving = packets[:4] + packets[5:11] + [late] + packets[11:]
+    out = frames(MarkerJitterBuffer(capacity=512, is_video=True, patience=3), arriving, "gap")
+    assert [(ts, gap) for _, ts, gap in out] == [(3000 * f, False) for f in range(6)]
+
+
+def test_patience_must_be_a_frame_or_more():
+    with pytest.raises(ValueError, match="patience must be at least 1"):
+        MarkerJitterBuffer(capacity=64, is_video=True, patience=0)
+
+
+@pytest.mark.parametrize("per_frame", [1, 2, 5, 8])
+@pytest.mark.parametrize("seed", range(4))
+def test_random_loss_every_frame_out_is_whole_and_a_gap_is_always_said(per_frame, seed):
+    """Bursts of loss, random per packet: every frame released is exactly one sent frame, in
+    order; a frame after a frame that never left says gap (and only then); after the loss
+    ends, the picture comes back within ``patience`` frames."""
+    rng = random.Random(seed)
+    count = 300
+    packets = stream(count, per_frame=per_frame, first_seq=65000)
+    sent = {p.timestamp: b"" for p in packets}
+    for p in packets:
+        sent[p.timestamp] += p._data
+    arriving = [p for i, p in enumerate(packets)
+                if not (100 * per_frame <= i < 200 * per_frame and rng.random() < 0.2)]
+    buffer = MarkerJitterBuffer(capacity=512, is_video=True, patience=3)
+    out = []
+    for index, p in enumerate(arriving):
+        _pli, frame = buffer.add(p)
+        if frame is not None:
+            assert frame.data == sent[frame.timestamp]           # whole, never patched
+            out.append((index, frame.timestamp, frame.gap))
+    stamps = [ts for _, ts, _ in out]
+    assert stamps == sorted(set(stamps))
+    for (_, before, _), (_, ts, gap) in itertools.pairwise(out):
+        assert gap == (ts != before + 3000), (before, ts, gap)
+    assert stamps[:100] == [3000 * f for f in range(100)]
+    # the clean tail: at most `patience` + 1 frames after the loss ended are held back
+    assert set(range(203, count)) <= {ts // 3000 for ts in stamps}
+    if any(gap for _, _, gap in out):
+        assert buffer.given_up >= 1

@@ -7,11 +7,12 @@ allows (one per ``KEYFRAME_INTERVAL``, for all viewers together); ``drop_packets
 share of the video RTP packets, the viewer notices (it asks for every one again: NACK), and
 the pictures keep coming, readable and in order, once the loss is over.
 
-Not covered: loss that NACKs cannot repair (``retransmissions`` dropped too, the default):
-aiortc's receiver (and so ``join_stream``) then holds every later frame until 512 packets
-have passed, which at the sandbox's H.264 rate is over half a minute; the viewer's keyframe
-and gap handling is the frame path's to fix. A plain aiortc peer speaks the STN
-viewer exchange where the test has to send its own PLIs.
+Loss that NACKs cannot repair (resends dropped too, the default): aiortc's own receiver would
+hold every later frame until 512 packets had passed; ours gives the lost packets up
+(:mod:`mezon_nb.media.jitter`), the frame after them says ``gap`` (counted in the session's
+``stats.gaps``), decoding waits for a keyframe it asks for, and readable pictures come back in
+order. A plain aiortc peer speaks the STN viewer exchange where the test has to send its own
+PLIs.
 
 No timing thresholds: waits are bounded and only decide how long to try; the rate-limit bound
 is computed from the time the test itself saw pass, so a slow machine only loosens it.
@@ -203,6 +204,24 @@ def test_dropped_packets_are_noticed_and_the_stream_recovers(client, sandbox):
         # and pictures keep coming, readable, in order
         indexes = stamped_frames(session, 10)
         assert len(indexes) == 10 and indexes == sorted(indexes)
+        assert session.state == "live"
+    finally:
+        session.leave()
+
+
+def test_after_loss_no_resend_repairs_the_picture_comes_back_from_a_keyframe(client, sandbox):
+    session = client.join_stream(sandbox.stream_channel_id, timeout=30)
+    try:
+        assert stamped_frames(session, 3)
+        asked = session.stats.keyframe_requests
+        forced = video_stats(sandbox)["keyframes_forced"]
+        sandbox.control("drop_packets", share=0.3, seconds=2)     # resends are dropped too
+        assert eventually(lambda: not stream_state(sandbox)["loss"]["active"], 300)
+        indexes = stamped_frames(session, 10)
+        assert len(indexes) == 10 and indexes == sorted(indexes)
+        stats = session.stats
+        assert stats.gaps >= 1 and stats.keyframe_requests > asked, stats
+        assert video_stats(sandbox)["keyframes_forced"] > forced
         assert session.state == "live"
     finally:
         session.leave()

@@ -118,3 +118,27 @@ def test_old_or_repeated_frames_are_dropped_and_bad_settings_refused():
     assert gate.offer(6, False, 0.2).forward  # a repeat is not a break
     with pytest.raises(ValueError):
         KeyframeGate(min_interval=0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_frame_the_jitter_buffer_marks_as_after_a_loss_is_a_break(seed):
+    """RTP loss does not show in the frame numbers (the receiver counts the frames it
+    releases): only the ``gap`` flag says it. The model decoder knows the sender's numbers."""
+    rng = random.Random(seed)
+    gate, decoder = KeyframeGate(min_interval=0.5), ModelDecoder()
+    received = 0
+    requests = []
+    lost_before = False
+    for sender_seq, key, now in stream(20, gop=60):
+        if rng.random() < 0.05:
+            lost_before = True
+            continue
+        decision = gate.offer(received, key, now, gap=lost_before)
+        received, lost_before = received + 1, False
+        if decision.forward:
+            decoder.decode(sender_seq, key)
+        if decision.request_keyframe:
+            requests.append(now)
+    assert decoder.bad == 0 and gate.breaks.get("loss", 0) >= 1
+    assert "gap" not in gate.breaks
+    assert requests and all(b - a >= 0.5 for a, b in itertools.pairwise(requests))

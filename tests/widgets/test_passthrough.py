@@ -61,6 +61,19 @@ class DecodingView:
         self.viewer._handle_custom_msg({"type": "acks", "view": "v1", "flushed_at": now,
                                         "painted": [[content["id"], now]]}, [])
 
+    def ask_keyframe(self, reason: str, view: str = "v1") -> None:
+        """The browser's keyframe request, as it rides in an acks message (sent at once)."""
+        self.viewer._handle_custom_msg({"type": "acks", "view": view, "painted": [],
+                                        "flushed_at": time.time() * 1000,
+                                        "keyframe": reason}, [])
+
+    def playing(self) -> int:
+        """Show the view, wait for 5 stamped pictures; how many video messages came."""
+        self.show()
+        assert settle(self.viewer, lambda: len(self.stamps) >= 5, timeout=20)
+        with self.lock:
+            return len(self.video)
+
     def show(self) -> None:
         self.viewer._handle_custom_msg({"type": "visibility", "view": "v1", "visible": True,
                                         "width": 640, "codecs": self.codecs}, [])
@@ -119,14 +132,29 @@ def test_after_lost_packets_no_delta_frame_goes_and_the_picture_comes_back(viewe
 def test_a_keyframe_request_from_the_view_brings_a_keyframe(viewer_of):
     viewer = viewer_of()
     view = DecodingView(viewer)
-    view.show()
-    assert settle(viewer, lambda: len(view.stamps) >= 5, timeout=20)
-    with view.lock:
-        seen = len(view.video)
-    viewer._handle_custom_msg({"type": "keyframe", "view": "v1", "reason": "error"}, [])
+    seen = view.playing()
+    view.ask_keyframe("error")
     assert settle(viewer, lambda: any(m["key"] for m in view.video[seen:]), timeout=10)
     assert viewer.get_stats()["decode_errors"] == 1
     assert view.corrupt == 0
+
+
+def test_a_new_view_gets_a_keyframe_and_the_others_play_on(viewer_of):
+    """A view opened mid-stream asks for a keyframe ("start"); the frames in flight to the
+    views already playing are not held back for it (a decoder error would be)."""
+    viewer = viewer_of()
+    view = DecodingView(viewer)
+    seen = view.playing()
+    refused, waits = viewer.get_stats()["refused"], viewer.get_stats()["keyframe_waits"]
+    view.ask_keyframe("start", view="v2")
+    assert settle(viewer, lambda: any(m["key"] for m in view.video[seen:]), timeout=10)
+    with view.lock:
+        first_key = next(i for i, m in enumerate(view.video) if i >= seen and m["key"])
+        between = view.video[seen:first_key]
+    stats = viewer.get_stats()
+    assert stats["refused"] == refused and stats["keyframe_waits"] == waits, stats
+    assert all(not m["key"] for m in between) and view.corrupt == 0
+    assert stats["decode_errors"] == 0
 
 
 @pytest.mark.parametrize("options, codecs", [({}, None), ({"transport": "jpeg"}, ["vp8"])])

@@ -3,12 +3,17 @@
 // Kernel -> browser: custom message {type: "frame", id, mime, width, height, captured_at,
 // sent_at, flush} with the image bytes as buffers[0] (or base64 in `data` after we said
 // "nobuffers"); or, in pass-through, {type: "video", id, codec, key, timestamp (µs), size, seq,
-// flush, sent_at} with the stream's own encoded frame (VP8, or H.264 Annex B), decoded here
-// with WebCodecs (optimizeForLatency), painted on an animation frame, every VideoFrame closed.
+// flush, sent_at, width, height (a VP8 keyframe's size, else null)} with the stream's own
+// encoded frame (VP8, or H.264 Annex B), decoded here with WebCodecs (optimizeForLatency),
+// painted on an animation frame, every VideoFrame closed.
 // After a gap, an error or a new decoder no delta frame is decoded until a keyframe, and we
-// ask for one: {type: "keyframe", view, reason: "start"|"error"|"behind"}.
+// ask for one in the next acks message, sent at once (`keyframe`, at most one per
+// KEYFRAME_MS per view). The decoder is configured again only when its configuration (codec
+// string, coded size when the kernel knows it) changes, not on every keyframe; H.264 comes in
+// Annex B, so there is no `description`.
 // Browser -> kernel: {type: "acks", view, flushed_at, painted: [[id, painted_at], ...],
-// skipped: [id, ...], error?} for the frames painted, and those dropped unpainted (the browser
+// skipped: [id, ...], error?, keyframe?: "start"|"error"|"behind"} for the frames painted, and
+// those dropped unpainted (the browser
 // fell QUEUE frames behind, or could not decode one), since the last such message (times are epoch milliseconds:
 // performance.timeOrigin + performance.now()). Acks are batched, because every message to the
 // kernel makes it publish a busy and an idle status that JupyterLab re-renders: they go at once
@@ -43,6 +48,8 @@ const STATUS = {
 const ACK_DELAY_MS = 250;
 /** Frames that may wait between arrival and paint before the oldest is dropped. */
 const QUEUE = 3;
+/** The shortest time between two keyframe requests of one view. */
+const KEYFRAME_MS = 500;
 
 /** Decoder configurations tried per codec name the kernel uses. */
 const CODECS = { vp8: "vp8", h264: "avc1.42e01f" };
@@ -138,6 +145,7 @@ export default {
     }
     function showStatus() {
       const state = model.get("status");
+      if (state !== "live") resetDecoder();     // left, ended, rejoining: nothing kept open
       const text = model.get("status_text");
       status.dataset.state = state;
       status.textContent = (STATUS[state] || state) + (text ? `: ${text}` : "");
@@ -169,17 +177,19 @@ export default {
     /** @type {Array<{msg: FrameMsg, blob: Blob|null, bitmap: any, gone: boolean}>} */
     const queue = [];
     const acks = { painted: /** @type {number[][]} */ ([]), skipped: /** @type {number[]} */ ([]),
-      error: "", timer: 0 };
+      error: "", keyframe: "", timer: 0 };
 
     function flushAcks() {
       clearTimeout(acks.timer);
       acks.timer = 0;
-      if (!acks.painted.length && !acks.skipped.length) return;
+      if (!acks.painted.length && !acks.skipped.length && !acks.keyframe) return;
       model.send({ type: "acks", view, flushed_at: epochMs(), painted: acks.painted,
-        skipped: acks.skipped, ...(acks.error ? { error: acks.error } : {}) });
+        skipped: acks.skipped, ...(acks.error ? { error: acks.error } : {}),
+        ...(acks.keyframe ? { keyframe: acks.keyframe } : {}) });
       acks.painted = [];
       acks.skipped = [];
       acks.error = "";
+      acks.keyframe = "";
     }
     /** @param {FrameMsg} msg @param {number|null} paintedAt null: skipped */
     function ack(msg, paintedAt) {
@@ -217,23 +227,40 @@ export default {
     // -- pass-through: one VideoDecoder, fed in order from a keyframe on -------------------
     /** @type {any} */
     let decoder = null;
+    let configured = "";        // the configuration `decoder` has, as JSON
     let needKey = true;
     let askedAt = -1e9;
     /** @type {Map<number, FrameMsg>} frames in the decoder, by timestamp */
     const decoding_ = new Map();
-    /** @param {string} reason */
+    /** Ask for a keyframe with the acks, at once (rate limited). @param {string} reason */
     function askKeyframe(reason) {
       needKey = true;
       const now = performance.now();
-      if (now - askedAt < 500) return;
+      if (now - askedAt < KEYFRAME_MS) return;
       askedAt = now;
-      model.send({ type: "keyframe", view, reason });
+      acks.keyframe = reason;
+      flushAcks();
     }
     function resetDecoder() {
       if (decoder && decoder.state !== "closed") decoder.close();
       decoder = null;
+      configured = "";
+      needKey = true;
       for (const msg of decoding_.values()) ack(msg, null);
       decoding_.clear();
+    }
+    /** A decoder configured for this keyframe: the one we have unless its configuration
+     * differs. @param {{codec: string, width?: number, height?: number}} msg */
+    function decoderFor(msg) {
+      const config = { codec: CODECS[msg.codec] || msg.codec, optimizeForLatency: true,
+        ...(msg.width && msg.height ? { codedWidth: msg.width, codedHeight: msg.height } : {}) };
+      const key = JSON.stringify(config);
+      if (!decoder) decoder = new VideoDecoder({ output: onDecoded, error: onDecodeError });
+      if (key !== configured) {
+        decoder.configure(config);
+        configured = key;
+      }
+      return decoder;
     }
     /** @param {any} frame a VideoFrame */
     function onDecoded(frame) {
@@ -266,9 +293,7 @@ export default {
       }
       try {
         if (msg.key) {
-          if (!decoder) decoder = new VideoDecoder({ output: onDecoded, error: onDecodeError });
-          decoder.configure({ codec: CODECS[msg.codec] ? CODECS[msg.codec] : msg.codec,
-            optimizeForLatency: true });
+          decoderFor(msg);
           needKey = false;
         }
         decoding_.set(msg.timestamp, msg);
