@@ -91,6 +91,7 @@ def greeting(template: str, event: StreamingJoined) -> str:
 
 class TokenBucket:
     """``burst`` tokens, refilled at ``rate`` per second; :meth:`reserve` takes the next one.
+    It starts full; ``clock`` is first read by the first :meth:`reserve`.
 
     >>> now = [0.0]
     >>> bucket = TokenBucket(rate=2.0, burst=2, clock=lambda: now[0])
@@ -105,7 +106,7 @@ class TokenBucket:
         self.burst = int(burst)
         self._clock = clock
         self._tokens = float(burst)
-        self._last = clock()
+        self._last: float | None = None
 
     def reserve(self) -> float:
         """Take one token; returns how many seconds to wait before using it (0: now).
@@ -114,10 +115,15 @@ class TokenBucket:
         0.0
         """
         now = self._clock()
-        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+        if self._last is not None:
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
         self._last = now
         self._tokens -= 1
         return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+
+
+def _loop_time() -> float:
+    return asyncio.get_running_loop().time()
 
 
 class Greeter:
@@ -143,7 +149,8 @@ class Greeter:
         self.once = once
         self.greeted = self.skipped = self.failed = self.dropped = 0
         self._client = client
-        self._bucket = TokenBucket(rate, burst)
+        # on the loop's clock, the one its waits (asyncio.sleep) run on
+        self._bucket = TokenBucket(rate, burst, clock=_loop_time)
         self._queue: asyncio.Queue[StreamingJoined] = asyncio.Queue(max_queue)
         self._seen: set[str] = set()
         self._handle: Any = None

@@ -38,6 +38,7 @@ FIRST_ARRIVAL_CAP = 1.5  # seconds (crowd time)
 WATCH_MEDIAN = 20.0  # seconds
 WATCH_SIGMA = 1.0  # lognormal shape: mean = median * e^(sigma²/2) ≈ 33 s
 CHAT_PROBABILITY = 0.15  # chance a viewer says one line while watching
+_DUE = 1e-6  # s: a step due in less is due now (crowd time is rounded through loop seconds)
 _CHAT_LINES = (
     "hi all!", "hello from the sandbox", "nice stream", "is this live?", "👋", "lol",
     "what's the plan today?", "sound is good here", "great picture", "brb",
@@ -210,7 +211,7 @@ class Crowd:
             while True:
                 await self._resumed.wait()
                 wait = (step.at - self.crowd_time()) / self.time_scale
-                if wait <= 0:
+                if wait <= _DUE:
                     break
                 await asyncio.sleep(min(wait, 0.2))  # short naps so a pause takes effect
             try:

@@ -446,9 +446,11 @@ def test_without_webcodecs_the_viewer_falls_back_to_jpeg_and_plays(opened, ui_na
     overlay = page.locator(".mz-viewer .mz-overlay").first
     assert wait_for(lambda: "jpeg q80" in (overlay.text_content() or ""), 30), \
         overlay.text_content()
-    assert wait_for(lambda: (overlay_fps(page) or 0) > 0, 45), overlay.text_content()  # a rate
+    assert overlay_fps(page) is not None, overlay.text_content()  # the overlay shows its rate
+    # Progress, not a rate: the painted stamp advances by 5 frames (bounded; on a loaded
+    # machine the fallback has painted under one frame per 2 s, the overlay's window, for 45 s).
     moving = canvas_stamp(page)
-    assert wait_for(lambda: (canvas_stamp(page) or 0) > (moving or 0) + 5, 10), \
+    assert wait_for(lambda: (canvas_stamp(page) or 0) > (moving or 0) + 5, 60), \
         "the picture does not move"
     stats = probe(ui, cells["probe"])
     assert stats["path"] == "jpeg q80" and stats["decoded"] > 0, stats

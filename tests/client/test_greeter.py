@@ -2,8 +2,9 @@
 
 Covers: each viewer who joins gets the template's greeting in the channel's chat; the bot
 itself and repeat visitors are skipped; the token bucket paces greetings (burst, then rate);
-a full queue drops and counts; a failed send is counted and the greeter carries on; stop()
-returns final counts and is idempotent; closing the client stops its greeters; template errors
+a full queue drops and counts (in simulated time: exact counts at exact instants, no real
+wait for a token); a failed send is counted and the greeter carries on; stop() returns final
+counts and is idempotent; closing the client stops its greeters; template errors
 raise at call time (async and sync clients) without starting anything.
 """
 
@@ -85,22 +86,6 @@ async def test_greetings_are_paced_by_the_token_bucket(sandbox):
         await greeter.aclose()
 
 
-async def test_a_full_queue_drops_and_stop_counts_what_was_left(sandbox):
-    async with logged_in(sandbox) as bot:
-        greeter = await bot.greet_viewers(sandbox.stream_channel_id, rate=0.2, burst=1,
-                                          max_queue=1)
-        seen = []  # registered after the greeter: a join is here once the greeter has had it
-        bot.on("streaming_joined", seen.append)
-        await viewers_join(sandbox, 4)
-        await wait_until(lambda: len(seen) == 4 and greeter.handled >= 2, what="a drop")
-        assert greeter.greeted == 1 and greeter.dropped >= 1  # one waits 5 s for a token
-        await greeter.aclose()
-        assert greeter.counts["pending"] == 0
-        assert greeter.handled == 4  # greeted 1, the rest dropped (queue full or stopped)
-        assert not greeter.running
-        await greeter.aclose()  # idempotent
-
-
 async def test_closing_the_client_stops_its_greeters(sandbox):
     async with logged_in(sandbox) as bot:
         greeter = await bot.greet_viewers(sandbox.stream_channel_id)
@@ -149,6 +134,7 @@ class FakeClient:
     def __init__(self, fail: set[str]) -> None:
         self.dispatcher = Dispatcher()
         self.sent: list[str] = []
+        self.sent_at: list[float] = []  # loop seconds
         self.fail = fail
 
     async def join_chat(self, channel_id):
@@ -161,6 +147,7 @@ class FakeClient:
         if text in self.fail:
             raise ServerError("channel_message_send failed: boom (code 0)", code=0)
         self.sent.append(text)
+        self.sent_at.append(asyncio.get_running_loop().time())
 
 
 def joined(user: str, channel: str = "6") -> StreamingJoined:
@@ -184,3 +171,49 @@ async def test_a_failed_send_is_counted_and_the_greeter_carries_on(caplog):
     assert greeter.counts == {"greeted": 2, "skipped": 2, "failed": 1, "dropped": 0,
                               "pending": 0}
     assert "greeting 3 in channel 6 failed" in caplog.text
+
+
+def test_a_full_queue_drops_and_stop_counts_what_was_left(in_simulated_time):
+    """In simulated seconds, rate 0.2/s, burst 1, max_queue 1: u2 is greeted at once; u3 takes
+    the queue's slot and waits for the next token (due at 5 s); u4 queues behind it and u5
+    finds the queue full (dropped); u3 goes at exactly 5 s, u4 would go at 10 s, u6 queues
+    behind it; the greeter stops at 7 s: u4 (waiting) and u6 (queued) count as dropped."""
+    fake = FakeClient(fail=set())
+
+    async def main() -> list[tuple[float, dict]]:
+        loop = asyncio.get_running_loop()
+        greeter = await Greeter(fake, "6", "hi {participant}", rate=0.2, burst=1,
+                                max_queue=1).start()
+        seen = []
+
+        async def at(moment: float, *users: str) -> None:
+            """At ``moment``, once everything due before it has run: note the counts, then
+            let ``users`` join."""
+            await asyncio.sleep(moment - loop.time())
+            seen.append((moment, greeter.counts))
+            for user in users:
+                fake.dispatcher.emit(joined(user))
+
+        await at(0.0, "2")
+        await at(1.0, "3")
+        await at(2.0, "4", "5")
+        await at(4.999)
+        await at(5.001)
+        await at(6.0, "6")
+        await at(7.0)
+        await greeter.aclose()
+        seen.append((7.0, greeter.counts))
+        assert not greeter.running and greeter.handled == 5
+        await greeter.aclose()  # idempotent
+        assert greeter.counts == seen[-1][1]
+        return seen
+
+    def c(greeted: int, dropped: int, pending: int) -> dict:
+        return {"greeted": greeted, "skipped": 0, "failed": 0, "dropped": dropped,
+                "pending": pending}
+
+    assert in_simulated_time(main()) == [
+        (0.0, c(0, 0, 0)), (1.0, c(1, 0, 0)), (2.0, c(1, 0, 0)), (4.999, c(1, 1, 1)),
+        (5.001, c(2, 1, 0)), (6.0, c(2, 1, 0)), (7.0, c(2, 1, 1)), (7.0, c(2, 3, 0))]
+    assert fake.sent == ["hi u2", "hi u3"]
+    assert fake.sent_at == pytest.approx([0.0, 5.0])

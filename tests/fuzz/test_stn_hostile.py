@@ -1,9 +1,9 @@
 """Hostile STN signalling: each bad message gets the spec's ``error`` reply, then a clean close.
 
 Covers (mezon-streaming.md §6, babelcast semantics: error, then the socket closes): a binary
-frame, SDP offers cut anywhere, malformed ICE candidates after a good offer; the sandbox's log
-(the child's stderr, captured by conftest.py and checked after each test) has no traceback, and
-signalling still works afterwards. No media flows here (no ICE is completed).
+frame, SDP offers cut anywhere, malformed ICE candidates after a good offer, a publisher that
+fails right after its answer; the sandbox's log (the child's stderr, captured by conftest.py and
+checked after each test) has no traceback, and signalling still works afterwards. No media flows here (no ICE is completed).
 """
 
 from __future__ import annotations
@@ -81,6 +81,27 @@ def test_a_malformed_ice_candidate_gets_an_error_and_a_clean_close(sandbox, sess
     replies, closed = exchange(sandbox, session, [_offer_message(OFFER), candidate], replies=3)
     assert replies[0] == {"Key": "session_received"}
     _assert_error_then_close(replies, closed, "invalid ICE candidate")
+
+
+def _publisher_offer() -> str:
+    return json.dumps({"Key": "session_publisher", "Value": {"type": "offer", "sdp": OFFER}})
+
+
+def test_a_publisher_closed_right_after_its_answer_leaves_no_failed_task(sandbox, session,
+                                                                         server_log) -> None:
+    """The answer starts aiortc's ICE connect as a task; a socket that fails at once (here a
+    binary frame queued behind the offer) closes the peer connection in the same pass. The
+    close must end that task cleanly: aiortc before 1.16 (what Python 3.10 installs) raised
+    ``InvalidStateError('RTCIceTransport is closed')`` in it, logged as "Task exception was
+    never retrieved". The server writes that log line before it closes the socket, so the
+    log is complete once the close arrives."""
+    for _ in range(3):
+        replies, closed = exchange(sandbox, session, [_publisher_offer(), b"\x00"], replies=3)
+        assert [r["Key"] for r in replies] == ["sd_answer", "error"], replies
+        _assert_error_then_close(replies, closed, "binary frame")
+    text = server_log.read_text(errors="replace")
+    assert "never retrieved" not in text and "RTCIceTransport is closed" not in text, \
+        text[-3000:]
 
 
 def test_signalling_still_works_afterwards(sandbox, session) -> None:

@@ -1,17 +1,21 @@
-"""The synthetic crowd: deterministic under a seed, visible in events and presence.
+"""The synthetic crowd: deterministic under a seed, visible in events and presence; a pause
+freezes its clock (in simulated time: no step while paused, the next one due exactly where the
+clock froze), and the control API pauses and resumes it.
 
 Not covered: the exact timing of steps on a loaded machine (only their order is fixed).
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 
 from mezon_nb.sandbox import Sandbox
 from mezon_nb.sandbox.config import SandboxConfig
-from mezon_nb.sandbox.crowd import crowd_schedule
+from mezon_nb.sandbox.crowd import Crowd, crowd_schedule
 from mezon_nb.sandbox.directory import seed_directory
+from mezon_nb.sandbox.world import World
 
 
 def _steps(seed: int, count: int = 300) -> list[tuple[str, int, int]]:
@@ -83,9 +87,49 @@ def test_crowd_is_lively_at_default_settings() -> None:
         assert {row["user_id"] for row in presence} >= {events[0][1]}
 
 
-def test_pause_and_resume(sandbox: Sandbox) -> None:
+def test_a_paused_crowd_takes_no_step_and_resumes_where_it_froze(in_simulated_time) -> None:
+    world = World(SandboxConfig(seed=0))
+    crowd = Crowd(world, rate_per_minute=120.0, time_scale=2.0, chat=False)
+    due = [step.at / 2.0 for step in itertools.islice(
+        crowd_schedule(world.directory, 120.0, 0), 5)]  # loop seconds from start()
+    pause_at = (due[2] + due[3]) / 2
+    frozen = 1000.0  # simulated seconds spent paused
+
+    async def main() -> list[tuple[float, int]]:
+        loop = asyncio.get_running_loop()
+        seen = []
+
+        async def at(moment: float) -> None:  # sleep until ``moment``, note the steps done
+            await asyncio.sleep(moment - loop.time())
+            seen.append((moment, crowd.steps_done))
+
+        await crowd.start()
+        await at(pause_at)
+        crowd.pause()
+        assert crowd.paused and crowd.crowd_time() == pause_at * 2.0
+        await at(pause_at + frozen)  # step 3 was due long ago on the wall: none taken
+        assert crowd.crowd_time() == pause_at * 2.0
+        crowd.resume()
+        await at(due[3] + frozen - 0.001)
+        await at(due[3] + frozen + 0.001)  # the crowd's clock went on from where it froze
+        await at(due[4] + frozen + 0.001)
+        await crowd.stop()
+        return seen
+
+    assert in_simulated_time(main()) == [
+        (pause_at, 3), (pause_at + frozen, 3), (due[3] + frozen - 0.001, 3),
+        (due[3] + frozen + 0.001, 4), (due[4] + frozen + 0.001, 5)]
+
+
+def test_pause_and_resume_through_the_control_api(sandbox: Sandbox) -> None:
     assert sandbox.control("pause_crowd") == {"paused": True}
-    steps = sandbox.control("state")["crowd"]["steps"]
-    time.sleep(0.6)
-    assert sandbox.control("state")["crowd"]["steps"] == steps
+    paused = sandbox.control("state")["crowd"]
+    assert paused["paused"] is True
     assert sandbox.control("resume_crowd") == {"paused": False}
+    # positive: the resumed crowd takes steps again (bounded, however slowly)
+    deadline = time.monotonic() + 30
+    while sandbox.control("state")["crowd"]["steps"] <= paused["steps"] and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    resumed = sandbox.control("state")["crowd"]
+    assert resumed["paused"] is False and resumed["steps"] > paused["steps"]

@@ -12,6 +12,7 @@ Watching or publishing needs membership of the channel's clan and a streaming ch
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping
@@ -212,6 +213,11 @@ class Connection:
             await self.pc.setLocalDescription(await self.pc.createAnswer())
         except _PARSE_ERRORS as exc:  # an offer aiortc took but cannot answer
             raise _invalid_offer(exc) from None
+        # setLocalDescription scheduled aiortc's ICE connect as a task nobody awaits. One pass
+        # of the loop lets it start checking, so that a close() from here on (a bad frame
+        # already queued, a peer gone) ends it as a failed check. Closed before its first step,
+        # aiortc < 1.16 (Python 3.10's) raised "RTCIceTransport is closed" in it, unretrieved.
+        await asyncio.sleep(0)
         await self.send("sd_answer", self.pc.localDescription.sdp)
 
     @staticmethod
