@@ -283,17 +283,19 @@ class FlowControl:
                 self._quick.append(roundtrip < self.fast_roundtrip)
         return job
 
-    def skipped(self, frame_id: int) -> None:
+    def skipped(self, frame_id: int) -> Job | None:
         """The frontend dropped ``frame_id`` unpainted (a newer one overtook it): free its slot;
         the window stays at ``max_in_flight`` until 8 frames in a row are painted fast.
+        Returns its job (its bytes did cross the link), None if unknown or too old.
 
-        >>> flow = FlowControl(); flow.skipped(3); flow.stats.skipped
-        1
+        >>> flow = FlowControl(); flow.skipped(3) is None, flow.stats.skipped
+        (True, 1)
         """
         if frame_id in self._in_flight:
             self._free(frame_id)
         self._quick.append(False)
         self.stats.skipped += 1
+        return self._recent.get(frame_id)
 
     def transmitted(self, frame_id: int, now: float, nbytes: int, encode_s: float) -> None:
         """The caller finished encoding and sending ``frame_id`` (roundtrips count from here).
