@@ -116,7 +116,9 @@ class FramePump:
     ``glass_to_glass_ms`` keeps the last 60 publisher-stamp-to-paint delays. ``clock`` (seconds,
     default ``time.monotonic``) is the time every flow-control decision is taken at; tests pass
     a simulated one, so pacing and expiry do not depend on how busy the machine is.
-    ``adapt=False`` keeps rung 0 (pass-through, or JPEG at ``quality``) whatever the link. Call
+    ``adapt=False`` keeps rung 0 (pass-through, or JPEG at ``quality``) whatever the link;
+    ``start_rung`` is the rung of :data:`~mezon_nb.widgets.bitrate.LADDER` to start on once the
+    stream's rate is measured (a link known to be small). Call
     :meth:`set_source`, :meth:`offer`, :meth:`set_visible` and :meth:`ack` from any thread.
 
     >>> FramePump(lambda content, buffers: None).close()
@@ -125,7 +127,12 @@ class FramePump:
     def __init__(self, send: Callable[[dict, list], Any], *, flow: FlowControl | None = None,
                  quality: int = 80, on_painted: Callable[[Job, float | None], Any] | None = None,
                  runner: LoopThread | None = None,
-                 clock: Callable[[], float] = time.monotonic, adapt: bool = True) -> None:
+                 clock: Callable[[], float] = time.monotonic, adapt: bool = True,
+                 start_rung: int = 0) -> None:
+        if isinstance(start_rung, bool) or not isinstance(start_rung, int) or not (
+                0 <= start_rung < len(LADDER)):
+            raise ValueError(f"start_rung must be a rung of the ladder (0..{len(LADDER) - 1}),"
+                             f" got {start_rung!r}")
         cells.install()
         self.flow = flow or FlowControl()
         self.clock = clock
@@ -136,6 +143,7 @@ class FramePump:
         self.gate = KeyframeGate()
         self.decode_errors = 0
         self.adapt = adapt
+        self.start_rung = start_rung
         self.bitrate: BitrateController | None = None   # made once the stream's rate is known
         self.reencoder = Vp8Reencoder()
         self._stream_bits = RateMeter()     # the stream's encoded bits, every frame
@@ -428,7 +436,7 @@ class FramePump:
         if not source:
             return
         if self.bitrate is None:
-            self.bitrate = BitrateController(source)
+            self.bitrate = BitrateController(source, start=self.start_rung)
         else:
             self.bitrate.set_source(source)
         changed = self.bitrate.update(now, self._delivered.rate(now),

@@ -83,7 +83,8 @@ class StreamViewer(anywidget.AnyWidget):
     acks' delivered bytes and round trip choose a lighter picture (:mod:`.bitrate`): the stream
     decoded in the kernel and re-encoded to VP8 at a lower bitrate and scale for a view with
     WebCodecs, lower JPEG quality and scale otherwise; back up with hysteresis when the link
-    allows. ``adapt=False`` keeps pass-through (or JPEG at ``quality``) whatever the link.
+    allows; ``start_rung`` starts lower on the ladder (a link known to be small).
+    ``adapt=False`` keeps pass-through (or JPEG at ``quality``) whatever the link.
     ``get_stats()["path"]`` and the overlay say which path runs (``webcodecs vp8``,
     ``vp8 1.3 Mbit/s ×1``, ``jpeg q80``, ``jpeg q60 ×0.5``).
     Re-running the notebook cell that made a viewer closes the old one (its stream is left).
@@ -123,7 +124,7 @@ class StreamViewer(anywidget.AnyWidget):
                  quality: int = 80, lossless_delay: float | None = 0.3,
                  budget: SharedBudget | None = None, chat: bool = False, chat_limit: int = 50,
                  transport: str = "auto", clock: Callable[[], float] = time.monotonic,
-                 adapt: bool = True, **options: Any) -> None:
+                 adapt: bool = True, start_rung: int = 0, **options: Any) -> None:
         super().__init__(chat=chat)
         self._mz_chat = (ChatFeed(client, self._mz_show_chat, limit=chat_limit) if chat
                          else None)
@@ -140,7 +141,8 @@ class StreamViewer(anywidget.AnyWidget):
                            budget=budget)
         self._mz_pump = FramePump(lambda content, buffers: self.send(content, buffers),
                                   flow=flow, quality=quality, on_painted=self._mz_on_painted,
-                                  runner=self._mz_runner, clock=clock, adapt=bool(adapt))
+                                  runner=self._mz_runner, clock=clock, adapt=bool(adapt),
+                                  start_rung=start_rung)
         try:
             self._mz_pump.set_transport(transport)
         except ValueError:
