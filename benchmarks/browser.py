@@ -87,8 +87,12 @@ def cells_for(width: int, height: int, seconds: float, options: str = "") -> lis
     stats and close, naive, cleanup."""
     jpeg_options = options.replace(", adapt=False", "")
     return [
-        f"""import json, os, time
+        f"""import json, logging, os, time
 import mezon_nb
+_log = logging.FileHandler("mezon_nb-kernel.log")  # the bench's temp dir: path changes, rungs
+_log.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+logging.getLogger("mezon_nb.widgets").addHandler(_log)
+logging.getLogger("mezon_nb.widgets").setLevel(logging.INFO)
 sandbox = mezon_nb.Sandbox.start(crowd=False, stream_size=({width}, {height}), stream_fps=30)
 client = mezon_nb.connect(sandbox=sandbox)
 viewer = client.viewer(sandbox.stream_channel_id{options})
@@ -290,7 +294,7 @@ def run_size(ui: NotebookUI, first: int, seconds: float, size: tuple[int, int],
     window = Window(page, who)
     time.sleep(seconds)
     results["viewer"] = window.finish("viewer")
-    stats = ui.run(stats1, timeout=30)
+    stats = ui.run(stats1, timeout=180)
     results["viewer"]["widget_stats"] = json.loads(stats.split("MZ-STATS ", 1)[1])
 
     ui.start(block)
@@ -299,7 +303,7 @@ def run_size(ui: NotebookUI, first: int, seconds: float, size: tuple[int, int],
     time.sleep(BLOCK_SECONDS - 1.5)
     results["busy"] = window.finish("viewer")
     ui.wait_done(block, timeout=BLOCK_SECONDS + 30)
-    stats = ui.run(stats2, timeout=30)
+    stats = ui.run(stats2, timeout=180)
     results["busy"]["widget_stats"] = json.loads(stats.split("MZ-STATS ", 1)[1])
     ui.run(close, timeout=30)
 
@@ -310,7 +314,7 @@ def run_size(ui: NotebookUI, first: int, seconds: float, size: tuple[int, int],
     window = Window(page, who)
     time.sleep(seconds)
     results["jpeg"] = window.finish("viewer")
-    stats = ui.run(jpeg_stats, timeout=30)
+    stats = ui.run(jpeg_stats, timeout=180)
     results["jpeg"]["widget_stats"] = json.loads(stats.split("MZ-STATS ", 1)[1])
 
     if not naive_loop:
@@ -473,6 +477,7 @@ def main(argv: list[str] | None = None) -> int:
                                             else f", max_in_flight={args.max_in_flight}")
                            + (", adapt=False" if args.fixed else ""))
     root = Path(tempfile.mkdtemp(prefix="mezon-nb-bench-"))
+    print(f"notebooks and the kernel's log (mezon_nb-kernel.log) in {root}", file=sys.stderr)
     notebooks = []
     for index in range(len(links)):
         notebooks.append(f"bench{index}.ipynb")

@@ -151,6 +151,7 @@ class FramePump:
         self._delivered = RateMeter()       # bits the browser acknowledged
         self._sent_sizes: deque[int] = deque(maxlen=30)   # bytes of the last frames sent
         self._force_key = False             # the next re-encoded frame is a keyframe
+        self._fresh = False                 # nothing sent yet on this path and rung
         self._vp8_seq = 0
         self._decoded = 0
         self._lossless_delay = self.flow.lossless_delay
@@ -416,9 +417,11 @@ class FramePump:
         return self.quality if rung == 0 else min(self.quality, LADDER[rung].jpeg_quality)
 
     def _measure_afresh(self) -> None:
-        """A new path or rung: what was measured before says nothing about it."""
+        """A new path or rung: what was measured before says nothing about it, and the
+        measure starts with its first frame sent (its first keyframe may take a while)."""
         self._delivered.reset(self.clock())
         self._sent_sizes.clear()
+        self._fresh = True
 
     def _adapt(self, now: float, roundtrips: list[float]) -> None:
         """One ack message's measurement for the bitrate controller (loop thread)."""
@@ -603,6 +606,9 @@ class FramePump:
             self._send(content, [])
         else:
             self._send(content, [data])
+        if self._fresh:
+            self._fresh = False
+            self._delivered.reset(self.clock())
         self._sent_sizes.append(len(data))
         self.flow.transmitted(job.frame_id, self.clock(), len(data), encode_s)
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import types
 
-import av
 import pytest
-from widget_fakes import SimClock, settle_idle
+from widget_fakes import InOrderVp8, SimClock, settle_idle
 
 from mezon_nb.core.pattern import TestPattern
 from mezon_nb.media.encoded import EncodedFrame
@@ -87,9 +86,7 @@ class LinkAndBrowser:
         self._acks: list[tuple[float, dict]] = []         # (reaches the kernel, message)
         self._batch: list = []
         self._batch_due: float | None = None
-        self.decoder = None
-        self.last_seq = None
-        self.corrupt = 0
+        self.vp8 = InOrderVp8()
         self.pictures: list[tuple[int, int]] = []
 
     def send(self, content: dict, buffers: list) -> None:     # the pump's loop thread
@@ -103,14 +100,8 @@ class LinkAndBrowser:
             self._decode(content, data)
 
     def _decode(self, content: dict, data: bytes) -> None:
-        if content["key"]:
-            self.decoder = av.CodecContext.create("vp8", "r")
-        elif self.decoder is None or content["seq"] != self.last_seq + 1:
-            self.corrupt += 1
-        self.last_seq = content["seq"]
-        if self.decoder is not None:
-            for picture in self.decoder.decode(av.Packet(data)):
-                self.pictures.append((picture.width, picture.height))
+        for picture in self.vp8.feed(content, data):
+            self.pictures.append((picture.width, picture.height))
 
     def advance(self) -> None:
         """Paint what arrived by now, send the acks that are due, deliver those that arrived."""
@@ -184,7 +175,7 @@ def test_a_narrow_link_steps_down_to_reencoded_vp8_from_a_keyframe_and_back_up(r
     assert paths[-1].startswith("vp8 ") and stream.decoded     # the kernel decodes now
     reencoded = [m for m, _ in link.messages if "coded_width" in m]
     assert reencoded and reencoded[0]["key"]         # the browser's decoder starts on a key
-    assert link.corrupt == 0 and link.pictures       # and every frame after it decodes
+    assert link.vp8.corrupt == 0 and link.pictures       # and every frame after it decodes
     first_rung = pump.target
     assert reencoded[-1]["coded_width"] == round(160 * first_rung.scale / 2) * 2
     # the link widens: the controller probes up and comes back to the stream's own frames

@@ -12,9 +12,8 @@ from __future__ import annotations
 import threading
 import time
 
-import av
 import pytest
-from widget_fakes import settle
+from widget_fakes import InOrderVp8, settle
 
 from mezon_nb.media import read_stamp
 from mezon_nb.widgets.bitrate import LADDER
@@ -31,9 +30,7 @@ class VideoView:
         self.messages: list[dict] = []
         self.pictures: list[tuple[int, int]] = []    # decoded (width, height)
         self.stamps: list[int] = []
-        self.corrupt = 0
-        self._decoder = None
-        self._last: dict | None = None
+        self.decoder = InOrderVp8()
         viewer.send = self._receive
 
     def _receive(self, content, buffers=None) -> None:
@@ -42,19 +39,11 @@ class VideoView:
         now = time.time() * 1000.0
         with self.lock:
             self.messages.append(content)
-            last = self._last
-            if content["key"]:
-                self._decoder = av.CodecContext.create("vp8", "r")
-            elif (self._decoder is None or last is None or last.get("coded_width") !=
-                  content.get("coded_width") or content["seq"] != last["seq"] + 1):
-                self.corrupt += 1
-            self._last = content
-            if self._decoder is not None:
-                for picture in self._decoder.decode(av.Packet(bytes(buffers[0]))):
-                    self.pictures.append((picture.width, picture.height))
-                    stamp = read_stamp(picture.to_ndarray(format="rgb24"))
-                    if stamp is not None:
-                        self.stamps.append(stamp.index)
+            for picture in self.decoder.feed(content, buffers[0]):
+                self.pictures.append((picture.width, picture.height))
+                stamp = read_stamp(picture.to_ndarray(format="rgb24"))
+                if stamp is not None:
+                    self.stamps.append(stamp.index)
         self.viewer._handle_custom_msg({"type": "acks", "view": "v1", "flushed_at": now,
                                         "painted": [[content["id"], now]]}, [])
 
@@ -65,20 +54,6 @@ class VideoView:
     def reencoded(self) -> list[dict]:
         with self.lock:
             return [m for m in self.messages if "coded_width" in m]
-
-
-@pytest.fixture
-def viewer_of(real_client, sandbox):
-    made = []
-
-    def make(**options):
-        viewer = real_client.viewer(sandbox.stream_channel_id, **options)
-        made.append(viewer)
-        return viewer
-
-    yield make
-    for viewer in made:
-        viewer.close()
 
 
 def test_a_lower_rung_sends_smaller_vp8_from_a_keyframe_that_decodes(viewer_of):
@@ -92,7 +67,7 @@ def test_a_lower_rung_sends_smaller_vp8_from_a_keyframe_that_decodes(viewer_of):
     assert (sent[0]["coded_width"], sent[0]["coded_height"]) == (160, 120)   # 320x240 × 0.5
     assert (sent[0]["width"], sent[0]["height"]) == (320, 240)   # shown at the stream's size
     with view.lock:
-        assert view.corrupt == 0
+        assert view.decoder.corrupt == 0
         assert (160, 120) in view.pictures
         assert len(view.stamps) >= 10 and view.stamps == sorted(view.stamps)
     stats = viewer.get_stats()
@@ -113,7 +88,7 @@ def test_a_keyframe_request_on_a_lower_rung_is_answered_by_the_kernels_encoder(v
     seen = len(view.reencoded())
     viewer._handle_custom_msg({"type": "keyframe", "view": "v1", "reason": "error"}, [])
     assert settle(viewer, lambda: any(m["key"] for m in view.reencoded()[seen:]), timeout=10)
-    assert viewer.get_stats()["keyframes_made"] > made and view.corrupt == 0
+    assert viewer.get_stats()["keyframes_made"] > made and view.decoder.corrupt == 0
 
 
 def test_a_rung_outside_the_ladder_is_refused(real_client, sandbox):
