@@ -580,8 +580,8 @@ class FramePump:
             "type": "video", "id": job.frame_id, "codec": "vp8", "key": key,
             "timestamp": self.reencoder.pts * 100 // 9,   # 90 kHz -> microseconds
             "size": len(data), "seq": self._vp8_seq, "flush": job.flush,
-            "width": frame.width, "height": frame.height,   # shown at the stream's size
-            "coded_width": size[0], "coded_height": size[1],
+            "width": size[0], "height": size[1],            # the coded size, as a keyframe's
+            "display_width": frame.width, "display_height": frame.height,   # shown this big
             "captured_at": getattr(frame, "captured_at", None),
         }, data, time.perf_counter() - started)
 
@@ -593,6 +593,7 @@ class FramePump:
             "type": "video", "id": job.frame_id, "codec": codec, "key": frame.key,
             "timestamp": frame.timestamp * 100 // 9,     # 90 kHz RTP clock -> microseconds
             "size": frame.size, "seq": frame.index, "flush": job.flush,
+            "width": frame.width, "height": frame.height,     # keyframes of VP8 say them
         }, frame.data, 0.0)
 
     def _deliver(self, job: Job, content: dict, data: bytes, encode_s: float) -> None:

@@ -96,7 +96,7 @@ class LinkAndBrowser:
         self._free_at = done
         self.messages.append((content, data))
         self._arrivals.append((done + self.one_way, content))
-        if content.get("type") == "video" and "coded_width" in content:
+        if content.get("type") == "video" and "display_width" in content:
             self._decode(content, data)
 
     def _decode(self, content: dict, data: bytes) -> None:
@@ -164,7 +164,7 @@ def test_a_link_wider_than_the_stream_keeps_pass_through_and_decodes_nothing(rig
     assert set(paths) == {"webcodecs vp8"}
     assert pump.target.rung == 0 and pump.bitrate is not None and pump.bitrate.steps_down == 0
     assert stream.decoded == []                     # nothing asked the kernel to decode
-    assert all(m[0]["type"] == "video" and "coded_width" not in m[0] for m in link.messages)
+    assert all(m[0]["type"] == "video" and "display_width" not in m[0] for m in link.messages)
 
 
 def test_a_narrow_link_steps_down_to_reencoded_vp8_from_a_keyframe_and_back_up(rig):
@@ -173,17 +173,17 @@ def test_a_narrow_link_steps_down_to_reencoded_vp8_from_a_keyframe_and_back_up(r
     assert paths[0] == "webcodecs vp8"
     assert pump.target.rung >= 1 and pump.bitrate.steps_down >= 1, pump.adapt_stats()
     assert paths[-1].startswith("vp8 ") and stream.decoded     # the kernel decodes now
-    reencoded = [m for m, _ in link.messages if "coded_width" in m]
+    reencoded = [m for m, _ in link.messages if "display_width" in m]
     assert reencoded and reencoded[0]["key"]         # the browser's decoder starts on a key
     assert link.vp8.corrupt == 0 and link.pictures       # and every frame after it decodes
     first_rung = pump.target
-    assert reencoded[-1]["coded_width"] == round(160 * first_rung.scale / 2) * 2
+    assert reencoded[-1]["width"] == round(160 * first_rung.scale / 2) * 2
     # the link widens: the controller probes up and comes back to the stream's own frames
     paths = run(pump, stream, link, clock, 60, capacity=20_000_000)
     assert paths[-1] == "webcodecs vp8" and pump.target.rung == 0, pump.adapt_stats()
     back = paths.index("webcodecs vp8")
     assert stream.decoded == []                      # decoding stopped with pass-through
-    passed = [m for m, _ in link.messages if m["type"] == "video" and "coded_width" not in m]
+    passed = [m for m, _ in link.messages if m["type"] == "video" and "display_width" not in m]
     after = [m for m in passed if m["id"] > reencoded[-1]["id"]]
     assert after and after[0]["key"], back           # the stream's own video from a keyframe
 

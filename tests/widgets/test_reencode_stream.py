@@ -53,7 +53,7 @@ class VideoView:
 
     def reencoded(self) -> list[dict]:
         with self.lock:
-            return [m for m in self.messages if "coded_width" in m]
+            return [m for m in self.messages if "display_width" in m]
 
 
 def test_a_lower_rung_sends_smaller_vp8_from_a_keyframe_that_decodes(viewer_of):
@@ -64,8 +64,8 @@ def test_a_lower_rung_sends_smaller_vp8_from_a_keyframe_that_decodes(viewer_of):
     assert settle(viewer, lambda: len(view.reencoded()) >= 30, timeout=30), viewer.get_stats()
     sent = view.reencoded()
     assert sent[0]["key"] and sent[0]["codec"] == "vp8"
-    assert (sent[0]["coded_width"], sent[0]["coded_height"]) == (160, 120)   # 320x240 × 0.5
-    assert (sent[0]["width"], sent[0]["height"]) == (320, 240)   # shown at the stream's size
+    assert (sent[0]["width"], sent[0]["height"]) == (160, 120)      # 320x240 × 0.5
+    assert (sent[0]["display_width"], sent[0]["display_height"]) == (320, 240)   # shown so
     with view.lock:
         assert view.decoder.corrupt == 0
         assert (160, 120) in view.pictures
