@@ -62,7 +62,8 @@ from typing import Any
 
 from mezon_nb.widgets.jpeg import JPEG, PNG
 
-_RECENT = 32  # sent frames remembered so that late acks still resolve (snapshot, stats)
+_RECENT = 256  # sent frames remembered so that late acks still resolve (snapshot, stats,
+               # the round trip of a slow link: more than the 30-frame window in flight)
 _MARGIN = 0.9  # busy pace / paint rate when the frontend, not the source, set that rate
 _FAST_SAMPLES = 8  # frames that must all be painted fast before the window grows
 BYTE_WINDOW_FRAMES = 30  # the frame window while bytes are bounded instead (1 s at 30 fps)

@@ -82,6 +82,10 @@ log = logging.getLogger(__name__)
 #: Encoded bytes that may be unacknowledged per widget in pass-through (a 720p VP8 keyframe and
 #: about 10 frames; at 2 Mbit/s about 0.5 s of link).
 PASS_BYTES = 128 * 1024
+#: Seconds of a re-encoded rung's bitrate that may be unacknowledged (at least ``MIN_BYTES``):
+#: its frames are small, and 128 KiB of them would queue seconds on the link it was chosen for.
+REENCODE_WINDOW_S = 0.5
+MIN_BYTES = 16 * 1024
 #: Codecs the pump can pass through, as the session names them -> as the browser does.
 PASS_CODECS = {"vp8": "vp8", "h264": "h264"}
 
@@ -152,6 +156,7 @@ class FramePump:
         self._sent_sizes: deque[int] = deque(maxlen=30)   # bytes of the last frames sent
         self._force_key = False             # the next re-encoded frame is a keyframe
         self._fresh = False                 # nothing sent yet on this path and rung
+        self._encode_bitrate = 0            # what the re-encoder runs at (0: not chosen yet)
         self._vp8_seq = 0
         self._decoded = 0
         self._lossless_delay = self.flow.lossless_delay
@@ -360,10 +365,19 @@ class FramePump:
         log.info("frame path: %s -> %s", self.mode, mode)
         self.mode = mode
         encoded = mode != "jpeg"
-        self.flow.byte_window = PASS_BYTES if encoded else None
+        self._set_byte_window()
         self.flow.lossless_delay = None if encoded else self._lossless_delay
         self._measure_afresh()
         self._follow(self._source)
+
+    def _set_byte_window(self) -> None:
+        if self.mode == "passthrough":
+            self.flow.byte_window = PASS_BYTES
+        elif self.mode == "vp8":
+            self.flow.byte_window = max(MIN_BYTES,
+                                        int(self.target.bitrate / 8 * REENCODE_WINDOW_S))
+        else:
+            self.flow.byte_window = None
 
     @property
     def target(self) -> Target:
@@ -422,6 +436,7 @@ class FramePump:
         self._delivered.reset(self.clock())
         self._sent_sizes.clear()
         self._fresh = True
+        self._encode_bitrate = 0
 
     def _adapt(self, now: float, roundtrips: list[float]) -> None:
         """One ack message's measurement for the bitrate controller (loop thread)."""
@@ -449,6 +464,7 @@ class FramePump:
                      self.bitrate.target().label)
             self._measure_afresh()
             self._choose_mode()
+            self._set_byte_window()
 
     def _keyframe_needed(self, reason: str) -> None:
         if reason == "error":
@@ -565,10 +581,15 @@ class FramePump:
         frame, target = job.payload, self.target
         size = scaled_size(frame.width, frame.height, target.scale)
         keyframe, self._force_key = self._force_key, False
+        # the measured stream rate moves the target a little all the time; a new bitrate is a
+        # new encoder (a keyframe), so it follows only a change of the rung or of over 20 %
+        bitrate = self._encode_bitrate
+        if not bitrate or abs(target.bitrate - bitrate) > 0.2 * bitrate:
+            bitrate = self._encode_bitrate = target.bitrate
 
         def encode_frame() -> tuple[tuple[bytes, bool] | None, float]:
             started = time.perf_counter()
-            return self.reencoder.encode(frame, size, target.bitrate, keyframe), started
+            return self.reencoder.encode(frame, size, bitrate, keyframe), started
 
         out, started = await loop.run_in_executor(_ENCODERS, encode_frame)
         if out is None:                  # libvpx kept nothing of it: its slot is free again

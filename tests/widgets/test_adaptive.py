@@ -176,6 +176,8 @@ def test_a_narrow_link_steps_down_to_reencoded_vp8_from_a_keyframe_and_back_up(r
     reencoded = [m for m, _ in link.messages if "display_width" in m]
     assert reencoded and reencoded[0]["key"]         # the browser's decoder starts on a key
     assert link.vp8.corrupt == 0 and link.pictures       # and every frame after it decodes
+    keys = sum(m["key"] for m in reencoded)
+    assert keys <= pump.bitrate.steps_down + pump.bitrate.steps_up   # one per change, no more
     first_rung = pump.target
     assert reencoded[-1]["width"] == round(160 * first_rung.scale / 2) * 2
     # the link widens: the controller probes up and comes back to the stream's own frames
