@@ -305,7 +305,7 @@ def run_size(ui: NotebookUI, first: int, seconds: float, size: tuple[int, int],
     ui.wait_done(block, timeout=BLOCK_SECONDS + 30)
     stats = ui.run(stats2, timeout=180)
     results["busy"]["widget_stats"] = json.loads(stats.split("MZ-STATS ", 1)[1])
-    ui.run(close, timeout=30)
+    ui.run(close, timeout=180)
 
     ui.run(jpeg, timeout=60)
     viewer = page.locator(".mz-viewer").last
