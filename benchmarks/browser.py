@@ -6,10 +6,13 @@ logged in and driving that notebook as a person would (click a cell, Shift+Enter
 (640x480, 1280x720; ``--quick``: 640x480 only) the notebook starts a sandbox whose test
 pattern plays at 30 fps, then:
 
-* ``viewer``: ``client.viewer(channel)`` on screen, measured for ``--seconds``;
+* ``viewer``: ``client.viewer(channel)`` on screen, measured for ``--seconds`` (adaptive:
+  pass-through where the stream fits the link, else a re-encoded VP8 rung; ``--fixed``:
+  ``adapt=False``, the stream's own video whatever the link);
 * ``viewer, cell busy``: the same while another cell runs ``time.sleep(10)``;
-* ``viewer, fixed JPEG``: a new ``client.viewer(channel, transport="jpeg")`` (the kernel
-  decodes and sends JPEG q80, the path before pass-through), measured for ``--seconds``;
+* ``viewer, fixed JPEG``: a new ``client.viewer(channel, transport="jpeg", adapt=False)``
+  (the kernel decodes and sends JPEG q80, the path before pass-through), measured for
+  ``--seconds``;
 * ``naive Image``: the viewer closed, a cell loops ``image.value = jpeg(frame)`` on an
   ``ipywidgets.Image`` (simplejpeg q80, the viewer's encoder and quality) for ``--seconds``;
 * ``reference: WebRTC <video>``: no Jupyter at all, Chromium's own WebRTC stack plays the same
@@ -82,9 +85,14 @@ CELLS_PER_SIZE = 9  # cells_for's cells per size
 def cells_for(width: int, height: int, seconds: float, options: str = "") -> list[str]:
     """The notebook cells for one size: setup, stats, block, stats, close, JPEG viewer, its
     stats and close, naive, cleanup."""
+    jpeg_options = options.replace(", adapt=False", "")
     return [
-        f"""import json, os, time
+        f"""import json, logging, os, time
 import mezon_nb
+_log = logging.FileHandler("mezon_nb-kernel.log")  # the bench's temp dir: path changes, rungs
+_log.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+logging.getLogger("mezon_nb.widgets").addHandler(_log)
+logging.getLogger("mezon_nb.widgets").setLevel(logging.INFO)
 sandbox = mezon_nb.Sandbox.start(crowd=False, stream_size=({width}, {height}), stream_fps=30)
 client = mezon_nb.connect(sandbox=sandbox)
 viewer = client.viewer(sandbox.stream_channel_id{options})
@@ -94,7 +102,7 @@ print("MZ-PIDS " + json.dumps({{"kernel": os.getpid(), "sandbox": sandbox.pid}})
         f"time.sleep({BLOCK_SECONDS})",
         'print("MZ-STATS " + json.dumps(viewer.get_stats()))',
         "viewer.close()",
-        f"""viewer = client.viewer(sandbox.stream_channel_id, transport="jpeg"{options})
+        f"""viewer = client.viewer(sandbox.stream_channel_id, transport="jpeg", adapt=False{jpeg_options})
 display(viewer)""",
         'print("MZ-STATS " + json.dumps(viewer.get_stats()))\nviewer.close()',
         f"""import ipywidgets, simplejpeg
@@ -152,6 +160,10 @@ class Window:
         paints = [p for p in probe["paints"] if p[0] == kind]
         frames = {p[3] for p in paints}
         latency = [p[4] for p in paints]
+        begin = min((p[1] for p in paints), default=0.0)   # paint times, ms
+        end = max((p[1] for p in paints), default=0.0)
+        first = [p[4] for p in paints if p[1] - begin <= 10_000]
+        last = [p[4] for p in paints if end - p[1] <= 10_000]
         offsets = [p[2] - p[1] for p in paints]
         return {
             "seconds": round(wall, 2), "painted": len(frames),
@@ -159,6 +171,9 @@ class Window:
             "p50": percentile(latency, 50), "p95": percentile(latency, 95),
             "max": max(latency) if latency else None,
             "unreadable_stamps": probe["misses"],
+            # latency growth: median of the last 10 s of paints less that of the first 10 s
+            "growth_ms": (round(statistics.median(last) - statistics.median(first), 1)
+                          if first and last and wall >= 30 else None),
             "clock_offset_ms": round(statistics.median(offsets), 2) if offsets else None,
             "cpu": cpu,
         }
@@ -214,7 +229,7 @@ def parse_links(values: list[str] | None) -> list[Link | None]:
 
 
 def run_link(browser, server: JupyterServer, link: Link | None, notebook: str,
-             sizes: list[tuple[int, int]], seconds: float) -> list[dict]:
+             sizes: list[tuple[int, int]], seconds: float, naive_loop: bool = True) -> list[dict]:
     """Every size in ``notebook`` (its own kernel), Chromium reaching ``server`` over ``link``."""
     label = "loopback" if link is None else link.label
     port = int(server.url.rsplit(":", 1)[1])
@@ -238,7 +253,8 @@ def run_link(browser, server: JupyterServer, link: Link | None, notebook: str,
         page.keyboard.press("Control+b")  # hide the file browser: more room
         for index, size in enumerate(sizes):
             print(f"[{label}] measuring {size[0]}x{size[1]} ...", file=sys.stderr, flush=True)
-            run, ui = run_size(ui, CELLS_PER_SIZE * index, seconds, size, None if link is None else reopen)
+            run, ui = run_size(ui, CELLS_PER_SIZE * index, seconds, size,
+                               None if link is None else reopen, naive_loop)
             run.update(link=label, lab_load_s=load, kernel_picker=ui.kernel_picked)
             runs.append(run)
         if shaped is not None:
@@ -254,7 +270,8 @@ def run_link(browser, server: JupyterServer, link: Link | None, notebook: str,
 
 
 def run_size(ui: NotebookUI, first: int, seconds: float, size: tuple[int, int],
-             reopen: Callable[[], NotebookUI] | None = None) -> tuple[dict, NotebookUI]:
+             reopen: Callable[[], NotebookUI] | None = None,
+             naive_loop: bool = True) -> tuple[dict, NotebookUI]:
     """One size's windows; returns the results and the notebook's UI (a new one if the page
     had to be reopened after the naive loop)."""
     page = ui.page
@@ -277,7 +294,7 @@ def run_size(ui: NotebookUI, first: int, seconds: float, size: tuple[int, int],
     window = Window(page, who)
     time.sleep(seconds)
     results["viewer"] = window.finish("viewer")
-    stats = ui.run(stats1, timeout=30)
+    stats = ui.run(stats1, timeout=180)
     results["viewer"]["widget_stats"] = json.loads(stats.split("MZ-STATS ", 1)[1])
 
     ui.start(block)
@@ -286,9 +303,9 @@ def run_size(ui: NotebookUI, first: int, seconds: float, size: tuple[int, int],
     time.sleep(BLOCK_SECONDS - 1.5)
     results["busy"] = window.finish("viewer")
     ui.wait_done(block, timeout=BLOCK_SECONDS + 30)
-    stats = ui.run(stats2, timeout=30)
+    stats = ui.run(stats2, timeout=180)
     results["busy"]["widget_stats"] = json.loads(stats.split("MZ-STATS ", 1)[1])
-    ui.run(close, timeout=30)
+    ui.run(close, timeout=180)
 
     ui.run(jpeg, timeout=60)
     viewer = page.locator(".mz-viewer").last
@@ -297,9 +314,12 @@ def run_size(ui: NotebookUI, first: int, seconds: float, size: tuple[int, int],
     window = Window(page, who)
     time.sleep(seconds)
     results["jpeg"] = window.finish("viewer")
-    stats = ui.run(jpeg_stats, timeout=30)
+    stats = ui.run(jpeg_stats, timeout=180)
     results["jpeg"]["widget_stats"] = json.loads(stats.split("MZ-STATS ", 1)[1])
 
+    if not naive_loop:
+        ui.run(cleanup, timeout=60)
+        return results, ui
     ui.start(naive)
     image = page.locator("img.widget-image").last
     image.wait_for(timeout=30_000)
@@ -375,8 +395,11 @@ def table(runs: list[dict], info: dict, end_load: tuple) -> str:
                 continue
             ws = r.get("widget_stats")
             own = (f"{ws.get('path')}, fps {ws['fps']}, comm {ws.get('comm_kbps')} kbit/s, "
-                   f"keyframe requests {ws.get('keyframe_requests')}, "
+                   f"rung {ws.get('rung')} (down {ws.get('steps_down')}, up "
+                   f"{ws.get('steps_up')}), keyframe requests {ws.get('keyframe_requests')}, "
                    f"expired {ws['expired']}" if ws else "–")
+            if r.get("growth_ms") is not None:
+                own += f"; latency growth first→last 10 s {r['growth_ms']:+.0f} ms"
             lines.append(
                 f"| {run.get('link', 'loopback')} | {run['size']} | {label} | {r['fps']} | "
                 f"{ms(r['p50'])} / {ms(r['p95'])} / {ms(r['max'])} | {pct(r['cpu']['kernel'])} | {r['cpu']['sandbox']} | "
@@ -431,6 +454,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--link", action="append", default=None, metavar="DOWN/UP/RTT",
                         help="Mbit/s, Mbit/s, ms through the link shaper, or loopback "
                              "(repeatable or comma-separated; default loopback)")
+    parser.add_argument("--fixed", action="store_true",
+                        help="StreamViewer(adapt=False): no adaptive bitrate")
+    parser.add_argument("--no-naive", action="store_true",
+                        help="leave out the naive ipywidgets.Image loop")
     args = parser.parse_args(argv)
     try:
         links = parse_links(args.link)
@@ -446,9 +473,11 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     cells: list[str] = []
     for size in sizes:
-        cells += cells_for(*size, seconds, "" if args.max_in_flight is None
-                           else f", max_in_flight={args.max_in_flight}")
+        cells += cells_for(*size, seconds, ("" if args.max_in_flight is None
+                                            else f", max_in_flight={args.max_in_flight}")
+                           + (", adapt=False" if args.fixed else ""))
     root = Path(tempfile.mkdtemp(prefix="mezon-nb-bench-"))
+    print(f"notebooks and the kernel's log (mezon_nb-kernel.log) in {root}", file=sys.stderr)
     notebooks = []
     for index in range(len(links)):
         notebooks.append(f"bench{index}.ipynb")
@@ -460,7 +489,8 @@ def main(argv: list[str] | None = None) -> int:
             browser = launch(playwright)
             try:
                 for link, notebook in zip(links, notebooks):
-                    runs += run_link(browser, server, link, notebook, sizes, seconds)
+                    runs += run_link(browser, server, link, notebook, sizes, seconds,
+                                     not args.no_naive)
                 for run, size in zip([r for r in runs if r["link"] == "loopback"], sizes):
                     print(f"measuring {size[0]}x{size[1]} over WebRTC ...", file=sys.stderr,
                           flush=True)

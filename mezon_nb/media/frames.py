@@ -75,6 +75,25 @@ class Frame:
                     self._source = None
         return self._array
 
+    def resized(self, width: int, height: int, format: str = "yuv420p") -> Any:
+        """The picture as a new ``av.VideoFrame`` of ``width`` x ``height`` in ``format``: one
+        libswscale pass from the decoded frame (no rgb24 copy first, unless ``.array`` was
+        read already), for the widget's re-encoding and reduced JPEG.
+
+        >>> f = Frame.from_array(np.zeros((4, 8, 3), np.uint8), index=0)
+        >>> small = f.resized(4, 2)
+        >>> (small.width, small.height, small.format.name)
+        (4, 2, 'yuv420p')
+        """
+        import av
+
+        with SWSCALE_LOCK:
+            source = self._source
+            if source is None:
+                source = av.VideoFrame.from_ndarray(np.ascontiguousarray(self._array),
+                                                    format="rgb24")
+            return source.reformat(width=width, height=height, format=format)
+
     @property
     def latency_ms(self) -> float | None:
         """Capture-to-arrival time in milliseconds, when stamped."""

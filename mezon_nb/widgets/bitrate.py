@@ -9,8 +9,8 @@ The rules, in the caller's time (nothing here does I/O):
 
 * The link is *congested* when the round trip stands ``queue_limit`` above the lowest one seen
   in the last ``rtt_window`` seconds and is not falling (a queue is building in front of the
-  link, not draining), or when less arrives than is sent (delivered < ``loss_ratio`` × the
-  rung's rate).
+  link, not draining), or when less arrives than the rung would send (delivered <
+  ``loss_ratio`` × the demand: the caller's measure of it, else the rung's rate).
 * Congested for ``hold`` seconds: step down at once to the highest rung whose rate fits
   ``headroom`` × the delivered rate (at least one rung).
 * Quiet (round trip within ``queue_limit / 3`` of the lowest) for ``probe_after`` seconds
@@ -19,15 +19,16 @@ The rules, in the caller's time (nothing here does I/O):
   ``max_probe_after``); one that holds for its wait halves it again. So a link that just fits
   is not probed every few seconds, and a link that got faster is found again.
 
-Not wired into the viewer yet (the frame path is being rebuilt); it is written for it.
+The frame pump (:mod:`.pump`) feeds it from the acks of each view: bytes acknowledged per
+second (a :class:`RateMeter`) and the round trip of the frames in each ack message.
 
 >>> ctl = BitrateController(source_bps=2_200_000)
 >>> ctl.update(now=0.0, delivered_bps=2_200_000, rtt=0.04).label
 'pass-through'
 >>> for t in (2.0, 2.5, 3.0):                 # a 2 Mbit/s link, its queue filling
 ...     target = ctl.update(now=t, delivered_bps=1_950_000, rtt=0.04 + 0.1 * t)
->>> target.label
-'vp8 1.3 Mbit/s ×1, jpeg q70'
+>>> target.label, target.describe(jpeg=True)
+('vp8 1.3 Mbit/s ×1', 'jpeg q70')
 """
 
 from __future__ import annotations
@@ -69,9 +70,10 @@ class Target:
     ``jpeg_quality`` for the JPEG path, every ``fps_divisor``-th frame; ``rung`` in
     :data:`LADDER`.
 
-    >>> Target(rung=3, passthrough=False, bitrate=440_000, scale=0.5, jpeg_quality=60,
-    ...        fps_divisor=1).label
-    'vp8 0.44 Mbit/s ×0.5, jpeg q60'
+    >>> target = Target(rung=3, passthrough=False, bitrate=440_000, scale=0.5, jpeg_quality=60,
+    ...                 fps_divisor=1)
+    >>> target.label, target.describe(jpeg=True)
+    ('vp8 0.44 Mbit/s ×0.5', 'jpeg q60 ×0.5')
     """
 
     rung: int
@@ -84,11 +86,21 @@ class Target:
     @property
     def label(self) -> str:
         """For the overlay and ``get_stats()``: ``pass-through`` or the re-encode's numbers."""
-        if self.passthrough:
-            return "pass-through"
+        return "pass-through" if self.passthrough else self.describe(jpeg=False)
+
+    def describe(self, jpeg: bool) -> str:
+        """The re-encoded picture as the overlay says it: ``vp8 1.3 Mbit/s ×1`` or, on the JPEG
+        path, ``jpeg q70`` (``×0.5`` when scaled); ``fps ÷2`` when frames are left out.
+
+        >>> targets = [BitrateController(2e6, start=r).target() for r in (0, 5)]
+        >>> [t.describe(jpeg=True) for t in targets]
+        ['jpeg q80', 'jpeg q45 ×0.5, fps ÷2']
+        """
         fps = f", fps ÷{self.fps_divisor}" if self.fps_divisor > 1 else ""
-        return (f"vp8 {self.bitrate / 1e6:.2g} Mbit/s ×{self.scale:g}, "
-                f"jpeg q{self.jpeg_quality}{fps}")
+        scale = f" ×{self.scale:g}" if self.scale != 1 or not jpeg else ""
+        what = (f"jpeg q{self.jpeg_quality}" if jpeg
+                else f"vp8 {self.bitrate / 1e6:.2g} Mbit/s")
+        return f"{what}{scale}{fps}"
 
 
 class BitrateController:
@@ -102,13 +114,17 @@ class BitrateController:
 
     def __init__(self, source_bps: float, *, queue_limit: float = 0.1, headroom: float = 0.85,
                  loss_ratio: float = 0.8, hold: float = 1.0, probe_after: float = 5.0,
-                 max_probe_after: float = 60.0, rtt_window: float = 10.0) -> None:
+                 max_probe_after: float = 60.0, rtt_window: float = 10.0,
+                 start: int = 0) -> None:
         self.source_bps = _positive("source_bps", source_bps)
+        if not 0 <= start < len(LADDER):
+            raise ValueError(f"start must be a rung of LADDER (0..{len(LADDER) - 1}), "
+                             f"got {start!r}")
         self.queue_limit, self.headroom, self.loss_ratio = queue_limit, headroom, loss_ratio
         self.hold, self.rtt_window = hold, rtt_window
         self.base_probe_after, self.max_probe_after = probe_after, max_probe_after
         self._waits = [probe_after] * len(LADDER)  # before a try of each rung
-        self.rung = 0
+        self.rung = start
         self.steps_down = 0
         self.steps_up = 0
         self._rtts: deque[tuple[float, float]] = deque()
@@ -142,23 +158,37 @@ class BitrateController:
             self._rtts.popleft()
         return min(r for _, r in self._rtts)
 
-    def update(self, now: float, delivered_bps: float, rtt: float) -> Target:
-        """One measurement from the acks at ``now`` (s): delivered bit/s and round trip (s).
+    def set_source(self, source_bps: float) -> None:
+        """The stream's bit rate changed (measured): the rungs' rates follow it.
+
+        >>> ctl = BitrateController(1e6); ctl.set_source(2e6); ctl.rate(1)
+        1200000.0
+        """
+        self.source_bps = _positive("source_bps", source_bps)
+
+    def update(self, now: float, delivered_bps: float | None, rtt: float,
+               demand_bps: float | None = None) -> Target:
+        """One measurement from the acks at ``now`` (s): delivered bit/s (None: not known yet,
+        only the round trip counts) and round trip (s); ``demand_bps``, what the rung would
+        send if every frame went (default: its rate).
 
         >>> BitrateController(1e6).update(now=0.0, delivered_bps=-1, rtt=0.05)
         Traceback (most recent call last):
         ...
         ValueError: delivered_bps must be a number >= 0, got -1
         """
-        delivered_bps = _at_least_zero("delivered_bps", delivered_bps)
+        if delivered_bps is not None:
+            delivered_bps = _at_least_zero("delivered_bps", delivered_bps)
+        demand = self.rate() if demand_bps is None else _at_least_zero("demand_bps",
+                                                                        demand_bps)
         rtt = _at_least_zero("rtt", rtt)
         if self._changed_at is None:
             self._changed_at = now
         queue = rtt - self._base_rtt(now, rtt)
         draining = self._last_queue is not None and queue < self._last_queue
         self._last_queue = queue
-        congested = (queue > self.queue_limit and not draining) or \
-            delivered_bps < self.loss_ratio * self.rate()
+        congested = (queue > self.queue_limit and not draining) or (
+            delivered_bps is not None and delivered_bps < self.loss_ratio * demand)
         if not congested:
             self._congested_since = None
             waited = now - self._changed_at
@@ -176,7 +206,8 @@ class BitrateController:
             if self._probing:  # the try failed: back where it came from, wait longer
                 self._waits[self.rung] = min(self.max_probe_after, 2 * self._waits[self.rung])
             else:
-                fits = self.headroom * delivered_bps
+                fits = self.headroom * (self.rate() if delivered_bps is None
+                                        else delivered_bps)
                 while rung < len(LADDER) - 1 and self.rate(rung) > fits:
                     rung += 1
             self._step(now, rung, probing=False)
@@ -189,6 +220,48 @@ class BitrateController:
             self.steps_up += 1
         self.rung, self._changed_at, self._probing = rung, now, probing
         self._congested_since = None
+
+
+class RateMeter:
+    """Bytes (or items) per second over the last ``window`` seconds, in the caller's time.
+
+    :meth:`rate` is None until samples span at least ``min_span`` seconds (since the meter
+    started or was :meth:`reset`): a rate over a few milliseconds says nothing.
+
+    >>> meter = RateMeter(window=2.0, min_span=1.0)
+    >>> for i in range(11):
+    ...     meter.add(now=i / 10, amount=1000)
+    >>> round(meter.rate(now=1.0))                  # 10 kB in the 1 s after the first sample
+    10000
+    >>> meter.reset(now=1.0); meter.rate(now=1.5) is None
+    True
+    """
+
+    def __init__(self, window: float = 2.0, min_span: float = 1.0) -> None:
+        self.window, self.min_span = window, min_span
+        self._samples: deque[tuple[float, float]] = deque()
+        self._since: float | None = None
+
+    def add(self, now: float, amount: float = 1.0) -> None:
+        """``amount`` arrived at ``now``."""
+        if self._since is None:
+            self._since = now
+        self._samples.append((now, amount))
+        while self._samples and self._samples[0][0] < now - self.window:
+            self._samples.popleft()
+
+    def reset(self, now: float) -> None:
+        """Forget every sample; the next rate needs ``min_span`` seconds from ``now``."""
+        self._samples.clear()
+        self._since = now
+
+    def rate(self, now: float) -> float | None:
+        """Per second over the window ending at ``now`` (None: not long enough measured)."""
+        if self._since is None or now - self._since < self.min_span:
+            return None
+        start = max(self._since, now - self.window)
+        span = now - start
+        return sum(a for t, a in self._samples if t > start) / span if span > 0 else None
 
 
 def _at_least_zero(name: str, value: float) -> float:
@@ -205,4 +278,4 @@ def _positive(name: str, value: float) -> float:
     return float(value)
 
 
-__all__ = ["LADDER", "BitrateController", "Rung", "Target"]
+__all__ = ["LADDER", "BitrateController", "RateMeter", "Rung", "Target"]

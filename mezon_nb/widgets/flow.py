@@ -62,7 +62,8 @@ from typing import Any
 
 from mezon_nb.widgets.jpeg import JPEG, PNG
 
-_RECENT = 32  # sent frames remembered so that late acks still resolve (snapshot, stats)
+_RECENT = 256  # sent frames remembered so that late acks still resolve (snapshot, stats,
+               # the round trip of a slow link: more than the 30-frame window in flight)
 _MARGIN = 0.9  # busy pace / paint rate when the frontend, not the source, set that rate
 _FAST_SAMPLES = 8  # frames that must all be painted fast before the window grows
 BYTE_WINDOW_FRAMES = 30  # the frame window while bytes are bounded instead (1 s at 30 fps)
@@ -283,17 +284,19 @@ class FlowControl:
                 self._quick.append(roundtrip < self.fast_roundtrip)
         return job
 
-    def skipped(self, frame_id: int) -> None:
+    def skipped(self, frame_id: int) -> Job | None:
         """The frontend dropped ``frame_id`` unpainted (a newer one overtook it): free its slot;
         the window stays at ``max_in_flight`` until 8 frames in a row are painted fast.
+        Returns its job (its bytes did cross the link), None if unknown or too old.
 
-        >>> flow = FlowControl(); flow.skipped(3); flow.stats.skipped
-        1
+        >>> flow = FlowControl(); flow.skipped(3) is None, flow.stats.skipped
+        (True, 1)
         """
         if frame_id in self._in_flight:
             self._free(frame_id)
         self._quick.append(False)
         self.stats.skipped += 1
+        return self._recent.get(frame_id)
 
     def transmitted(self, frame_id: int, now: float, nbytes: int, encode_s: float) -> None:
         """The caller finished encoding and sending ``frame_id`` (roundtrips count from here).

@@ -15,6 +15,16 @@ for a keyframe); meanwhile it asks the stream server for one (rate limited). The
 flight are bounded (``PASS_BYTES``); there is no PNG refresh (the browser shows the stream's
 own pictures, no re-encoding loss to repair).
 
+Adaptive bitrate (``adapt=True``, the default): from each ack message the pump measures what
+reached the browser (bytes acknowledged per second, :class:`~mezon_nb.widgets.bitrate.RateMeter`)
+and the round trip of the frames in it, and a
+:class:`~mezon_nb.widgets.bitrate.BitrateController` picks a rung. Rung 0 is pass-through (or
+JPEG at ``quality``); on a lower rung a view that decodes VP8 gets the stream decoded in the
+kernel and re-encoded to VP8 at the rung's bitrate and scale (:mod:`.reencode`, a keyframe
+first on every change), and the JPEG path uses the rung's quality and scale. The kernel
+decodes only on a lower rung or while Python takes frames. ``path`` says which runs
+(``webcodecs vp8``, ``vp8 1.3 Mbit/s ×1``, ``jpeg q60 ×0.5``).
+
 Why sending from the loop thread is safe: since ipykernel 4.3 a comm message is serialised and
 signed in the calling thread and handed to the IOPub thread, which owns the socket; ipykernel
 7.0.0 broke this (ipykernel#1450) and 7.1 fixed it, so ipykernel 7.0.x is the one version to
@@ -50,7 +60,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import concurrent.futures
+import dataclasses
 import logging
+import statistics
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -59,15 +71,21 @@ from typing import Any, Protocol
 from mezon_nb.core.loop import LoopThread
 from mezon_nb.media.encoded import EncodedFrame, h264_codec_string
 from mezon_nb.widgets import cells
+from mezon_nb.widgets.bitrate import LADDER, BitrateController, RateMeter, Target
 from mezon_nb.widgets.flow import FlowControl, Job
-from mezon_nb.widgets.jpeg import encode, shrink
+from mezon_nb.widgets.jpeg import encode, resize, shrink
 from mezon_nb.widgets.keyframes import KeyframeGate
+from mezon_nb.widgets.reencode import Vp8Reencoder, scaled_size
 
 log = logging.getLogger(__name__)
 
 #: Encoded bytes that may be unacknowledged per widget in pass-through (a 720p VP8 keyframe and
 #: about 10 frames; at 2 Mbit/s about 0.5 s of link).
 PASS_BYTES = 128 * 1024
+#: Seconds of a re-encoded rung's bitrate that may be unacknowledged (at least ``MIN_BYTES``):
+#: its frames are small, and 128 KiB of them would queue seconds on the link it was chosen for.
+REENCODE_WINDOW_S = 0.5
+MIN_BYTES = 16 * 1024
 #: Codecs the pump can pass through, as the session names them -> as the browser does.
 PASS_CODECS = {"vp8": "vp8", "h264": "h264"}
 
@@ -101,7 +119,10 @@ class FramePump:
     ``on_painted(job, painted_at)`` is called on the loop thread for each acknowledged frame;
     ``glass_to_glass_ms`` keeps the last 60 publisher-stamp-to-paint delays. ``clock`` (seconds,
     default ``time.monotonic``) is the time every flow-control decision is taken at; tests pass
-    a simulated one, so pacing and expiry do not depend on how busy the machine is. Call
+    a simulated one, so pacing and expiry do not depend on how busy the machine is.
+    ``adapt=False`` keeps rung 0 (pass-through, or JPEG at ``quality``) whatever the link;
+    ``start_rung`` is the rung of :data:`~mezon_nb.widgets.bitrate.LADDER` to start on once the
+    stream's rate is measured (a link known to be small). Call
     :meth:`set_source`, :meth:`offer`, :meth:`set_visible` and :meth:`ack` from any thread.
 
     >>> FramePump(lambda content, buffers: None).close()
@@ -110,16 +131,34 @@ class FramePump:
     def __init__(self, send: Callable[[dict, list], Any], *, flow: FlowControl | None = None,
                  quality: int = 80, on_painted: Callable[[Job, float | None], Any] | None = None,
                  runner: LoopThread | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, adapt: bool = True,
+                 start_rung: int = 0) -> None:
+        if isinstance(start_rung, bool) or not isinstance(start_rung, int) or not (
+                0 <= start_rung < len(LADDER)):
+            raise ValueError(f"start_rung must be a rung of the ladder (0..{len(LADDER) - 1}),"
+                             f" got {start_rung!r}")
         cells.install()
         self.flow = flow or FlowControl()
         self.clock = clock
         self.quality = quality
         self.base64 = False
         self.transport = "auto"             # or "jpeg": never pass encoded video through
-        self.mode = "jpeg"                  # what runs now: "jpeg" or "passthrough"
+        self.mode = "jpeg"                  # what runs now: "jpeg", "passthrough" or "vp8"
         self.gate = KeyframeGate()
         self.decode_errors = 0
+        self.adapt = adapt
+        self.start_rung = start_rung
+        self.bitrate: BitrateController | None = None   # made once the stream's rate is known
+        self.reencoder = Vp8Reencoder()
+        self._stream_bits = RateMeter()     # the stream's encoded bits, every frame
+        self._stream_frames = RateMeter()   # the stream's frames
+        self._delivered = RateMeter()       # bits the browser acknowledged
+        self._sent_sizes: deque[int] = deque(maxlen=30)   # bytes of the last frames sent
+        self._force_key = False             # the next re-encoded frame is a keyframe
+        self._fresh = False                 # nothing sent yet on this path and rung
+        self._encode_bitrate = 0            # what the re-encoder runs at (0: not chosen yet)
+        self._vp8_seq = 0
+        self._decoded = 0
         self._lossless_delay = self.flow.lossless_delay
         self._codecs: dict[str, frozenset[str]] = {}   # view -> codecs it decodes
         self._send = send
@@ -269,13 +308,20 @@ class FramePump:
         if source is not self._source:    # a late frame of a replaced source is dropped
             return
         self._wake.set()
+        now = self.clock()
         if isinstance(frame, EncodedFrame):
+            self._stream_bits.add(now, 8 * frame.size)
+            self._stream_frames.add(now)
             if self.mode == "passthrough":
                 self.flow.offer(frame, frame.size)
-                if self.gate.poll(self.clock()):
+                if self.gate.poll(now):
                     source.request_keyframe()
-        elif self.mode == "jpeg":
-            self.flow.offer(frame)
+        elif self.mode != "passthrough":
+            if not hasattr(source, "listen_encoded"):
+                self._stream_frames.add(now)
+            self._decoded += 1
+            if self._decoded % self.target.fps_divisor == 0:
+                self.flow.offer(frame)
 
     def _follow(self, source: Any) -> None:
         """Subscribe to ``source`` as the mode says (loop thread)."""
@@ -285,33 +331,141 @@ class FramePump:
         self.flow.clear()
         if source is None or source is not self._source:
             return
+        stops = []
+        if hasattr(source, "listen_encoded"):   # pass-through, and the stream's rate
+            stops.append(source.listen_encoded(
+                lambda frame: self._call(self._offer_from, source, frame)))
         if self.mode == "passthrough":
             self.gate = KeyframeGate()
-            self._unsubscribe = source.listen_encoded(
-                lambda frame: self._call(self._offer_from, source, frame))
             source.request_keyframe()
-        else:
-            self._unsubscribe = source.listen_frames(
-                lambda frame: self._call(self._offer_from, source, frame))
+        else:                                   # decoded in the kernel while this listens
+            stops.append(source.listen_frames(
+                lambda frame: self._call(self._offer_from, source, frame)))
             latest = source.latest_frame(timeout=0)
             if latest is not None:
                 self._offer_from(source, latest)
+        self._unsubscribe = lambda: [stop() for stop in stops]
 
     def _choose_mode(self) -> None:
         codec = PASS_CODECS.get(str(getattr(self._source, "codec", None) or "").lower())
         views = list(self._views)       # a view that has not spoken yet decodes nothing
         if not views and self._source is not None:
             return                      # nothing on screen: nothing goes, keep the mode
-        passthrough = (self.transport == "auto" and codec is not None and bool(views)
-                       and hasattr(self._source, "listen_encoded")
-                       and all(codec in self._codecs.get(v, ()) for v in views))
-        mode = "passthrough" if passthrough else "jpeg"
+        def everyone_decodes(name: str | None) -> bool:
+            return bool(views) and all(name in self._codecs.get(v, ()) for v in views)
+
+        webcodecs = self.transport == "auto" and hasattr(self._source, "listen_encoded")
+        vp8 = webcodecs and everyone_decodes("vp8")
+        if webcodecs and codec is not None and everyone_decodes(codec) and (
+                self.target.rung == 0 or not vp8):
+            mode = "passthrough"
+        else:
+            mode = "vp8" if vp8 else "jpeg"
         if mode == self.mode:
             return
+        log.info("frame path: %s -> %s", self.mode, mode)
         self.mode = mode
-        self.flow.byte_window = PASS_BYTES if passthrough else None
-        self.flow.lossless_delay = None if passthrough else self._lossless_delay
+        encoded = mode != "jpeg"
+        self._set_byte_window()
+        self.flow.lossless_delay = None if encoded else self._lossless_delay
+        self._measure_afresh()
         self._follow(self._source)
+
+    def _set_byte_window(self) -> None:
+        if self.mode == "passthrough":
+            self.flow.byte_window = PASS_BYTES
+        elif self.mode == "vp8":
+            self.flow.byte_window = max(MIN_BYTES,
+                                        int(self.target.bitrate / 8 * REENCODE_WINDOW_S))
+        else:
+            self.flow.byte_window = None
+
+    @property
+    def target(self) -> Target:
+        """The rung the bitrate controller chose (rung 0 before it measured anything).
+
+        >>> pump = FramePump(lambda content, buffers: None)
+        >>> pump.target.rung, pump.target.passthrough
+        (0, True)
+        >>> pump.close()
+        """
+        if self.bitrate is None:
+            rung = LADDER[0]
+            return Target(0, True, 0, rung.scale, rung.jpeg_quality, rung.fps_divisor)
+        return self.bitrate.target()
+
+    @property
+    def path(self) -> str:
+        """Which picture goes now: ``webcodecs vp8`` (the stream's own), ``vp8 1.3 Mbit/s ×1``
+        (re-encoded for a small link) or ``jpeg q80`` (``×0.5`` when scaled).
+
+        >>> pump = FramePump(lambda content, buffers: None)
+        >>> pump.path
+        'jpeg q80'
+        >>> pump.close()
+        """
+        if self.mode == "passthrough":
+            return f"webcodecs {str(getattr(self._source, 'codec', '') or '').lower()}"
+        target = self.target
+        if self.mode == "vp8":
+            return target.describe(jpeg=False)
+        return dataclasses.replace(target, jpeg_quality=self._jpeg_quality()).describe(
+            jpeg=True)
+
+    def adapt_stats(self) -> dict:
+        """The bitrate controller's numbers for ``get_stats()``.
+
+        >>> pump = FramePump(lambda content, buffers: None)
+        >>> pump.adapt_stats()
+        {'rung': 0, 'steps_down': 0, 'steps_up': 0, 'delivered_kbps': None, 'keyframes_made': 0}
+        >>> pump.close()
+        """
+        delivered = self._delivered.rate(self.clock())
+        ctl = self.bitrate
+        return {"rung": self.target.rung, "steps_down": ctl.steps_down if ctl else 0,
+                "steps_up": ctl.steps_up if ctl else 0,
+                "delivered_kbps": None if delivered is None else round(delivered / 1000, 1),
+                "keyframes_made": self.reencoder.keyframes}
+
+    def _jpeg_quality(self) -> int:
+        rung = self.target.rung
+        return self.quality if rung == 0 else min(self.quality, LADDER[rung].jpeg_quality)
+
+    def _measure_afresh(self) -> None:
+        """A new path or rung: what was measured before says nothing about it, and the
+        measure starts with its first frame sent (its first keyframe may take a while)."""
+        self._delivered.reset(self.clock())
+        self._sent_sizes.clear()
+        self._fresh = True
+        self._encode_bitrate = 0
+
+    def _adapt(self, now: float, roundtrips: list[float]) -> None:
+        """One ack message's measurement for the bitrate controller (loop thread)."""
+        if not self.adapt or not roundtrips:
+            return
+        stream_bps, fps = self._stream_bits.rate(now), self._stream_frames.rate(now)
+        target = self.target
+        if self.mode == "passthrough":
+            demand = stream_bps
+        else:       # what this rung sends when every frame goes
+            demand = (statistics.fmean(self._sent_sizes) * 8 * fps / target.fps_divisor
+                      if self._sent_sizes and fps else None)
+        source = (stream_bps if self.mode != "jpeg" else
+                  None if demand is None else demand / LADDER[target.rung].fraction)
+        if not source:
+            return
+        if self.bitrate is None:
+            self.bitrate = BitrateController(source, start=self.start_rung)
+        else:
+            self.bitrate.set_source(source)
+        changed = self.bitrate.update(now, self._delivered.rate(now),
+                                      statistics.median(roundtrips), demand).rung != target.rung
+        if changed:
+            log.info("bitrate: rung %d -> %d (%s)", target.rung, self.bitrate.rung,
+                     self.bitrate.target().label)
+            self._measure_afresh()
+            self._choose_mode()
+            self._set_byte_window()
 
     def _keyframe_needed(self, reason: str) -> None:
         if reason == "error":
@@ -322,7 +476,9 @@ class FramePump:
         else:
             ask = self.gate.fell_behind(now) if reason == "behind" else \
                 self.gate.decoder_error(now)
-        if ask and self._source is not None and self.mode == "passthrough":
+        if ask and self.mode == "vp8":
+            self._force_key = True         # our own encoder makes it
+        elif ask and self._source is not None and self.mode == "passthrough":
             self._source.request_keyframe()
 
     def _admit(self, payload: Any) -> bool:
@@ -356,8 +512,8 @@ class FramePump:
               flushed_at: float | None) -> None:
         self.flow.stats.ack_messages += 1
         now = self.clock()
-        for frame_id in skipped:
-            self.flow.skipped(frame_id)
+        jobs = [self.flow.skipped(frame_id) for frame_id in skipped]
+        roundtrips = []
         for frame_id, painted_at in painted:
             held = (0.0 if painted_at is None or flushed_at is None
                     else max(0.0, flushed_at - painted_at) / 1000.0)
@@ -365,11 +521,20 @@ class FramePump:
                                   else painted_at / 1000.0, held)
             if job is None:
                 continue
+            jobs.append(job)
+            roundtrips.append(now - job.sent_at - held)
             captured = getattr(job.payload, "captured_at", None)
             if painted_at is not None and captured is not None:
                 self.glass_to_glass_ms.append(painted_at - captured * 1000.0)
             if self._on_painted is not None:
                 self._on_painted(job, painted_at)
+        if any(job is not None and job.paced for job in jobs):
+            self._delivered.reset(now)      # acks held back by a cell: no link measurement
+            return
+        for job in jobs:
+            if job is not None:
+                self._delivered.add(now, 8 * job.nbytes)
+        self._adapt(now, roundtrips)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -392,50 +557,87 @@ class FramePump:
     async def _transmit(self, loop: asyncio.AbstractEventLoop, job: Job) -> None:
         if isinstance(job.payload, EncodedFrame):
             self._pass_through(job, job.payload)
-            return
+        elif self.mode == "vp8":
+            await self._reencode(loop, job)
+        else:
+            await self._jpeg(loop, job)
+
+    async def _jpeg(self, loop: asyncio.AbstractEventLoop, job: Job) -> None:
         frame, width = job.payload, self._target_width()
+        quality = self._jpeg_quality()
+        scale = self.target.scale if self.adapt else 1.0
 
         def encode_frame() -> tuple[bytes, tuple[int, ...], float]:
             started = time.perf_counter()
             array = frame.array          # a media Frame converts to rgb24 on first access
-            return encode(shrink(array, width), job.mime, self.quality), array.shape, started
+            shape = array.shape
+            if scale < 1:
+                array = resize(array, *scaled_size(shape[1], shape[0], scale))
+            return encode(shrink(array, width), job.mime, quality), shape, started
 
         data, shape, started = await loop.run_in_executor(_ENCODERS, encode_frame)
-        encode_s = time.perf_counter() - started
-        content = {
+        self._deliver(job, {
             "type": "frame", "id": job.frame_id, "mime": job.mime, "flush": job.flush,
             "width": int(shape[1]), "height": int(shape[0]),
             "captured_at": getattr(frame, "captured_at", None),
-            "sent_at": time.time() * 1000.0,
-        }
-        if self._stopped:
+        }, data, time.perf_counter() - started)
+
+    async def _reencode(self, loop: asyncio.AbstractEventLoop, job: Job) -> None:
+        frame, target = job.payload, self.target
+        size = scaled_size(frame.width, frame.height, target.scale)
+        keyframe, self._force_key = self._force_key, False
+        # the measured stream rate moves the target a little all the time; a new bitrate is a
+        # new encoder (a keyframe), so it follows only a change of the rung or of over 20 %
+        bitrate = self._encode_bitrate
+        if not bitrate or abs(target.bitrate - bitrate) > 0.2 * bitrate:
+            bitrate = self._encode_bitrate = target.bitrate
+
+        def encode_frame() -> tuple[tuple[bytes, bool] | None, float]:
+            started = time.perf_counter()
+            return self.reencoder.encode(frame, size, bitrate, keyframe), started
+
+        out, started = await loop.run_in_executor(_ENCODERS, encode_frame)
+        if out is None:                  # libvpx kept nothing of it: its slot is free again
+            self.flow.skipped(job.frame_id)
             return
-        if self.base64:
-            content["data"] = base64.b64encode(data).decode("ascii")
-            self._send(content, [])
-        else:
-            self._send(content, [data])
-        self.flow.transmitted(job.frame_id, self.clock(), len(data), encode_s)
+        data, key = out
+        self._vp8_seq += 1
+        self._deliver(job, {
+            "type": "video", "id": job.frame_id, "codec": "vp8", "key": key,
+            "timestamp": self.reencoder.pts * 100 // 9,   # 90 kHz -> microseconds
+            "size": len(data), "seq": self._vp8_seq, "flush": job.flush,
+            "width": size[0], "height": size[1],            # the coded size, as a keyframe's
+            "display_width": frame.width, "display_height": frame.height,   # shown this big
+            "captured_at": getattr(frame, "captured_at", None),
+        }, data, time.perf_counter() - started)
 
     def _pass_through(self, job: Job, frame: EncodedFrame) -> None:
         codec = frame.codec
         if codec == "h264":
             codec = (h264_codec_string(frame.data) or "avc1.42e01f") if frame.key else "h264"
-        content = {
+        self._deliver(job, {
             "type": "video", "id": job.frame_id, "codec": codec, "key": frame.key,
             "timestamp": frame.timestamp * 100 // 9,     # 90 kHz RTP clock -> microseconds
             "size": frame.size, "seq": frame.index, "flush": job.flush,
             "width": frame.width, "height": frame.height,     # keyframes of VP8 say them
-            "sent_at": time.time() * 1000.0,
-        }
+        }, frame.data, 0.0)
+
+    def _deliver(self, job: Job, content: dict, data: bytes, encode_s: float) -> None:
+        """Send one frame's message and bytes (binary buffer, or base64 when the frontend
+        cannot take buffers) and count it in flight."""
         if self._stopped:
             return
+        content["sent_at"] = time.time() * 1000.0
         if self.base64:
-            content["data"] = base64.b64encode(frame.data).decode("ascii")
+            content["data"] = base64.b64encode(data).decode("ascii")
             self._send(content, [])
         else:
-            self._send(content, [frame.data])
-        self.flow.transmitted(job.frame_id, self.clock(), frame.size, 0.0)
+            self._send(content, [data])
+        if self._fresh:
+            self._fresh = False
+            self._delivered.reset(self.clock())
+        self._sent_sizes.append(len(data))
+        self.flow.transmitted(job.frame_id, self.clock(), len(data), encode_s)
 
 
 __all__ = ["FramePump", "FrameSource"]

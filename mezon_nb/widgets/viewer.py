@@ -77,8 +77,16 @@ class StreamViewer(anywidget.AnyWidget):
     asked for after any gap, nothing decoded in the kernel unless Python takes frames);
     ``transport="jpeg"`` always sends JPEG. JPEG frames are at ``quality`` (80), reduced by
     whole factors when they are at least twice as wide as the widest visible output (in device
-    pixels); ``snapshot()`` stays full size. ``get_stats()["path"]`` and the overlay say which
-    path runs (``webcodecs vp8``, ``jpeg q80``).
+    pixels); ``snapshot()`` stays full size.
+
+    When the link to the browser is smaller than the stream (``adapt=True``, the default), the
+    acks' delivered bytes and round trip choose a lighter picture (:mod:`.bitrate`): the stream
+    decoded in the kernel and re-encoded to VP8 at a lower bitrate and scale for a view with
+    WebCodecs, lower JPEG quality and scale otherwise; back up with hysteresis when the link
+    allows; ``start_rung`` starts lower on the ladder (a link known to be small).
+    ``adapt=False`` keeps pass-through (or JPEG at ``quality``) whatever the link.
+    ``get_stats()["path"]`` and the overlay say which path runs (``webcodecs vp8``,
+    ``vp8 1.3 Mbit/s ×1``, ``jpeg q80``, ``jpeg q60 ×0.5``).
     Re-running the notebook cell that made a viewer closes the old one (its stream is left).
     ``channel_id=None`` joins nothing: pick a channel and press Join (or call :meth:`join`).
     Extra ``options`` go to ``client.join_stream``. ``budget`` shares an in-flight cap with
@@ -116,7 +124,7 @@ class StreamViewer(anywidget.AnyWidget):
                  quality: int = 80, lossless_delay: float | None = 0.3,
                  budget: SharedBudget | None = None, chat: bool = False, chat_limit: int = 50,
                  transport: str = "auto", clock: Callable[[], float] = time.monotonic,
-                 **options: Any) -> None:
+                 adapt: bool = True, start_rung: int = 0, **options: Any) -> None:
         super().__init__(chat=chat)
         self._mz_chat = (ChatFeed(client, self._mz_show_chat, limit=chat_limit) if chat
                          else None)
@@ -133,7 +141,8 @@ class StreamViewer(anywidget.AnyWidget):
                            budget=budget)
         self._mz_pump = FramePump(lambda content, buffers: self.send(content, buffers),
                                   flow=flow, quality=quality, on_painted=self._mz_on_painted,
-                                  runner=self._mz_runner, clock=clock)
+                                  runner=self._mz_runner, clock=clock, adapt=bool(adapt),
+                                  start_rung=start_rung)
         try:
             self._mz_pump.set_transport(transport)
         except ValueError:
@@ -255,6 +264,9 @@ class StreamViewer(anywidget.AnyWidget):
         receipt (from the session); ``glass_to_glass_ms`` is publisher stamp to browser paint
         (median of recent acks; both clocks are epoch, so it holds on one machine);
         ``busy_fps`` is the pace of frames while a cell runs (the one running, or the next).
+        ``path`` is the picture sent now; ``rung`` its step on the bitrate ladder (0: the
+        stream's own, or JPEG at ``quality``), ``steps_down``/``steps_up`` the controller's
+        changes, ``delivered_kbps`` what the acks say reached the browser.
 
         >>> viewer = StreamViewer(client)
         >>> stats = viewer.get_stats()
@@ -284,13 +296,11 @@ class StreamViewer(anywidget.AnyWidget):
             "keyframe_requests": getattr(stats, "keyframe_requests", 0),
             "keyframe_waits": pump.gate.requests, "refused": flow.stats.refused,
             "decode_errors": pump.decode_errors,
+            **pump.adapt_stats(),
         }
 
     def _mz_path(self) -> str:
-        pump = self._mz_pump
-        if pump.mode == "passthrough":
-            return f"webcodecs {str(getattr(self._mz_session, 'codec', '') or '').lower()}"
-        return f"jpeg q{pump.quality}"
+        return self._mz_pump.path
 
     def _mz_comm_kbps(self, window: float = 2.0) -> float:
         """Bytes sent over the comm in the last ``window`` s, in kbit/s."""
@@ -405,8 +415,8 @@ class StreamViewer(anywidget.AnyWidget):
         stats = getattr(self._mz_session, "stats", None)
         viewers = (self._mz_audience.count(self.channel_id)
                    if self._mz_audience is not None and self.channel_id else None)
-        passthrough = self._mz_pump.mode == "passthrough"
-        size = ((getattr(stats, "width", None), getattr(stats, "height", None)) if passthrough
+        encoded = self._mz_pump.mode != "jpeg"       # the stream's size, as the browser shows
+        size = ((getattr(stats, "width", None), getattr(stats, "height", None)) if encoded
                 else (None, None) if frame is None else frame.array.shape[1::-1])
         return {
             "fps": round(self._mz_pump.flow.fps(self._mz_pump.clock()), 1),

@@ -16,3 +16,18 @@ def real_client(sandbox):
     client = mezon_nb.connect(sandbox=sandbox)
     yield client
     client.close()
+
+
+@pytest.fixture
+def viewer_of(real_client, sandbox):
+    """Makes viewers of the sandbox's stream (``viewer_of(**options)``); closes them after."""
+    made = []
+
+    def make(**options):
+        viewer = real_client.viewer(sandbox.stream_channel_id, **options)
+        made.append(viewer)
+        return viewer
+
+    yield make
+    for viewer in made:
+        viewer.close()

@@ -228,3 +228,25 @@ def poll_until(condition, timeout: float = 10.0, interval: float = 0.02) -> bool
             return False
         time.sleep(interval)
     return True
+
+
+class InOrderVp8:
+    """Decodes a widget's "video" messages as a browser's decoder would, strictly in order: a
+    delta frame that does not follow the frame before it (``seq``) counts as ``corrupt``."""
+
+    def __init__(self) -> None:
+        self.corrupt = 0
+        self._decoder = None
+        self._last_seq: int | None = None
+
+    def feed(self, content: dict, data: bytes) -> list:
+        """The pictures (``av.VideoFrame``) that ``data`` decodes to."""
+        import av
+
+        if content["key"]:
+            self._decoder = av.CodecContext.create("vp8", "r")
+        elif self._decoder is None or self._last_seq is None or \
+                content["seq"] != self._last_seq + 1:
+            self.corrupt += 1
+        self._last_seq = content["seq"]
+        return [] if self._decoder is None else self._decoder.decode(av.Packet(bytes(data)))

@@ -4,7 +4,8 @@
 // sent_at, flush} with the image bytes as buffers[0] (or base64 in `data` after we said
 // "nobuffers"); or, in pass-through, {type: "video", id, codec, key, timestamp (µs), size, seq,
 // flush, sent_at, width, height (a VP8 keyframe's size, else null)} with the stream's own
-// encoded frame (VP8, or H.264 Annex B), decoded here with WebCodecs (optimizeForLatency),
+// encoded frame (VP8, or H.264 Annex B; on a lower bitrate rung VP8 re-encoded by the kernel,
+// with display_width/display_height), decoded here with WebCodecs (optimizeForLatency),
 // painted on an animation frame, every VideoFrame closed.
 // After a gap, an error or a new decoder no delta frame is decoded until a keyframe, and we
 // ask for one in the next acks message, sent at once (`keyframe`, at most one per
@@ -78,6 +79,14 @@ function frameBlob(msg, buffers) {
     return new Blob([bytes], { type: msg.mime });
   }
   return null;
+}
+
+/** The CSS width a picture shows at: the stream's own size, also when the kernel sent it
+ * smaller (a reduced JPEG, or VP8 re-encoded at a lower scale for a small link).
+ * @param {{width?: number|null, display_width?: number}} msg */
+function displayWidth(msg) {
+  const px = msg.display_width || msg.width;
+  return px ? `${px}px` : "";
 }
 
 /** One chat line as DOM (textContent only: chat text is never parsed as HTML). @param {ChatLine} m */
@@ -217,7 +226,7 @@ export default {
         canvas.height = h;
       }
       // a frame the kernel reduced to our size still shows at the stream's own size (CSS px)
-      canvas.style.width = msg.width ? `${msg.width}px` : "";
+      canvas.style.width = displayWidth(msg);
       ctx.drawImage(bitmap, 0, 0);
       bitmap.close();
       ack(msg, epochMs());

@@ -1,0 +1,211 @@
+"""The bitrate controller wired into the frame pump, in simulated time.
+
+A scripted 30 fps stream feeds the pump encoded frames of a chosen bit rate (and, while the
+pump listens for them, decoded pictures); every message the pump sends crosses a simulated
+bottleneck (``capacity`` bit/s, a one-way delay each way, first in first out); the simulated
+browser paints a frame when it arrives and batches its acks as viewer.js does (at once on
+``flush``, else 250 ms after the first). The test moves the clock; the pump's own rules decide.
+The re-encoded frames are real libvpx output and are decoded with PyAV in order.
+"""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+from widget_fakes import InOrderVp8, SimClock, settle_idle
+
+from mezon_nb.core.pattern import TestPattern
+from mezon_nb.media.encoded import EncodedFrame
+from mezon_nb.media.frames import Frame
+from mezon_nb.widgets.pump import FramePump
+
+FPS = 30
+STREAM_BPS = 2_200_000            # the sandbox's 720p30 VP8
+
+
+class ScriptedStream:
+    """Encoded frames of ``bps`` bit/s (a keyframe every 2 s) and decoded test-pattern
+    pictures, pushed by :meth:`tick`; counts keyframe requests and decoded-frame listeners."""
+
+    codec = "VP8"
+
+    def __init__(self, bps: float = STREAM_BPS, size=(160, 120)) -> None:
+        self.bps, self.size = bps, size
+        self.encoded: list = []
+        self.decoded: list = []
+        self.keyframe_requests = 0
+        self.index = 0
+        self.pattern = TestPattern(*size, fps=FPS)
+
+    def _listen(self, listeners):
+        def add(fn):
+            listeners.append(fn)
+            return lambda: listeners.remove(fn) if fn in listeners else None
+        return add
+
+    def listen_encoded(self, fn):
+        return self._listen(self.encoded)(fn)
+
+    def listen_frames(self, fn):
+        return self._listen(self.decoded)(fn)
+
+    def latest_frame(self, timeout=None):
+        return None
+
+    def request_keyframe(self) -> None:
+        self.keyframe_requests += 1
+
+    def tick(self, now: float) -> None:
+        key = self.index % (2 * FPS) == 0 or self.keyframe_requests > 0
+        self.keyframe_requests = 0
+        size = int(self.bps / 8 / FPS) * (3 if key else 1)
+        frame = EncodedFrame("vp8", bytes([0x10 if key else 0x11]) + bytes(size - 1), key,
+                             self.index * 3000, self.index, received_at=now)
+        for fn in list(self.encoded):
+            fn(frame)
+        if self.decoded:
+            picture = self.pattern.video_frame(self.index).to_ndarray(format="rgb24")
+            decoded = Frame.from_array(picture, index=self.index, captured_at=now)
+            for fn in list(self.decoded):
+                fn(decoded)
+        self.index += 1
+
+
+class LinkAndBrowser:
+    """Carries the pump's messages over a simulated bottleneck; paints and acks them."""
+
+    def __init__(self, clock: SimClock, capacity: float, one_way: float = 0.04,
+                 codecs=("vp8",)) -> None:
+        self.clock, self.capacity, self.one_way = clock, capacity, one_way
+        self.codecs = list(codecs) if codecs is not None else None
+        self.pump: FramePump | None = None
+        self.messages: list[tuple[dict, bytes]] = []
+        self._free_at = 0.0
+        self._arrivals: list[tuple[float, dict]] = []     # (painted at, message)
+        self._acks: list[tuple[float, dict]] = []         # (reaches the kernel, message)
+        self._batch: list = []
+        self._batch_due: float | None = None
+        self.vp8 = InOrderVp8()
+        self.pictures: list[tuple[int, int]] = []
+
+    def send(self, content: dict, buffers: list) -> None:     # the pump's loop thread
+        data = bytes(buffers[0]) if buffers else b""
+        now = self.clock()
+        done = max(now, self._free_at) + 8 * (len(data) + 200) / self.capacity
+        self._free_at = done
+        self.messages.append((content, data))
+        self._arrivals.append((done + self.one_way, content))
+        if content.get("type") == "video" and "display_width" in content:
+            self._decode(content, data)
+
+    def _decode(self, content: dict, data: bytes) -> None:
+        for picture in self.vp8.feed(content, data):
+            self.pictures.append((picture.width, picture.height))
+
+    def advance(self) -> None:
+        """Paint what arrived by now, send the acks that are due, deliver those that arrived."""
+        now = self.clock()
+        for painted, content in [a for a in self._arrivals if a[0] <= now]:
+            self._arrivals.remove((painted, content))
+            self._batch.append([content["id"], painted * 1000.0])
+            if self._batch_due is None:
+                self._batch_due = painted + 0.25
+            if content.get("flush"):
+                self._batch_due = painted
+        if self._batch and self._batch_due is not None and self._batch_due <= now:
+            self._acks.append((now + self.one_way,
+                               {"painted": self._batch, "flushed_at": now * 1000.0}))
+            self._batch, self._batch_due = [], None
+        for arrives, ack in [a for a in self._acks if a[0] <= now]:
+            self._acks.remove((arrives, ack))
+            self.pump.acks([tuple(p) for p in ack["painted"]], [], ack["flushed_at"])
+
+
+def run(pump, stream, link, clock, seconds: float, capacity=None) -> list[str]:
+    """``seconds`` of simulated time in 1/FPS steps; returns the pump's path at each step."""
+    paths = []
+    for _ in range(int(seconds * FPS)):
+        clock.advance(1 / FPS)
+        if capacity is not None:
+            link.capacity = capacity
+        stream.tick(clock())
+        widget = types.SimpleNamespace(_mz_pump=pump)
+        assert settle_idle(widget, timeout=20)
+        link.advance()
+        assert settle_idle(widget, timeout=20)
+        paths.append(pump.path)
+    return paths
+
+
+@pytest.fixture
+def rig():
+    made = []
+
+    def make(capacity: float, codecs=("vp8",), bps: float = STREAM_BPS, **options):
+        clock = SimClock()
+        link = LinkAndBrowser(clock, capacity, codecs=codecs)
+        pump = FramePump(link.send, clock=clock, **options)
+        link.pump = pump
+        made.append(pump)
+        stream = ScriptedStream(bps)
+        pump.set_source(stream)
+        pump.set_visible("v1", True, 640, codecs)
+        return pump, stream, link, clock
+
+    yield make
+    for pump in made:
+        pump.close()
+
+
+def test_a_link_wider_than_the_stream_keeps_pass_through_and_decodes_nothing(rig):
+    pump, stream, link, clock = rig(capacity=10_000_000)
+    paths = run(pump, stream, link, clock, 20)
+    assert set(paths) == {"webcodecs vp8"}
+    assert pump.target.rung == 0 and pump.bitrate is not None and pump.bitrate.steps_down == 0
+    assert stream.decoded == []                     # nothing asked the kernel to decode
+    assert all(m[0]["type"] == "video" and "display_width" not in m[0] for m in link.messages)
+
+
+def test_a_narrow_link_steps_down_to_reencoded_vp8_from_a_keyframe_and_back_up(rig):
+    pump, stream, link, clock = rig(capacity=2_000_000)
+    paths = run(pump, stream, link, clock, 15)
+    assert paths[0] == "webcodecs vp8"
+    assert pump.target.rung >= 1 and pump.bitrate.steps_down >= 1, pump.adapt_stats()
+    assert paths[-1].startswith("vp8 ") and stream.decoded     # the kernel decodes now
+    reencoded = [m for m, _ in link.messages if "display_width" in m]
+    assert reencoded and reencoded[0]["key"]         # the browser's decoder starts on a key
+    assert link.vp8.corrupt == 0 and link.pictures       # and every frame after it decodes
+    keys = sum(m["key"] for m in reencoded)
+    assert keys <= pump.bitrate.steps_down + pump.bitrate.steps_up   # one per change, no more
+    first_rung = pump.target
+    assert reencoded[-1]["width"] == round(160 * first_rung.scale / 2) * 2
+    # the link widens: the controller probes up and comes back to the stream's own frames
+    paths = run(pump, stream, link, clock, 60, capacity=20_000_000)
+    assert paths[-1] == "webcodecs vp8" and pump.target.rung == 0, pump.adapt_stats()
+    back = paths.index("webcodecs vp8")
+    assert stream.decoded == []                      # decoding stopped with pass-through
+    passed = [m for m, _ in link.messages if m["type"] == "video" and "display_width" not in m]
+    after = [m for m in passed if m["id"] > reencoded[-1]["id"]]
+    assert after and after[0]["key"], back           # the stream's own video from a keyframe
+
+
+def test_without_webcodecs_the_jpeg_quality_and_scale_follow_the_link(rig):
+    pump, stream, link, clock = rig(capacity=300_000, codecs=None)
+    paths = run(pump, stream, link, clock, 30)
+    assert paths[0] == "jpeg q80"
+    assert pump.target.rung >= 1 and paths[-1] != "jpeg q80", pump.adapt_stats()
+    frames = [m for m, _ in link.messages if m["type"] == "frame"]
+    assert frames and all(m["width"] == 160 for m in frames)    # shown at the stream's size
+
+
+def test_adapt_false_keeps_the_streams_own_video_on_a_narrow_link(rig):
+    pump, stream, link, clock = rig(capacity=1_000_000, adapt=False)
+    paths = run(pump, stream, link, clock, 10)
+    assert set(paths) == {"webcodecs vp8"} and pump.bitrate is None
+
+
+def test_a_bad_start_rung_is_refused():
+    with pytest.raises(ValueError, match="start_rung must be a rung"):
+        FramePump(lambda content, buffers: None, start_rung=-1)
+
