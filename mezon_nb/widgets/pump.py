@@ -178,12 +178,15 @@ class FramePump:
 
     def set_source(self, source: FrameSource | None) -> None:
         """Follow ``source`` (or nothing, with None); frames of the previous source are dropped.
+        With None, the previous source has no listener of the pump left when this returns.
 
         >>> pump = FramePump(lambda content, buffers: None)
         >>> pump.set_source(None); pump.close()
         """
         self._source = source
         self._call(self._follow, source)
+        if source is None and self._runner.is_running() and not self._runner.in_loop_thread():
+            self.wait_until(lambda: True)  # unsubscribed when this returns (calls run in order)
 
     def offer(self, frame: Any) -> None:
         """Hand a frame to the pump (newest wins).
