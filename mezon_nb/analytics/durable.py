@@ -171,12 +171,27 @@ class SqliteSink:
         self._gaps: list[Gap] = []  # queued blind intervals
         self.committed = len(store)  # rows of the store already in the file
         self._strings_done = {d: len(store.tables[d].values) for d in ColumnStore.ID_TABLES}
-        self._io = threading.Lock()  # one writer on the connection at a time
+        # one writer on the connection at a time; taken before ``lock`` (see :meth:`writing`)
+        self._io = threading.RLock()
         self._wake = threading.Event()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name=f"mezon-log-{self.path.name}",
                                         daemon=True)
         self._thread.start()
+
+    def writing(self) -> threading.RLock:
+        """The sink's writer lock, to hold around code that takes the store's ``lock`` and
+        then flushes: a commit takes this lock first, then the store's, so whoever needs both
+        takes them in that order (the other order deadlocks against the writer thread).
+
+        >>> import tempfile, os, threading
+        >>> from mezon_nb.analytics.store import ColumnStore
+        >>> lock = threading.Lock()
+        >>> with SqliteSink(os.path.join(tempfile.mkdtemp(), "x.sqlite"), ColumnStore(),
+        ...                 lock) as sink, sink.writing(), lock:
+        ...     pass
+        """
+        return self._io
 
     def set_label(self, channel_id: str, clan_id: str | None, label: str) -> None:
         """Queue a channel label for the next commit.

@@ -369,7 +369,7 @@ class ParticipantLog:
         """The analytics of this log computed by ``"duckdb"`` (an
         :class:`~mezon_nb.analytics.outofcore.ArchiveAnalytics` over the archive's files and
         the rows not rolled yet; ``options``: ``memory_limit``, ``temp_directory``,
-        ``threads``; close it after use) or ``"memory"`` (a log with every row in memory:
+        ``threads``, ``cache``; close it after use) or ``"memory"`` (a log with every row in memory:
         this one, or for an archive log a copy loaded from the files). Both have the same
         analytics methods and return the same frames.
 
@@ -400,7 +400,8 @@ class ParticipantLog:
             times = [int(snap.time.max()) for _, snap in parts if len(snap.time)]
             tail = pa.concat_tables([tail_table(snap, base) for base, snap in parts])
             return ArchiveAnalytics(self._archive, **options,
-                                    _tail=(tail, known, max(times) if times else None), _gaps=gaps)
+                                    _tail=(tail, known, max(times) if times else None, parts),
+                                    _gaps=gaps)
 
     def roll(self) -> None:
         """Roll the rows recorded so far into the archive's Parquet files now (and first any
@@ -416,7 +417,9 @@ class ParticipantLog:
         if self._archive is None:
             return
         with self._roll_lock:
-            with self._lock:
+            sink = self._sink  # replaced only under the roll lock
+            assert sink is not None  # an archive log has one
+            with sink.writing(), self._lock:  # the order the sink's own commits take them
                 self._check_open()
                 if len(self._store):
                     self._swap_segment()
@@ -600,7 +603,8 @@ class ParticipantLog:
         self._clans, self._last_rolled = set(state.clans), archive.state.last_time
 
     def _swap_segment(self) -> None:
-        """Under the lock: set the store's rows aside for a roll, start a new tail segment."""
+        """Under the sink's writer lock and the log's lock: set the store's rows aside for a
+        roll, start a new tail segment."""
         snap = self._store.snapshot()
         for column in ("clan_id", "channel_id", "user_id"):  # bad ids stay in this segment
             id_lut(snap.tables[column], column)
