@@ -1,11 +1,13 @@
 """Benchmark: the participant log past memory — the Parquet archive and DuckDB on N events.
 
-Writes N synthetic join/leave events (10^8 a year: N/10^8 of a year of 40 channels in 4 clans,
-200k users, sessions of ~20 min, the last ones left open) in chunks of 1M straight into an archive
-(:meth:`EventArchive.write`, the code a roll runs; the ingest rules are not timed), then, each
-phase in its own process so its peak RSS is its own, on 2 threads:
+Writes N synthetic join/leave events in time order (10^8 a year: N/10^8 of a year of 40
+channels in 4 clans, 200k users, sessions of ~20 min, the last ones left open) in chunks of ~1M
+straight into an archive, with the code a roll runs (the event files, then the session cache:
+the sessions each chunk closes; the ingest rules are not timed), then, each phase in its own
+process so its peak RSS is its own, on 2 threads:
 
-* archive write rate (events/s, writing only; generating the events is not timed);
+* archive write rate (events/s, event files and session cache; generating the events is not
+  timed), and the event files' rate alone;
 * reopen: ``ParticipantLog(archive=...)`` (state + empty tail) and ``close()``;
 * ``summary()`` (peak concurrency and when included) with DuckDB ``memory_limit='2GB'``;
 * ``sessions()`` of one channel and one week;
@@ -33,13 +35,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from mezon_nb.analytics import ParticipantLog, schema
-from mezon_nb.analytics.archive import ArchiveState, EventArchive
+from mezon_nb.analytics.archive import ArchiveState, EventArchive, snapshot_ids
+from mezon_nb.analytics.session_cache import SessionState, advance
 from mezon_nb.analytics.store import ColumnStore, Snapshot
 
 T0 = pd.Timestamp("2026-01-01", tz="UTC").value
@@ -57,44 +61,59 @@ def tables() -> dict[str, list[str]]:
             "participant": [f"viewer{i}" for i in range(USERS)]}
 
 
-def chunk(i: int, n: int, total: int, ids: dict) -> Snapshot:
-    """Events ``i*CHUNK ...`` of ``total``: n/2 sessions joined in this chunk's slice of time
-    (10^8 events a year), each leave ~20 min later (one past the end is left out: open)."""
-    rng = np.random.default_rng(i)
-    half = n // 2
-    span = YEAR * n // 10**8
-    start = T0 + YEAR * (i * CHUNK) // 10**8
-    joined = start + np.sort(rng.integers(0, span, half)) // 1000 * 1000
-    left = joined + rng.exponential(20 * 60e9, half).astype(np.int64) // 1000 * 1000
-    closed = left < T0 + YEAR * total // 10**8
-    user = rng.integers(0, USERS, half).astype(np.int32)
-    channel = rng.integers(0, CHANNELS, half).astype(np.int32)
-    t = np.concatenate([joined, left[closed]])
-    order = np.argsort(t, kind="stable")
-    kind = np.concatenate([np.full(half, _JOINED, np.int8), np.full(closed.sum(), _LEFT, np.int8)])
-    users = np.concatenate([user, user[closed]])[order]
-    channels = np.concatenate([channel, channel[closed]])[order]
-    codes = {"clan_id": channels % CLANS, "channel_id": channels, "user_id": users,
-             "participant": users}
-    return Snapshot(t[order], kind[order], np.zeros(len(t), np.int8), codes, ids,
-                    np.arange(CHANNELS, dtype=np.int32), [f"ch{c}" for c in range(CHANNELS)])
+def stream(total: int, ids: dict) -> Iterator[Snapshot]:
+    """``total`` events in time order, in chunks of about ``CHUNK``: chunk ``i`` holds the
+    joins of its slice of time (10^8 events a year), n/2 sessions, and the leaves that fall in
+    it (each ~20 min after its join, so some come in the next chunk; those past the end are
+    left out: open)."""
+    end_all = T0 + YEAR * total // 10**8
+    late = np.empty((3, 0), np.int64)   # leaves (time, user, channel) for later chunks
+    chunks = -(-total // CHUNK)
+    for i in range(chunks):
+        rng = np.random.default_rng(i)
+        half = min(CHUNK, total - i * CHUNK) // 2
+        start = T0 + YEAR * (i * CHUNK) // 10**8
+        stop = end_all if i == chunks - 1 else T0 + YEAR * ((i + 1) * CHUNK) // 10**8
+        joined = start + np.sort(rng.integers(0, stop - start, half)) // 1000 * 1000
+        left = joined + rng.exponential(20 * 60e9, half).astype(np.int64) // 1000 * 1000
+        user = rng.integers(0, USERS, half)
+        channel = rng.integers(0, CHANNELS, half)
+        leaves = np.concatenate([late, np.stack([left, user, channel])[:, left < end_all]], 1)
+        now = leaves[0] < stop
+        late = leaves[:, ~now]
+        t = np.concatenate([joined, leaves[0, now]])
+        order = np.argsort(t, kind="stable")
+        kind = np.concatenate([np.full(half, _JOINED, np.int8),
+                               np.full(int(now.sum()), _LEFT, np.int8)])
+        users = np.concatenate([user, leaves[1, now]]).astype(np.int32)[order]
+        channels = np.concatenate([channel, leaves[2, now]]).astype(np.int32)[order]
+        codes = {"clan_id": channels % CLANS, "channel_id": channels, "user_id": users,
+                 "participant": users}
+        yield Snapshot(t[order], kind[order], np.zeros(len(t), np.int8), codes, ids,
+                       np.arange(CHANNELS, dtype=np.int32), [f"ch{c}" for c in range(CHANNELS)])
 
 
 def write(root: Path, total: int) -> dict:
-    """Write ``total`` events into a new archive; returns rows and seconds spent writing."""
+    """Write ``total`` events into a new archive as rolls do (event files, then the sessions
+    they close); returns rows and seconds spent writing, in all and for event files alone."""
     archive, ids = EventArchive(root), tables()
-    rows, took, last = 0, 0.0, None
-    for i in range(-(-total // CHUNK)):
-        snap = chunk(i, min(CHUNK, total - i * CHUNK), total, ids)
+    rows, took, files, last, cache = 0, 0.0, 0.0, None, SessionState()
+    for snap in stream(total, ids):
         began = time.perf_counter()
-        archive.write(snap, rows)
+        values = snapshot_ids(snap)
+        archive.write(snap, rows, values)
+        files += time.perf_counter() - began
+        done, cache = advance(snap, rows, cache, values)
+        archive.write_sessions(done, rows)
         took += time.perf_counter() - began
         rows += len(snap.time)
         last = max(last or 0, int(snap.time.max()))
     channels = {ids["channel_id"][c]: (ids["clan_id"][c % CLANS], f"ch{c}", c)
                 for c in range(CHANNELS)}
-    archive.commit(ArchiveState(rolled=rows, last_time=last, clans=ids["clan_id"]), channels)
-    return {"rows": rows, "write_s": took}
+    archive.commit(ArchiveState(rolled=rows, last_time=last, clans=ids["clan_id"],
+                                sessions=cache.as_dict()), channels)
+    assert cache.valid, "the synthetic stream is in time order: the cache must follow it"
+    return {"rows": rows, "write_s": took, "files_s": files}
 
 
 def rss_gb() -> float:
@@ -124,8 +143,7 @@ def phase_duckdb(root: Path, n: int) -> dict:
 def phase_memory(total: int) -> dict:
     ids, store = tables(), ColumnStore()
     rows = 0
-    for i in range(-(-total // CHUNK)):
-        snap = chunk(i, min(CHUNK, total - i * CHUNK), total, ids)
+    for snap in stream(total, ids):
         store.extend_codes(snap.time, snap.kind, snap.source, snap.codes, ids)
         rows += len(snap.time)
     log = ParticipantLog()
@@ -168,16 +186,18 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="mezon-scale-") as tmp:
         big, little = Path(tmp, "big"), Path(tmp, "small")
         w = run_phase("--phase", "write", "--dir", str(big), "--events", str(n))
-        size = sum(p.stat().st_size for p in big.rglob("*.parquet")) / 2**30
+        size = sum(p.stat().st_size for p in (big / "events").rglob("*.parquet")) / 2**30
+        cached = sum(p.stat().st_size for p in (big / "sessions").rglob("*.parquet")) / 2**30
         d = run_phase("--phase", "duckdb", "--dir", str(big), "--events", str(n))
         run_phase("--phase", "write", "--dir", str(little), "--events", str(small))
         ds = run_phase("--phase", "duckdb", "--dir", str(little), "--events", str(small))
         m = run_phase("--phase", "memory", "--events", str(small))
         shutil.rmtree(big, ignore_errors=True)
-    rate = w["rows"] / w["write_s"]
+    rate, files_rate = w["rows"] / w["write_s"], w["rows"] / w["files_s"]
     ratio = ds["summary_s"] / m["summary_s"]
     checks = [
-        ("archive write rate", f"{rate / 1e6:.2f} M events/s", rate >= 1e6, ">= 1 M/s"),
+        ("archive write rate", f"{rate / 1e6:.2f} M events/s (files {files_rate / 1e6:.2f})",
+         rate >= 1e6, ">= 1 M/s"),
         ("reopen", f"{d['reopen_s']:.2f} s", d["reopen_s"] <= 5 * scale, f"<= {5 * scale:.2f} s"),
         ("summary + peak (DuckDB, 2GB)", f"{d['summary_s']:.1f} s", d["summary_s"] <= 60 * scale,
          f"<= {60 * scale:.1f} s"),
@@ -187,7 +207,8 @@ def main() -> int:
         (f"summary at {small:.0e}: DuckDB / memory",
          f"{ds['summary_s']:.2f} s / {m['summary_s']:.2f} s = {ratio:.2f}x", ratio <= 2, "<= 2x"),
     ]
-    print(f"participant log at scale: {w['rows']:,} events ({size:.2f} GiB of Parquet), "
+    print(f"participant log at scale: {w['rows']:,} events ({size:.2f} GiB of Parquet, session "
+          f"cache {cached:.2f} GiB), "
           f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"  sessions {d['sessions']:,}, peak viewers {d['peak']}; in-memory baseline RSS "

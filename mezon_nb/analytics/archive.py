@@ -4,8 +4,10 @@ Layout under the archive directory (every Parquet engine reads ``events/`` uncha
 
     events/date=2026-01-01/clan_id=1840651530236071936/part-0000000000000000.parquet
     channels.parquet   channel_id, clan_id, label, first_seq  (a dimension, replaced each roll)
+    sessions/part-0000000000000000.parquet  the session cache: each roll's closed sessions
+                       (see :mod:`~mezon_nb.analytics.session_cache`)
     state.json         the commit point: rows archived, who is watching, names, last live
-                       times, blind intervals (the log's ``gaps``)
+                       times, blind intervals (the log's ``gaps``), the session cache's state
     tail/<seq>.sqlite  rows recorded since the last roll (the log's durable SQLite tail)
 
 Event files hold ``seq`` (the row's position in the log, int64), ``time`` (UTC, microseconds),
@@ -52,6 +54,7 @@ from mezon_nb.analytics import schema
 from mezon_nb.analytics.store import Snapshot
 
 _DAY_NS = 86_400 * 10**9
+_POWERS = np.array([10**i for i in range(20)], np.uint64)  # how many digits: searchsorted
 _NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 _KIND = pa.array(schema.KINDS, pa.string())
 _SOURCE = pa.array(schema.SOURCES, pa.string())
@@ -79,7 +82,9 @@ class ArchiveState:
     ``names`` the last name of each user, ``clans`` the clans with rows, ``last_live`` each
     user's latest live row time (ns); ``last_time`` is the newest event time (ns) archived;
     ``gaps`` the log's blind intervals ``[start_ns, end_ns, reason]`` recorded so far (few: one
-    per lost socket; see :mod:`mezon_nb.analytics.gaps`).
+    per lost socket; see :mod:`mezon_nb.analytics.gaps`); ``sessions`` the session cache's
+    state (:class:`~mezon_nb.analytics.session_cache.SessionState`; ``None`` in archives
+    rolled before the cache existed).
 
     >>> ArchiveState().rolled
     0
@@ -92,6 +97,7 @@ class ArchiveState:
     clans: list[str] = field(default_factory=list)
     last_live: dict[str, int] = field(default_factory=dict)
     gaps: list[list] = field(default_factory=list)
+    sessions: dict | None = None
 
 
 def id_lut(values: list[str], column: str) -> np.ndarray:
@@ -103,13 +109,19 @@ def id_lut(values: list[str], column: str) -> np.ndarray:
     Traceback (most recent call last):
     ...
     mezon_nb.analytics.schema.LogSchemaError: user_id '07' is not an int64 id in decimal; ...
+    >>> [id_lut([v], "user_id") is None for v in ("-9223372036854775808", "0")]
+    [False, False]
     """
-    try:  # vectorised; exact only if it prints back to the same strings
-        text = np.array(values, dtype=str)
+    try:  # vectorised: ASCII text that parses, exact if it has the canonical digit count
+        text = np.array(values, dtype="S")
         out = text.astype(np.int64)
-        if np.array_equal(out.astype(str), text):
+        negative = out < 0
+        size = out.view(np.uint64)
+        size = np.where(negative, ~size + np.uint64(1), size)
+        digits = np.maximum(np.searchsorted(_POWERS, size, side="right"), 1) + negative
+        if np.array_equal(np.char.str_len(text), digits):  # no sign, space, 0 or _ more
             return out
-    except (ValueError, OverflowError):
+    except (ValueError, OverflowError, UnicodeEncodeError):
         pass
     out = np.empty(len(values), np.int64)
     for i, v in enumerate(values):
@@ -140,21 +152,25 @@ class EventArchive:
         if self.root.exists() and not self.root.is_dir():
             raise NotADirectoryError(f"archive path {self.root} is a file, not a directory")
         self.events_dir = self.root / "events"
+        self.sessions_dir = self.root / "sessions"
         self.tail_dir = self.root / "tail"
         self.tail_dir.mkdir(parents=True, exist_ok=True)
         self.events_dir.mkdir(exist_ok=True)
+        self.sessions_dir.mkdir(exist_ok=True)
         self.state = self._read_state()
         self.channels = self._read_channels()
-        for path in self.events_dir.glob("*/*/*"):  # an interrupted roll's files
+        for path in [*self.events_dir.glob("*/*/*"), *self.sessions_dir.glob("*")]:
             if path.suffix == ".tmp" or _first_seq(path) >= self.state.rolled:
-                path.unlink()
+                path.unlink()  # an interrupted roll's files
 
     # -- writing --------------------------------------------------------------------------
 
-    def write(self, snap: Snapshot, first_seq: int) -> None:
+    def write(self, snap: Snapshot, first_seq: int, ids: dict[str, np.ndarray] | None = None
+              ) -> None:
         """Write the rows of ``snap`` (seq ``first_seq`` on) as new files, one per partition.
 
-        They are part of the archive once :meth:`commit` records ``rolled`` past them.
+        They are part of the archive once :meth:`commit` records ``rolled`` past them. ``ids``:
+        :func:`snapshot_ids` of ``snap``, if the caller has them already.
         """
         n = len(snap.time)
         if not n:
@@ -163,7 +179,7 @@ class EventArchive:
             raise schema.LogSchemaError("the archive keeps times in whole microseconds (event "
                                         "times come from datetimes); these rows have finer ones")
         seq = np.arange(first_seq, first_seq + n, dtype=np.int64)
-        ids = {c: id_lut(snap.tables[c], c) for c in ("clan_id", "channel_id", "user_id")}
+        ids = ids or snapshot_ids(snap)
         day = snap.time // _DAY_NS
         clan = snap.codes["clan_id"]
         order = _file_order(snap, day, ids)
@@ -194,6 +210,15 @@ class EventArchive:
             list(pool.map(lambda job: _write_atomic(job[0], partial(_write_events, job[1])),
                           jobs))
 
+    def write_sessions(self, table: pa.Table, first_seq: int) -> None:
+        """Write the session-cache rows of the roll from ``first_seq`` (none: no file).
+
+        They are part of the cache once :meth:`commit` records ``rolled`` past them.
+        """
+        if table.num_rows:
+            _write_atomic(self.sessions_dir / f"part-{first_seq:016d}.parquet",
+                          partial(_write_sessions, table))
+
     def commit(self, state: ArchiveState, channels: dict[str, tuple]) -> None:
         """Record ``channels`` (``{channel_id: (clan_id, label, first_seq)}``) and ``state``.
 
@@ -221,6 +246,16 @@ class EventArchive:
         []
         """
         return sorted(p for p in self.events_dir.glob("*/*/part-*.parquet")
+                      if _first_seq(p) < self.state.rolled)
+
+    def session_files(self) -> list[Path]:
+        """The committed session-cache files, in roll order.
+
+        >>> import tempfile
+        >>> EventArchive(tempfile.mkdtemp()).session_files()
+        []
+        """
+        return sorted(p for p in self.sessions_dir.glob("part-*.parquet")
                       if _first_seq(p) < self.state.rolled)
 
     def dataset(self) -> ds.Dataset:
@@ -278,6 +313,17 @@ class EventArchive:
                                        r["label"], r["first_seq"]) for r in t}
 
 
+def snapshot_ids(snap: Snapshot) -> dict[str, np.ndarray]:
+    """The int64 value of every id in the snapshot's tables (clan, channel, user), checked.
+
+    >>> from mezon_nb.analytics.store import ColumnStore
+    >>> s = ColumnStore(); s.append((0, "joined", "live", "1", "6", "5", "ann"))
+    >>> {c: v.tolist() for c, v in snapshot_ids(s.snapshot()).items()}
+    {'clan_id': [1], 'channel_id': [6], 'user_id': [5]}
+    """
+    return {c: id_lut(snap.tables[c], c) for c in ("clan_id", "channel_id", "user_id")}
+
+
 def first_seen(snap: Snapshot, first_seq: int, known: dict[str, tuple]) -> dict[str, int]:
     """``{channel_id: seq}`` of the first row of each channel of ``snap`` not in ``known``.
 
@@ -317,6 +363,13 @@ def _write_events(table: pa.Table, path: str) -> None:
                    column_encoding={c: "DELTA_BINARY_PACKED" for c in ("seq", "time", "user_id")})
 
 
+def _write_sessions(table: pa.Table, path: str) -> None:
+    pq.write_table(table, path, compression="snappy", row_group_size=64 * 1024,
+                   use_dictionary=["channel_id", "clan_id", "user_id", "participant"],
+                   column_encoding={c: "DELTA_BINARY_PACKED" for c in ("ref_t", "left_at",
+                                                                       "ref_seq")})
+
+
 def _strings(codes: np.ndarray, values: list[str]) -> pa.Array:
     """Plain strings (Parquet dictionary-encodes each file with only the values it holds)."""
     return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0),
@@ -341,4 +394,4 @@ def _write_atomic(path: Path, write) -> None:
 
 
 __all__ = ["CHANNEL_SCHEMA", "EVENT_SCHEMA", "PARTITIONING", "ArchiveState", "EventArchive",
-           "first_seen", "id_lut"]
+           "first_seen", "id_lut", "snapshot_ids"]

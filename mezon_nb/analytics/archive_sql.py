@@ -12,6 +12,10 @@ the ``left`` rows before each row. A run is zero or more joins and at most one l
 join opens a session (a repeated join continues it), its leave closes it. A run with no join
 is a leave of unknown start if it is the group's first row, else a repeated leave (ignored).
 
+With a session cache (``cached``: the view ``sess`` of
+:mod:`~mezon_nb.analytics.session_cache` rows) the same ``s`` is one scan of the cached
+sessions, and every query after it is unchanged.
+
 Every query is one statement built from named CTEs (:func:`sessions_cte`, :data:`STEPS`, then
 in :func:`summary_sql` one CTE per group of columns, joined on ``channel_id``), so another
 per-channel figure (e.g. blind time from reconnect gaps) is one more CTE and one more join.
@@ -24,18 +28,28 @@ per-channel figure (e.g. blind time from reconnect gaps) is one more CTE and one
 from __future__ import annotations
 
 
-def sessions_cte(channel: int | None = None, slim: bool = False) -> str:
-    """CTEs ``runs``, ``marked``, ``s0``, ``s``: one row per session (ids, ``joined_at``,
-    ``left_at``, ``duration`` in ns, flags, and its first row ``ref_t``, ``ref_seq``).
+def sessions_cte(channel: int | None = None, slim: bool = False, cached: bool = False,
+                 unknown: bool = True, window: tuple[int | None, int | None] = (None, None)
+                 ) -> str:
+    """CTEs ending in ``s``: one row per session (ids, ``joined_at``, ``left_at``,
+    ``duration`` in ns, flags, and its first row ``ref_t``, ``ref_seq``).
 
     ``channel`` (an int64 id) keeps one channel, filtered in the scan (Parquet statistics skip
     the rest); ``slim`` leaves out ``participant`` and ``reconciled`` (lighter sorts, for
-    totals); ``$until`` is the time open sessions are measured to (ns).
+    totals); ``$until`` is the time open sessions are measured to (ns). ``cached`` reads the
+    session cache ``sess`` (:mod:`~mezon_nb.analytics.session_cache`) instead of sorting the
+    events; ``unknown`` (it has starts of unknown time) keeps only those with no earlier row
+    of their channel and user; ``window`` ``(start, end)`` in ns keeps, in the scan, the
+    sessions that can overlap it (it filters sessions only with ``cached``).
 
     >>> "channel_id = 6" in sessions_cte(6), "participant" in sessions_cte(slim=True)
     (True, False)
+    >>> "earlier" in sessions_cte(cached=True), "earlier" in sessions_cte(cached=True, unknown=False)
+    (True, False)
     """
     only = "" if channel is None else f" AND channel_id = {int(channel)}"
+    if cached:
+        return _cached_cte(only, slim, unknown, window)
     extra = "" if slim else ", participant, source = 'live' AS live"
     fields = "" if slim else """
            first(participant) FILTER (WHERE starts) AS participant,
@@ -57,10 +71,39 @@ s0 AS (
            first(t) FILTER (WHERE k = 1) AS left_at, sum(k) = 0 AS open
     FROM marked GROUP BY channel_id, user_id, run HAVING bool_or(starts)),
 s AS MATERIALIZED (
-    SELECT *, CASE WHEN start_unknown THEN NULL
-                   WHEN open THEN greatest($until - joined_at, 0)
-                   ELSE greatest(left_at - joined_at, 0) END AS duration
+    SELECT *, {_DURATION} AS duration
     FROM s0)"""
+
+
+_DURATION = """CASE WHEN start_unknown THEN NULL
+                   WHEN open THEN greatest($until - joined_at, 0)
+                   ELSE greatest(left_at - joined_at, 0) END"""
+
+
+def _cached_cte(only: str, slim: bool, unknown: bool, window: tuple[int | None, int | None]
+                ) -> str:
+    """The ``s`` of :func:`sessions_cte` over the session cache ``sess``: no sort, one scan."""
+    start, end = window
+    scan = ("TRUE" + only + ("" if end is None else f" AND ref_t < {int(end)}")
+            + ("" if start is None else f" AND (left_at IS NULL OR left_at >= {int(start)})"))
+    extra = "" if slim else ", participant, reconciled"
+    resolve = ""
+    if unknown:  # a leave of unknown start that has an earlier row of its group repeats a leave
+        resolve = f"""
+earlier AS (
+    SELECT DISTINCT u.ref_seq FROM c0 u JOIN sess e
+        ON e.channel_id = u.channel_id AND e.user_id = u.user_id
+       AND (e.ref_t < u.ref_t OR (e.ref_t = u.ref_t AND e.ref_seq < u.ref_seq))
+    WHERE u.start_unknown{only.replace("channel_id", "e.channel_id")}),"""
+    keep = " WHERE NOT start_unknown OR ref_seq NOT IN (SELECT ref_seq FROM earlier)" \
+        if unknown else ""
+    return f"""
+c0 AS (
+    SELECT channel_id, user_id, clan_id{extra}, ref_t, ref_seq, start_unknown,
+           CASE WHEN start_unknown THEN NULL ELSE ref_t END AS joined_at, left_at,
+           left_at IS NULL AS open
+    FROM sess WHERE {scan}),{resolve}
+s AS (SELECT *, {_DURATION} AS duration FROM c0{keep})"""
 
 
 #: The running viewer count over every join and leave of ``s`` in time order, leaves of an
@@ -95,14 +138,16 @@ def _with(*parts: str) -> str:
     return "WITH " + ",".join(parts)
 
 
-def sessions_sql(channel: int | None = None) -> str:
+def sessions_sql(channel: int | None = None, cached: bool = False, unknown: bool = True,
+                 window: tuple[int | None, int | None] = (None, None)) -> str:
     """The session table (one channel, or all), ordered by each session's first row; sessions
-    overlapping ``[$start, $end)`` (ns, either may be NULL).
+    overlapping ``[$start, $end)`` (ns, either may be NULL; with ``cached``, ``window`` has
+    the same bounds, for the scan to skip what cannot overlap).
 
     >>> "ORDER BY ref_t, ref_seq" in sessions_sql()
     True
     """
-    return _with(sessions_cte(channel)) + """
+    return _with(sessions_cte(channel, cached=cached, unknown=unknown, window=window)) + """
 SELECT CAST(clan_id AS VARCHAR) AS clan_id, CAST(s.channel_id AS VARCHAR) AS channel_id,
        c.label AS channel_label, CAST(user_id AS VARCHAR) AS user_id, participant,
        joined_at, left_at, duration, open, start_unknown, reconciled
@@ -112,18 +157,19 @@ WHERE ($end IS NULL OR coalesce(joined_at, left_at) < $end)
 ORDER BY ref_t, ref_seq"""
 
 
-def steps_sql(channel: int | None = None) -> str:
+def steps_sql(channel: int | None = None, cached: bool = False, unknown: bool = True) -> str:
     """The exact step function (``freq=None``), per channel in first-seen order, then time.
 
     >>> "viewers" in steps_sql()
     True
     """
-    return _with(sessions_cte(channel), STEPS) + f"""
+    return _with(sessions_cte(channel, cached=cached, unknown=unknown), STEPS) + f"""
 SELECT CAST(channel_id AS VARCHAR) AS channel_id, t, viewers FROM steps x
 ORDER BY {_ORDER.format("x")}, t"""
 
 
-def binned_sql(how: str, channel: int | None = None) -> str:
+def binned_sql(how: str, channel: int | None = None, cached: bool = False,
+               unknown: bool = True) -> str:
     """Concurrency per ``$step``-ns bin, from each channel's first bin to the bin of ``$end``
     (or of its last change, if later); ``how`` is ``"max"`` or ``"mean"``.
 
@@ -142,7 +188,7 @@ def binned_sql(how: str, channel: int | None = None) -> str:
             THEN CAST({at.format("e", "g.stop")} - {at.format("a", "g.t")} AS DOUBLE)
                  / CAST(g.stop - g.t AS DOUBLE)
             ELSE CAST(coalesce(a.viewers, 0) AS DOUBLE) END"""
-    return _with(sessions_cte(channel), STEPS) + f""",
+    return _with(sessions_cte(channel, cached=cached, unknown=unknown), STEPS) + f""",
 lim AS (SELECT greatest(max(t), coalesce($end, max(t))) AS e FROM steps),
 areas AS (
     SELECT channel_id, t AS s_t, viewers,
@@ -169,13 +215,45 @@ LEFT JOIN atstop e USING (channel_id, t)
 ORDER BY {_ORDER.format("g")}, g.t"""
 
 
-def summary_sql() -> str:
+#: Each channel's median known duration, exactly, without sorting them all: counts per bucket
+#: of ``2**30`` ns (about a second) find the buckets holding the middle rank(s), and only
+#: their durations are sorted (the middle value, or the mean of the two, truncated as pandas).
+MEDIANS = """
+known AS (SELECT channel_id, duration FROM s WHERE duration IS NOT NULL),
+buckets AS (
+    SELECT channel_id, b, c, sum(c) OVER (PARTITION BY channel_id ORDER BY b
+                                          ROWS UNBOUNDED PRECEDING) - c AS below,
+           sum(c) OVER (PARTITION BY channel_id) AS n
+    FROM (SELECT channel_id, duration // 1073741824 AS b, count(*) AS c FROM known GROUP BY ALL)),
+wanted AS (
+    SELECT channel_id, b, below, (n + 1) // 2 AS r1, (n + 2) // 2 AS r2 FROM buckets
+    WHERE (n + 1) // 2 BETWEEN below + 1 AND below + c OR (n + 2) // 2 BETWEEN below + 1 AND below + c),
+middle AS (
+    SELECT k.channel_id, k.duration, w.r1, w.r2,
+           w.below + row_number() OVER (PARTITION BY k.channel_id, w.b ORDER BY k.duration) AS r
+    FROM known k JOIN wanted w ON k.channel_id = w.channel_id AND k.duration // 1073741824 = w.b),
+medians AS (
+    SELECT channel_id, trunc(avg(CAST(duration AS DOUBLE))) AS median_watch
+    FROM middle WHERE r = r1 OR r = r2 GROUP BY channel_id)"""
+
+#: The peak from :data:`LEVELS`, or (``cached``) from the session cache's ``sess_peaks``.
+_PEAKS = """
+peaks AS (
+    SELECT channel_id, max(viewers) AS peak_viewers,
+           arg_max(t, {'v': viewers, 'first': -t}) AS peak_at
+    FROM levels WHERE viewers > 0 GROUP BY channel_id)"""
+_CACHED_PEAKS = """
+peaks AS (SELECT channel_id, peak_viewers, peak_at FROM sess_peaks)"""
+
+
+def summary_sql(cached: bool = False, unknown: bool = True) -> str:
     """One row per channel with sessions, in first-seen order (see :func:`summary.summary`).
 
-    >>> "returning_viewers" in summary_sql()
-    True
+    >>> "returning_viewers" in summary_sql(), "levels" in summary_sql(cached=True)
+    (True, False)
     """
-    return _with(sessions_cte(slim=True), LEVELS) + """,
+    peaks = [_CACHED_PEAKS] if cached else [LEVELS, _PEAKS]
+    return _with(sessions_cte(slim=True, cached=cached, unknown=unknown), *peaks, MEDIANS) + """,
 totals AS (
     SELECT channel_id,
            arg_min(clan_id, {'t': ref_t, 's': ref_seq}) FILTER (WHERE clan_id IS NOT NULL)
@@ -186,18 +264,6 @@ viewers AS (   -- grouped, not DISTINCT / holistic aggregates: these spill to di
     SELECT channel_id, count(*) AS unique_viewers,
            count(*) FILTER (WHERE n > 1) AS returning_viewers
     FROM (SELECT channel_id, user_id, count(*) AS n FROM s GROUP BY ALL) GROUP BY channel_id),
-ranked AS (
-    SELECT channel_id, duration,
-           row_number() OVER (PARTITION BY channel_id ORDER BY duration) AS r,
-           count(*) OVER (PARTITION BY channel_id) AS n
-    FROM s WHERE duration IS NOT NULL),
-medians AS (   -- the middle value, or the mean of the two middle ones, truncated (as pandas)
-    SELECT channel_id, trunc(avg(CAST(duration AS DOUBLE))) AS median_watch
-    FROM ranked WHERE r IN ((n + 1) // 2, (n + 2) // 2) GROUP BY channel_id),
-peaks AS (
-    SELECT channel_id, max(viewers) AS peak_viewers,
-           arg_max(t, {'v': viewers, 'first': -t}) AS peak_at
-    FROM levels WHERE viewers > 0 GROUP BY channel_id),
 messages AS (SELECT channel_id, count(*) AS messages FROM ev WHERE kind = 'message'
              GROUP BY channel_id)
 SELECT CAST(x.clan_id AS VARCHAR) AS clan_id, CAST(x.channel_id AS VARCHAR) AS channel_id,
@@ -211,13 +277,13 @@ LEFT JOIN messages USING (channel_id)
 ORDER BY c.first_seq"""
 
 
-def users_sql() -> str:
+def users_sql(cached: bool = False, unknown: bool = True) -> str:
     """One row per user who watched, by ``first_seen`` (see :func:`summary.users`).
 
     >>> "first_seen" in users_sql()
     True
     """
-    return _with(sessions_cte()) + """,
+    return _with(sessions_cte(cached=cached, unknown=unknown)) + """,
 per_user AS (
     SELECT user_id,
            arg_max(participant, {'t': ref_t, 's': ref_seq})
@@ -235,13 +301,14 @@ SELECT CAST(user_id AS VARCHAR) AS user_id, participant, sessions, total_watch, 
 FROM per_user JOIN seen USING (user_id) ORDER BY first_seen, first_seq"""
 
 
-def durations_sql(channel: int | None = None) -> str:
+def durations_sql(channel: int | None = None, cached: bool = False, unknown: bool = True
+                  ) -> str:
     """Known session durations with their counts of leaves and censorings (open sessions).
 
     >>> "censored" in durations_sql()
     True
     """
-    return _with(sessions_cte(channel)) + """
+    return _with(sessions_cte(channel, cached=cached, unknown=unknown)) + """
 SELECT duration, count(*) FILTER (WHERE NOT open) AS left,
        count(*) FILTER (WHERE open) AS censored
 FROM s WHERE duration IS NOT NULL GROUP BY duration ORDER BY duration"""
@@ -267,5 +334,5 @@ FROM grid g LEFT JOIN counts USING (channel_id, t)
 ORDER BY {_ORDER.format("g")}, g.t"""
 
 
-__all__ = ["LEVELS", "STEPS", "binned_sql", "chat_sql", "durations_sql", "sessions_cte", "sessions_sql",
+__all__ = ["LEVELS", "MEDIANS", "STEPS", "binned_sql", "chat_sql", "durations_sql", "sessions_cte", "sessions_sql",
            "steps_sql", "summary_sql", "users_sql"]

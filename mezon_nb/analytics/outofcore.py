@@ -32,11 +32,15 @@ from mezon_nb.analytics import archive_sql, schema
 from mezon_nb.analytics.archive import EventArchive, id_lut
 from mezon_nb.analytics.gaps import Gap, blind_time, gaps_frame
 from mezon_nb.analytics.retention import survival
+from mezon_nb.analytics.session_cache import SessionState, advance, open_table, peaks
+from mezon_nb.analytics.store import Snapshot
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-    from mezon_nb.analytics.store import Snapshot
+#: The rows of a running log not yet rolled: their event table, the channels they add, their
+#: newest time, and the snapshots themselves with their first seq (for the session cache).
+Tail = tuple[pa.Table, dict[str, tuple], "int | None", list[tuple[int, Snapshot]]]
 
 #: The event relation the SQL reads (see :mod:`~mezon_nb.analytics.archive_sql`).
 _FILES = ("SELECT seq, epoch_ns(time) AS t, CAST(kind AS VARCHAR) AS kind, "
@@ -89,7 +93,10 @@ class ArchiveAnalytics:
     ``archive`` is the archive directory (its committed files; a running log adds its tail
     through ``log.engine("duckdb")``). ``memory_limit`` caps DuckDB's memory (e.g. ``"2GB"``);
     what does not fit spills to ``temp_directory`` (default: a fresh temporary directory,
-    removed by :meth:`close`). ``threads`` defaults to DuckDB's (all cores).
+    removed by :meth:`close`). ``threads`` defaults to DuckDB's (all cores). The sessions
+    come from the archive's session cache (:mod:`~mezon_nb.analytics.session_cache`: one scan,
+    no sort of the events) while it follows the archive (:attr:`cached`); ``cache=False``
+    computes them from the events (the same frames, slower).
 
     >>> import tempfile
     >>> from mezon_nb.analytics import ParticipantLog, demo_events
@@ -103,7 +110,7 @@ class ArchiveAnalytics:
 
     def __init__(self, archive: str | Path | EventArchive | None, *, memory_limit: str = "2GB",
                  temp_directory: str | Path | None = None, threads: int | None = None,
-                 _tail: tuple[pa.Table, dict[str, tuple], int | None] | None = None,
+                 cache: bool = True, _tail: Tail | None = None,
                  _gaps: list[Gap] | None = None) -> None:
         duckdb = _duckdb()
         if archive is not None and not isinstance(archive, EventArchive):
@@ -111,9 +118,9 @@ class ArchiveAnalytics:
         self.archive = archive
         channels = {} if archive is None else dict(archive.channels)
         last = None if archive is None else archive.state.last_time
-        tail = None
+        tail, parts = None, list[tuple[int, Snapshot]]()
         if _tail is not None:
-            tail, more, tail_last = _tail
+            tail, more, tail_last, parts = _tail
             channels.update(more)
             last = tail_last if last is None else max(last, tail_last or last)
         self.last_time = last
@@ -129,20 +136,39 @@ class ArchiveAnalytics:
         if threads is not None:
             con.execute("SET threads = ?", [int(threads)])
         files = [] if archive is None else [str(p) for p in archive.files()]
-        parts = [_FILES.format(files=_list(files))] if files else []
+        views = [_FILES.format(files=_list(files))] if files else []
         if tail is not None and tail.num_rows:
             con.register("tail", tail)
-            parts.append(_TAIL)
-        if not parts:
+            views.append(_TAIL)
+        if not views:
             con.register("tail", tail_table(_empty_snapshot(), 0))
-            parts.append(_TAIL)
-        con.execute("CREATE TEMP VIEW ev AS " + " UNION ALL ".join(parts))
+            views.append(_TAIL)
+        con.execute("CREATE TEMP VIEW ev AS " + " UNION ALL ".join(views))
+        self._cache = self._use_cache(parts) if cache else {"cached": False}
         ch = sorted(channels.items(), key=lambda kv: kv[1][2])
         con.register("channels_in", pa.table({
             "channel_id": id_lut([c for c, _ in ch], "channel_id"),
             "label": pa.array([v[1] for _, v in ch], pa.string()),
             "first_seq": pa.array([v[2] for _, v in ch], pa.int64())}))
         con.execute("CREATE TEMP TABLE channels AS SELECT * FROM channels_in")
+
+    def _use_cache(self, parts: list[tuple[int, Snapshot]]) -> dict[str, bool]:
+        """The view ``sess`` over the archive's session cache, advanced over the tail's rows;
+        the options of the SQL that reads it (none when the cache does not follow)."""
+        state = SessionState() if self.archive is None else SessionState.of(self.archive.state)
+        done = []
+        for base, snap in parts:
+            table, state = advance(snap, base, state)
+            done.append(table)
+        if not state.valid:
+            return {"cached": False}
+        self._con.register("sess_tail", pa.concat_tables([*done, open_table(state)]))
+        self._con.register("sess_peaks", peaks(state))
+        files = [] if self.archive is None else [str(p) for p in self.archive.session_files()]
+        scans = [f"SELECT * FROM read_parquet({_list(files)})"] if files else []
+        self._con.execute("CREATE TEMP VIEW sess AS " + " UNION ALL ".join(
+            [*scans, "SELECT * FROM sess_tail"]))
+        return {"cached": True, "unknown": state.unknown > 0}
 
     # -- the analytics --------------------------------------------------------------------
 
@@ -175,7 +201,8 @@ class ArchiveAnalytics:
         >>> ArchiveAnalytics(tempfile.mkdtemp()).sessions().shape
         (0, 11)
         """
-        frame = self._query(archive_sql.sessions_sql(self._channel(channel_id)),
+        frame = self._query(archive_sql.sessions_sql(self._channel(channel_id), **self._cache,
+                                                     window=(self._ns(start), self._ns(end))),
                             until=self._ns(until, self.last_time), start=self._ns(start),
                             end=self._ns(end))
         times = {c: schema.to_time(_ns_column(frame[c])) for c in ("joined_at", "left_at")}
@@ -195,9 +222,9 @@ class ArchiveAnalytics:
             raise ValueError(f"how= must be 'max' or 'mean', not {how!r}")
         channel = self._channel(channel_id)
         if freq is None:
-            frame = self._query(archive_sql.steps_sql(channel), until=self._ns(None, 0))
+            frame = self._query(archive_sql.steps_sql(channel, **self._cache), until=self._ns(None, 0))
         else:
-            frame = self._query(archive_sql.binned_sql(how, channel), until=self._ns(None, 0),
+            frame = self._query(archive_sql.binned_sql(how, channel, **self._cache), until=self._ns(None, 0),
                                 step=pd.to_timedelta(freq).value,
                                 end=self._ns(until, self.last_time))
         kind = np.float64 if freq is not None and how == "mean" and len(frame) else np.int64
@@ -212,13 +239,23 @@ class ArchiveAnalytics:
         >>> ArchiveAnalytics(tempfile.mkdtemp()).summary().columns.tolist()[:3]
         ['clan_id', 'channel_id', 'channel_label']
         """
-        frame = self._query(archive_sql.summary_sql(), until=self._ns(until, self.last_time))
+        frame = self._query(archive_sql.summary_sql(**self._cache), until=self._ns(until, self.last_time))
         frame["blind_time"] = blind_time(self.gaps).value
         return _frame(frame, schema.SUMMARY_COLUMNS,
                       times={"peak_at": schema.to_time(_ns_column(frame["peak_at"]))},
                       durations=("total_watch", "median_watch", "blind_time"),
                       counts=("unique_viewers", "sessions", "peak_viewers",
                               "returning_viewers", "messages"))
+
+    @property
+    def cached(self) -> bool:
+        """Whether the sessions come from the session cache (else from the events).
+
+        >>> import tempfile
+        >>> ArchiveAnalytics(tempfile.mkdtemp()).cached, ArchiveAnalytics(None, cache=False).cached
+        (True, False)
+        """
+        return self._cache["cached"]
 
     @property
     def gaps(self) -> pd.DataFrame:
@@ -239,7 +276,7 @@ class ArchiveAnalytics:
         >>> ArchiveAnalytics(tempfile.mkdtemp()).users().columns.tolist()[-2:]
         ['channels', 'messages']
         """
-        frame = self._query(archive_sql.users_sql(), until=self._ns(until, self.last_time))
+        frame = self._query(archive_sql.users_sql(**self._cache), until=self._ns(until, self.last_time))
         times = {c: schema.to_time(_ns_column(frame[c])) for c in ("first_seen", "last_seen")}
         return _frame(frame, schema.USER_COLUMNS, times=times, durations=("total_watch",),
                       counts=("sessions", "channels", "messages"))
@@ -252,7 +289,7 @@ class ArchiveAnalytics:
         >>> ArchiveAnalytics(tempfile.mkdtemp()).retention().empty
         True
         """
-        frame = self._query(archive_sql.durations_sql(self._channel(channel_id)),
+        frame = self._query(archive_sql.durations_sql(self._channel(channel_id), **self._cache),
                             until=self._ns(until, self.last_time))
         return survival(frame["duration"].to_numpy(np.int64), frame["left"].to_numpy(np.int64),
                         frame["censored"].to_numpy(np.int64))

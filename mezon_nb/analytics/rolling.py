@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from dataclasses import replace
 
 from mezon_nb.analytics import schema
-from mezon_nb.analytics.archive import ArchiveState, EventArchive, first_seen
+from mezon_nb.analytics.archive import ArchiveState, EventArchive, first_seen, snapshot_ids
 from mezon_nb.analytics.durable import SqliteSink
 from mezon_nb.analytics.gaps import Gap
+from mezon_nb.analytics.session_cache import SessionState, advance
 from mezon_nb.analytics.store import ColumnStore, Snapshot
 
 _JOINED, _LEFT = schema.KINDS.index("joined"), schema.KINDS.index("left")
@@ -94,10 +96,14 @@ def channels_after(known: dict[str, tuple], snap: Snapshot, first_seq: int,
 
 def roll(archive: EventArchive, snap: Snapshot, state: ArchiveState,
          labels: dict[str, tuple[str | None, str]]) -> None:
-    """Write ``snap`` (its rows start at ``archive.state.rolled``) and commit ``state``."""
-    base = archive.state.rolled
-    archive.write(snap, base)
-    archive.commit(state, channels_after(archive.channels, snap, base, labels))
+    """Write ``snap`` (its rows start at ``archive.state.rolled``) and the sessions it closes
+    (the session cache), then commit ``state`` with the cache's new state."""
+    base, ids = archive.state.rolled, snapshot_ids(snap)
+    done, cache = advance(snap, base, SessionState.of(archive.state), ids)
+    archive.write(snap, base, ids)
+    archive.write_sessions(done, base)
+    archive.commit(replace(state, sessions=cache.as_dict()),
+                   channels_after(archive.channels, snap, base, labels))
 
 
 def recover(archive: EventArchive) -> None:

@@ -57,26 +57,23 @@ def _group_order(key: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return by_time[rank], rank
 
 
-def sessions(events: pd.DataFrame, until: pd.Timestamp | None = None) -> pd.DataFrame:
-    """One row per watch session, ordered by start (or end when the start is unknown), ties
-    in table order.
+def bounds(key: np.ndarray, t: np.ndarray, kind: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The session rules on join/leave rows given by group ``key`` (channel and user), time
+    ``t`` (ns) and ``kind`` code, in table order: ``(order, start, end)``.
 
-    Columns are :data:`~mezon_nb.analytics.schema.SESSION_COLUMNS`; see the module docstring
-    for the rules. An empty table gives an empty frame with the same columns.
+    ``order`` sorts the rows by group, time, table order; ``start`` and ``end`` are positions
+    into the sorted rows of each session's opening join and closing leave (-1: unknown start,
+    still open), sessions in order of their first row (time, then table order).
 
-    >>> from mezon_nb.analytics import demo_events
-    >>> sessions(demo_events()).shape
-    (4, 11)
+    >>> j, l = schema.KINDS.index("joined"), schema.KINDS.index("left")
+    >>> order, start, end = bounds(np.array([0, 0, 0]), np.array([1, 2, 3]), np.array([l, j, l]))
+    >>> start.tolist(), end.tolist()
+    ([-1, 1], [0, 2])
     """
-    kind = codes(events["kind"].astype(schema.KIND))
-    rows = np.flatnonzero(((kind == _JOINED) | (kind == _LEFT)) & (codes(events["user_id"]) >= 0))
-    t = column_ns(events["time"])[rows]
-    k = kind[rows]
-    user = codes(events["user_id"])[rows]
-    key = codes(events["channel_id"])[rows] * (int(user.max(initial=0)) + 1) + user
     order, rank = _group_order(key, t)
-    rows, t, k, key = rows[order], t[order], k[order], key[order]
-    n = len(rows)
+    k, key = kind[order], key[order]
+    n = len(k)
     first = np.ones(n, bool)
     first[1:] = key[1:] != key[:-1]
     prev = np.empty(n, np.int64)
@@ -97,8 +94,28 @@ def sessions(events: pd.DataFrame, until: pd.Timestamp | None = None) -> pd.Data
     first_row = np.where(start >= 0, start, end)
     slot = np.full(n, -1)
     slot[rank[first_row]] = np.arange(len(first_row))
-    order = slot[slot >= 0]
-    return _frame(events, rows, t, start[order], end[order], until)
+    chosen = slot[slot >= 0]
+    return order, start[chosen], end[chosen]
+
+
+def sessions(events: pd.DataFrame, until: pd.Timestamp | None = None) -> pd.DataFrame:
+    """One row per watch session, ordered by start (or end when the start is unknown), ties
+    in table order.
+
+    Columns are :data:`~mezon_nb.analytics.schema.SESSION_COLUMNS`; see the module docstring
+    for the rules. An empty table gives an empty frame with the same columns.
+
+    >>> from mezon_nb.analytics import demo_events
+    >>> sessions(demo_events()).shape
+    (4, 11)
+    """
+    kind = codes(events["kind"].astype(schema.KIND))
+    rows = np.flatnonzero(((kind == _JOINED) | (kind == _LEFT)) & (codes(events["user_id"]) >= 0))
+    t = column_ns(events["time"])[rows]
+    user = codes(events["user_id"])[rows]
+    key = codes(events["channel_id"])[rows] * (int(user.max(initial=0)) + 1) + user
+    order, start, end = bounds(key, t, kind[rows])
+    return _frame(events, rows[order], t[order], start, end, until)
 
 
 def _frame(events: pd.DataFrame, rows: np.ndarray, t: np.ndarray, start: np.ndarray,
@@ -145,4 +162,4 @@ def overlapping(sessions: pd.DataFrame, channel_id: str | None = None,
     return sessions if keep.all() else sessions[keep].reset_index(drop=True)
 
 
-__all__ = ["last_time", "overlapping", "sessions"]
+__all__ = ["bounds", "last_time", "overlapping", "sessions"]
