@@ -7,15 +7,16 @@ from __future__ import annotations
 import json
 import threading
 
+import pyarrow.parquet as pq
 import pytest
 from analytics_helpers import join, leave, rows
 
 from mezon_nb.analytics import ParticipantLog
 from mezon_nb.analytics.archive import EventArchive
+from mezon_nb.analytics.outofcore import ArchiveAnalytics
 from mezon_nb.analytics.session_cache import SESSION_SCHEMA, SessionState
 
 pytest.importorskip("duckdb")
-from mezon_nb.analytics.outofcore import ArchiveAnalytics  # noqa: E402
 
 SESSION = ("user_id", "joined_at", "left_at", "open", "start_unknown")
 
@@ -36,7 +37,6 @@ def test_each_roll_writes_the_sessions_it_closes(tmp_path):
     files = archive.session_files()
     assert [f.name for f in files] == ["part-0000000000000000.parquet",
                                        "part-0000000000000003.parquet"]
-    import pyarrow.parquet as pq
     first, second = (pq.read_table(f) for f in files)
     assert first.schema.equals(SESSION_SCHEMA) and first.column("user_id").to_pylist() == [5]
     assert second.column("user_id").to_pylist() == [7]   # opened in the first roll

@@ -164,8 +164,8 @@ def prepare(root: Path, codec: str | None = None) -> dict:
             "last_above": max(i for i in code if i < cleanup)}
 
 
-def probe(ui: NotebookUI, index: int) -> dict:
-    text = ui.run(index, timeout=30)
+def probe(ui: NotebookUI, index: int, timeout: float = 30) -> dict:
+    text = ui.run(index, timeout=timeout)
     match = re.search(r"MZ-PROBE (\{.*\})", text)
     assert match, f"probe printed {text!r}"
     return json.loads(match.group(1))
@@ -443,6 +443,7 @@ def _cmdline(pid: int) -> bytes:
 NO_WEBCODECS = "delete window.VideoDecoder; delete window.EncodedVideoChunk;"
 
 
+@pytest.mark.timeout(600)   # the bounded waits below add up to more than the default 120 s
 @pytest.mark.parametrize("ui_name", ["lab", "notebook"])
 def test_without_webcodecs_the_viewer_falls_back_to_jpeg_and_plays(opened, ui_name):
     """A browser without WebCodecs (an init script removes it): the kernel sends JPEG."""
@@ -451,7 +452,8 @@ def test_without_webcodecs_the_viewer_falls_back_to_jpeg_and_plays(opened, ui_na
     viewer = page.locator(".mz-viewer").first
     viewer.scroll_into_view_if_needed()
     overlay = page.locator(".mz-viewer .mz-overlay").first
-    assert wait_for(lambda: "jpeg q80" in (overlay.text_content() or ""), 30), \
+    # the JPEG path, at the quality the link and the browser's pace allow (q80 at the start)
+    assert wait_for(lambda: "jpeg q" in (overlay.text_content() or ""), 30), \
         overlay.text_content()
     assert overlay_fps(page) is not None, overlay.text_content()  # the overlay shows its rate
     # Progress, not a rate: the painted stamp advances by 5 frames (bounded; on a loaded
@@ -459,7 +461,9 @@ def test_without_webcodecs_the_viewer_falls_back_to_jpeg_and_plays(opened, ui_na
     moving = canvas_stamp(page)
     assert wait_for(lambda: (canvas_stamp(page) or 0) > (moving or 0) + 5, 60), \
         "the picture does not move"
-    stats = probe(ui, cells["probe"])
-    assert stats["path"] == "jpeg q80" and stats["decoded"] > 0, stats
-    ui.run(cells["cleanup"], timeout=60)
+    # the kernel decodes and encodes every frame here: on a loaded 2-core machine (Python 3.10
+    # the slowest) a cell waits its turn for up to a minute
+    stats = probe(ui, cells["probe"], timeout=120)
+    assert stats["path"].startswith("jpeg q") and stats["decoded"] > 0, stats
+    ui.run(cells["cleanup"], timeout=120)
     assert ui.errors() == [] and page_errors == []
