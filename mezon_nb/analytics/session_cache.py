@@ -121,19 +121,7 @@ def advance(snap: Snapshot, first_seq: int, state: SessionState,
     newest = _newest(state.newest, channels, ch[rolled], t[rolled])
     if newest is None:
         return empty(), SessionState(valid=False)
-    # every column over the carried rows then the roll's rows, taken at each session's rows
-    live = np.concatenate([~np.array(carry[6], bool), snap.source[rows] == _LIVE])
-    seq = np.concatenate([np.array(carry[5], np.int64), first_seq + rows])
-    clan_lut = np.append(ids["clan_id"], 0)
-    clan_codes = snap.codes["clan_id"][rows]
-    clan = np.concatenate([np.array([0 if c is None else int(c) for c in carry[2]], np.int64),
-                           clan_lut[clan_codes]])
-    no_clan = np.concatenate([np.array([c is None for c in carry[2]], bool), clan_codes < 0])
-    names = tables["participant"] + [p for p in carry[3] if p is not None]
-    name_codes = snap.codes["participant"][rows]
-    carried_names = np.cumsum([p is not None for p in carry[3]]) + len(tables["participant"]) - 1
-    name = np.concatenate([np.where([p is None for p in carry[3]], -1, carried_names)
-                           .astype(np.int32), name_codes])
+    live, seq, clan, no_clan, name, names = _columns(snap, rows, first_seq, carry, ids)
     first = order[np.where(start >= 0, start, end)]
     closing = order[end]
     done = end >= 0
@@ -166,6 +154,24 @@ def advance(snap: Snapshot, first_seq: int, state: SessionState,
     levels = _levels(state.levels, channels, ch[at], t[at],
                      np.r_[np.ones(joins.sum(), np.int64), -np.ones(leaves.sum(), np.int64)])
     return table, SessionState(opened, newest, unknown, True, levels)
+
+
+def _columns(snap: Snapshot, rows: np.ndarray, first_seq: int, carry: list, ids: dict
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Per row, the carried open sessions' then the roll's: live source, seq, clan id (and
+    whether it has none), participant code into the returned names."""
+    live = np.concatenate([~np.array(carry[6], bool), snap.source[rows] == _LIVE])
+    seq = np.concatenate([np.array(carry[5], np.int64), first_seq + rows])
+    clan_codes = snap.codes["clan_id"][rows]
+    clan = np.concatenate([np.array([0 if c is None else int(c) for c in carry[2]], np.int64),
+                           np.append(ids["clan_id"], 0)[clan_codes]])
+    no_clan = np.concatenate([np.array([c is None for c in carry[2]], bool), clan_codes < 0])
+    table = snap.tables["participant"]
+    names = table + [p for p in carry[3] if p is not None]
+    carried = np.cumsum([p is not None for p in carry[3]], dtype=np.int64) + len(table) - 1
+    name = np.concatenate([np.where([p is None for p in carry[3]], -1, carried).astype(np.int32),
+                           snap.codes["participant"][rows]])
+    return live, seq, clan, no_clan, name, names
 
 
 def _levels(known: dict[str, list], channels: pd.Index, ch: np.ndarray, t: np.ndarray,

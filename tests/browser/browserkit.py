@@ -351,8 +351,10 @@ class NotebookUI:
                  url: str | None = None, timeout: float = 60.0) -> None:
         self.page, self.ui = page, ui
         self.kernel_picked: str | None = None
-        route = "/lab/tree/" if ui == "lab" else "/notebooks/"
-        page.goto((url or server.url) + route + path, wait_until="domcontentloaded")
+        # lab: ?reset starts from an empty workspace, so the tabs of an earlier page of this
+        # server (another notebook, whose cells would come first in the DOM) are not restored
+        route, query = ("/lab/tree/", "?reset") if ui == "lab" else ("/notebooks/", "")
+        page.goto((url or server.url) + route + path + query, wait_until="domcontentloaded")
         self.cells = page.locator(".jp-Notebook .jp-Cell")
         # The kernel is up once the server has a session with a kernel for this notebook and
         # the toolbar says idle (the toolbar alone says idle before any kernel was chosen).
