@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -152,16 +153,28 @@ class EventArchive:
         if self.root.exists() and not self.root.is_dir():
             raise NotADirectoryError(f"archive path {self.root} is a file, not a directory")
         self.events_dir = self.root / "events"
-        self.sessions_dir = self.root / "sessions"
         self.tail_dir = self.root / "tail"
         self.tail_dir.mkdir(parents=True, exist_ok=True)
         self.events_dir.mkdir(exist_ok=True)
-        self.sessions_dir.mkdir(exist_ok=True)
         self.state = self._read_state()
         self.channels = self._read_channels()
+        self.sessions_dir.mkdir(exist_ok=True)
         for path in [*self.events_dir.glob("*/*/*"), *self.sessions_dir.glob("*")]:
             if path.suffix == ".tmp" or _first_seq(path) >= self.state.rolled:
                 path.unlink()  # an interrupted roll's files
+        for path in self.root.glob("sessions*"):  # replaced by a rebuild, or one interrupted
+            if path != self.sessions_dir:
+                shutil.rmtree(path, ignore_errors=True)
+
+    @property
+    def sessions_dir(self) -> Path:
+        """The session cache's directory (``sessions/``; a rebuild writes a new one).
+
+        >>> import tempfile
+        >>> EventArchive(tempfile.mkdtemp()).sessions_dir.name
+        'sessions'
+        """
+        return self.root / (self.state.sessions or {}).get("directory", "sessions")
 
     # -- writing --------------------------------------------------------------------------
 

@@ -334,5 +334,39 @@ FROM grid g LEFT JOIN counts USING (channel_id, t)
 ORDER BY {_ORDER.format("g")}, g.t"""
 
 
-__all__ = ["LEVELS", "MEDIANS", "STEPS", "binned_sql", "chat_sql", "durations_sql", "sessions_cte", "sessions_sql",
-           "steps_sql", "summary_sql", "users_sql"]
+def rebuild_sql() -> dict[str, str]:
+    """The statements that recompute a session cache from the events: ``table`` makes the
+    temp table ``rebuilt`` (every session, from :func:`sessions_cte`), then ``closed`` (the
+    rows of the cache's file, by channel and start), ``open``, ``newest``, ``unknown`` and
+    ``levels`` read it (see :class:`~mezon_nb.analytics.session_cache.SessionState`).
+
+    >>> sorted(rebuild_sql())
+    ['closed', 'levels', 'newest', 'open', 'table', 'unknown']
+    """
+    ids = "CAST(channel_id AS VARCHAR) AS channel_id"
+    return {
+        "table": "CREATE TEMP TABLE rebuilt AS " + _with(sessions_cte()).replace("$until", "0")
+                 + "\nSELECT * FROM s",
+        "closed": "SELECT channel_id, user_id, clan_id, participant, ref_t, left_at, "
+                  "start_unknown, ref_seq, reconciled FROM rebuilt WHERE NOT open "
+                  "ORDER BY channel_id, ref_t, ref_seq",
+        "open": f"SELECT {ids}, CAST(user_id AS VARCHAR), CAST(clan_id AS VARCHAR), participant, "
+                "joined_at, ref_seq, reconciled FROM rebuilt WHERE open ORDER BY ref_t, ref_seq",
+        "newest": f"SELECT {ids}, max(t) FROM ev WHERE kind IN ('joined', 'left') "
+                  "AND user_id IS NOT NULL GROUP BY channel_id",
+        "unknown": "SELECT count(*) FROM rebuilt WHERE start_unknown",
+        "levels": _with("s AS (SELECT * FROM rebuilt)", LEVELS) + f""",
+last AS (SELECT channel_id, max(t) AS last_t FROM levels GROUP BY channel_id),
+counts AS (SELECT channel_id, count(*) FILTER (WHERE open) AS viewers FROM s
+           WHERE NOT start_unknown GROUP BY channel_id),
+before AS (   -- the peak of every instant but the last (a later roll may add to that one)
+    SELECT l.channel_id, max(viewers) AS peak,
+           arg_max(t, {{'v': viewers, 'first': -t}}) AS peak_at
+    FROM levels l JOIN last USING (channel_id) WHERE t < last_t AND viewers > 0
+    GROUP BY l.channel_id)
+SELECT {ids}, coalesce(c.viewers, 0), coalesce(peak, 0), peak_at, last_t
+FROM last LEFT JOIN counts c USING (channel_id) LEFT JOIN before USING (channel_id)"""}
+
+
+__all__ = ["LEVELS", "MEDIANS", "STEPS", "binned_sql", "chat_sql", "durations_sql",
+           "rebuild_sql", "sessions_cte", "sessions_sql", "steps_sql", "summary_sql", "users_sql"]

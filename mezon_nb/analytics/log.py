@@ -29,7 +29,7 @@ from mezon_nb.analytics.chat import chat_activity
 from mezon_nb.analytics.concurrency import concurrency
 from mezon_nb.analytics.durable import SqliteSink
 from mezon_nb.analytics.gaps import Gap, gap_row, gaps_frame
-from mezon_nb.analytics.outofcore import ArchiveAnalytics, tail_table
+from mezon_nb.analytics.outofcore import ArchiveAnalytics, rebuild_cache, tail_table
 from mezon_nb.analytics.plot import LogPlot
 from mezon_nb.analytics.reconcile import SessionTracker
 from mezon_nb.analytics.retention import retention
@@ -430,6 +430,26 @@ class ParticipantLog:
                 rolling.delete_segment(segment)
                 with self._lock:
                     self._rolling.pop(0)
+
+    def rebuild_cache(self, **options: Any) -> None:
+        """Recompute the archive's session cache from its event files (DuckDB; ``options`` as
+        for :meth:`engine`), e.g. after a roll of rows out of time order left it behind
+        (``engine("duckdb").cached`` false); rolls wait meanwhile, recording goes on.
+
+        >>> import tempfile
+        >>> from mezon_nb.analytics import demo_events
+        >>> with ParticipantLog(archive=tempfile.mkdtemp()) as log:
+        ...     log.extend(demo_events(as_events=True)); log.roll(); log.rebuild_cache()
+        ...     with log.engine("duckdb") as db:
+        ...         db.cached
+        True
+        """
+        if self._archive is None:
+            raise ValueError("rebuild_cache() needs a log over an archive "
+                             "(ParticipantLog(archive=...))")
+        with self._roll_lock:
+            self._check_open()
+            rebuild_cache(self._archive, **options)
 
     @property
     def plot(self) -> LogPlot:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import weakref
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -355,6 +356,52 @@ class ArchiveAnalytics:
         return f"<ArchiveAnalytics {where}>"
 
 
+def rebuild_cache(archive: str | Path | EventArchive, **options: Any) -> None:
+    """Recompute the archive's session cache from its committed event files, in DuckDB
+    (``options`` as for :class:`ArchiveAnalytics`): for an archive whose cache a roll out of
+    time order left behind, or one rolled before caches existed. Later rolls carry it on.
+
+    The new cache goes to a new directory, committed with ``state.json`` (the old one is
+    removed after): a crash leaves the old cache or the new one. No log may roll meanwhile
+    (``ParticipantLog.rebuild_cache()`` holds its rolls back).
+
+    >>> import tempfile
+    >>> from mezon_nb.analytics import ParticipantLog, demo_events
+    >>> path = tempfile.mkdtemp()
+    >>> with ParticipantLog(archive=path) as log:
+    ...     log.extend(demo_events(as_events=True)); log.roll()
+    >>> rebuild_cache(path, memory_limit="256MB")
+    >>> with ArchiveAnalytics(path) as db:
+    ...     db.cached, db.summary()["sessions"].tolist()
+    (True, [3, 1])
+    """
+    if not isinstance(archive, EventArchive):
+        archive = EventArchive(archive)
+    old, state = archive.sessions_dir, archive.state
+    new = archive.root / f"sessions-{state.rolled:016d}"
+    shutil.rmtree(new, ignore_errors=True)
+    new.mkdir()
+    sql = archive_sql.rebuild_sql()
+    with ArchiveAnalytics(archive, cache=False, **options) as db:
+        con = db._con
+        con.execute(sql["table"])
+        path = new / f"part-{0:016d}.parquet"
+        con.execute(f"COPY ({sql['closed']}) TO '{_quoted(path)}' "
+                    "(FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 65536)")
+        opened = [list(r) for r in con.execute(sql["open"]).fetchall()]
+        newest = dict(con.execute(sql["newest"]).fetchall())
+        unknown = con.execute(sql["unknown"]).fetchone()[0]
+        levels = {r[0]: list(r[1:]) for r in con.execute(sql["levels"]).fetchall()}
+    cache = SessionState(opened, newest, unknown, True, levels, new.name)
+    archive.commit(replace(state, sessions=cache.as_dict()), archive.channels)
+    if old != new:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
 def _close(con, temp: Path, own: bool) -> None:
     con.close()
     if own:
@@ -362,7 +409,7 @@ def _close(con, temp: Path, own: bool) -> None:
 
 
 def _list(files: list[str]) -> str:
-    return "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+    return "[" + ", ".join("'" + _quoted(Path(f)) + "'" for f in files) + "]"
 
 
 def _ns_column(column: pd.Series) -> np.ndarray:
@@ -400,4 +447,4 @@ def _frame(frame: pd.DataFrame, columns: tuple[str, ...], *, times: dict | None 
     return pd.DataFrame({c: out[c] for c in columns})
 
 
-__all__ = ["ArchiveAnalytics", "tail_table"]
+__all__ = ["ArchiveAnalytics", "rebuild_cache", "tail_table"]

@@ -57,7 +57,8 @@ class SessionState:
     ``unknown`` starts were written, ``valid`` while the cache follows the archive, and per
     channel ``levels`` ``[viewers, peak, peak_at, last_t]``: the viewer count after its last
     instant ``last_t`` so far (a later roll may add to that instant), the peak over the
-    instants before it and when it was first reached (see :func:`peaks`).
+    instants before it and when it was first reached (see :func:`peaks`); the cache's files
+    are in ``directory`` under the archive.
 
     >>> SessionState().valid
     True
@@ -68,6 +69,7 @@ class SessionState:
     unknown: int = 0
     valid: bool = True
     levels: dict[str, list] = field(default_factory=dict)
+    directory: str = "sessions"
 
     @classmethod
     def of(cls, state: ArchiveState) -> SessionState:
@@ -85,7 +87,7 @@ class SessionState:
         """For :class:`~mezon_nb.analytics.archive.ArchiveState` (JSON).
 
         >>> sorted(SessionState().as_dict())
-        ['levels', 'newest', 'open', 'unknown', 'valid']
+        ['directory', 'levels', 'newest', 'open', 'unknown', 'valid']
         """
         return asdict(self)
 
@@ -120,7 +122,7 @@ def advance(snap: Snapshot, first_seq: int, state: SessionState,
     rolled = order[order >= n_carry]  # the roll's rows, by channel
     newest = _newest(state.newest, channels, ch[rolled], t[rolled])
     if newest is None:
-        return empty(), SessionState(valid=False)
+        return empty(), SessionState(valid=False, directory=state.directory)
     live, seq, clan, no_clan, name, names = _columns(snap, rows, first_seq, carry, ids)
     first = order[np.where(start >= 0, start, end)]
     closing = order[end]
@@ -153,7 +155,7 @@ def advance(snap: Snapshot, first_seq: int, state: SessionState,
     at = np.concatenate([order[start[joins]], closing[leaves]])
     levels = _levels(state.levels, channels, ch[at], t[at],
                      np.r_[np.ones(joins.sum(), np.int64), -np.ones(leaves.sum(), np.int64)])
-    return table, SessionState(opened, newest, unknown, True, levels)
+    return table, SessionState(opened, newest, unknown, True, levels, state.directory)
 
 
 def _columns(snap: Snapshot, rows: np.ndarray, first_seq: int, carry: list, ids: dict

@@ -79,6 +79,30 @@ def test_a_row_older_than_its_channels_newest_leaves_the_cache(tmp_path):
     assert not SessionState.of(EventArchive(tmp_path).state).valid
 
 
+def test_a_rebuild_brings_a_stale_cache_back(tmp_path):
+    memory = ParticipantLog()
+    parts = ([join(0, "5"), leave(10, "5")], [join(5, "7"), leave(12, "5"), join(13, "8")],
+             [leave(20, "7"), leave(21, "8"), join(22, "5")])
+    with ParticipantLog(archive=tmp_path) as log:
+        for part in parts[:2]:
+            log.extend(part)
+            memory.extend(part)
+            log.roll()
+        old = EventArchive(tmp_path).sessions_dir
+        log.rebuild_cache(memory_limit="256MB", threads=1)
+        assert not old.exists() and log._archive.sessions_dir.name == "sessions-0000000000000005"
+        with log.engine("duckdb") as db:
+            assert db.cached
+        frames(log, memory)
+        log.extend(parts[2])      # later rolls carry the rebuilt cache on
+        memory.extend(parts[2])
+        log.roll()
+        frames(log, memory)
+    with ParticipantLog(archive=tmp_path) as again, again.engine("duckdb") as db:
+        assert db.cached
+        assert db.summary().equals(memory.summary())
+
+
 def test_an_archive_rolled_before_the_cache_reads_the_events(tmp_path):
     memory = ParticipantLog()
     with ParticipantLog(archive=tmp_path) as log:
@@ -91,6 +115,10 @@ def test_an_archive_rolled_before_the_cache_reads_the_events(tmp_path):
     with ParticipantLog(archive=tmp_path) as log:
         with log.engine("duckdb") as db:
             assert not db.cached
+        frames(log, memory)
+        log.rebuild_cache()
+        with log.engine("duckdb") as db:
+            assert db.cached
         frames(log, memory)
 
 
