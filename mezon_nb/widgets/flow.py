@@ -29,7 +29,10 @@ sits in a frame's path). The rule, written out here only (jupyter_rfb's, with ad
 * for encoded video (pass-through) a ``byte_window`` also bounds the bytes in flight (frames
   offered with their ``size``; not while a cell runs: acks cannot come then, and the busy pace
   bounds what goes), the frame window is at least ``BYTE_WINDOW_FRAMES``, and a frame is marked
-  ``flush`` once half the bytes are out; ``take(admit=...)`` lets the caller refuse
+  ``flush`` once half the bytes are out. A frame whose ack is overdue (``ack_timeout``) frees
+  its slot but its bytes count until it is acknowledged, up to ``OVERDUE_S`` (8 s): on a link
+  slower than the stream the acks come late because the bytes are still queued, and sending
+  more then would only lengthen the queue; ``take(admit=...)`` lets the caller refuse
   the frame due (a delta frame after a gap): it is dropped, counted in ``stats.refused``.
 
 Several widgets may share one :class:`SharedBudget` of in-flight frames (``StreamGrid``): it
@@ -67,6 +70,7 @@ _RECENT = 256  # sent frames remembered so that late acks still resolve (snapsho
 _MARGIN = 0.9  # busy pace / paint rate when the frontend, not the source, set that rate
 _FAST_SAMPLES = 8  # frames that must all be painted fast before the window grows
 BYTE_WINDOW_FRAMES = 30  # the frame window while bytes are bounded instead (1 s at 30 fps)
+OVERDUE_S = 8.0  # how long an overdue frame's bytes still count in the byte window
 
 
 @dataclass
@@ -228,6 +232,7 @@ class FlowControl:
         self._last: Any = None              # newest payload sent (re-sent on show / pause)
         self._lossless_at = math.inf
         self._in_flight: dict[int, Job] = {}     # counted in the window until acked or expired
+        self._overdue: dict[int, Job] = {}       # expired, their bytes still counted
         self._recent: OrderedDict[int, Job] = OrderedDict()
         self._timely: deque = deque(maxlen=60)  # (painted, offered) behind capacity()
         self._quick: deque = deque(maxlen=_FAST_SAMPLES)  # recent frames painted fast?
@@ -273,6 +278,7 @@ class FlowControl:
         """
         if frame_id in self._in_flight:
             self._free(frame_id)
+        self._overdue.pop(frame_id, None)
         job = self._recent.get(frame_id)
         if job is not None:
             roundtrip, painted = now - job.sent_at - held, now if painted is None else painted
@@ -294,6 +300,7 @@ class FlowControl:
         """
         if frame_id in self._in_flight:
             self._free(frame_id)
+        self._overdue.pop(frame_id, None)
         self._quick.append(False)
         self.stats.skipped += 1
         return self._recent.get(frame_id)
@@ -320,6 +327,7 @@ class FlowControl:
         """
         for frame_id in list(self._in_flight):
             self._free(frame_id)
+        self._overdue.clear()
         self._pending, self._has_pending, self._last = None, False, None
         self._lossless_at = math.inf
 
@@ -327,12 +335,12 @@ class FlowControl:
 
     @property
     def bytes_in_flight(self) -> int:
-        """Bytes of the frames in flight.
+        """Bytes of the frames in flight, and of those whose ack is overdue.
 
         >>> FlowControl().bytes_in_flight
         0
         """
-        return sum(job.nbytes for job in self._in_flight.values())
+        return sum(job.nbytes for job in (*self._in_flight.values(), *self._overdue.values()))
 
     @property
     def in_flight(self) -> int:
@@ -397,7 +405,7 @@ class FlowControl:
         True
         >>> flow.offer("busy", size=10); flow.take(now=0.0, busy=True).payload  # paced instead
         'busy'
-        >>> flow.offer("late", size=10); flow.take(now=2.0, admit=lambda p: False) is None
+        >>> flow.offer("late", size=10); flow.take(now=9.0, admit=lambda p: False) is None
         True
         >>> flow.stats.refused
         1
@@ -462,6 +470,7 @@ class FlowControl:
         0.2
         """
         times = [job.sent_at + self.ack_timeout for job in self._in_flight.values()]
+        times += [job.sent_at + OVERDUE_S for job in self._overdue.values()]
         if self.visible:
             times.append(self._lossless_at)
         if self._pace is not None and (self._has_pending or self._lossless_at <= now):
@@ -516,6 +525,11 @@ class FlowControl:
             if now - job.sent_at >= self.ack_timeout:
                 self.stats.expired += 1
                 self._free(frame_id)
+                if job.nbytes and not job.paced:
+                    self._overdue[frame_id] = job
+        for frame_id, job in list(self._overdue.items()):
+            if now - job.sent_at >= OVERDUE_S:   # its ack was lost: stop waiting for it
+                del self._overdue[frame_id]
 
     def _free(self, frame_id: int) -> None:
         job = self._in_flight.pop(frame_id)

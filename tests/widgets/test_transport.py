@@ -10,7 +10,7 @@ from functools import partial
 
 import pytest
 
-from mezon_nb.widgets.flow import FlowControl, SharedBudget
+from mezon_nb.widgets.flow import OVERDUE_S, FlowControl, SharedBudget
 
 approx = partial(pytest.approx, abs=1e-9)
 
@@ -173,6 +173,45 @@ def test_late_ack_after_expiry_still_resolves_the_frame():
     assert flow.in_flight == 0
     assert flow.acked(1, 2.5).payload == "a"
     assert flow.in_flight == 0
+
+
+def test_bytes_of_frames_acknowledged_late_still_bound_what_is_sent():
+    """A link slower than the stream: acks come back later than ``ack_timeout`` because the
+    bytes are queued. The overdue frames free their slots, but their bytes keep the byte
+    window closed, so the queue does not grow (it did: 20 s of latency over 2 Mbit/s)."""
+    flow = visible_flow()
+    # 10 frames/s fit, 30 are offered; the window holds 2.5 s of the link: acks come late
+    flow.byte_window, size, link_bps = 200_000, 8_000, 80_000
+    queue: list[tuple[float, int]] = []                        # (delivered at, frame id)
+    link_free, outstanding, most = 0.0, 0, 0
+    for tick in range(20_000):                                 # 20 s of simulated time
+        now = tick / 1000
+        if tick % 100 in (0, 33, 67):
+            flow.offer(now, size=size)
+        while queue and queue[0][0] <= now:
+            flow.acked(queue.pop(0)[1], now)
+            outstanding -= size
+        while (job := flow.take(now)) is not None:
+            flow.transmitted(job.frame_id, now, size, 0.0)
+            link_free = max(link_free, now) + size / link_bps
+            queue.append((link_free + 0.04, job.frame_id))
+            outstanding += size
+        most = max(most, outstanding)
+    assert flow.stats.expired > 0                      # acks did come after ack_timeout
+    assert most <= flow.byte_window + size             # the queue stayed at the window
+    assert queue[-1][0] - 20.0 < 2.6                    # what is queued drains in the window
+    assert flow.stats.sent >= 9 * 20                   # and the link stayed busy
+
+
+def test_overdue_bytes_stop_counting_when_an_ack_is_lost():
+    flow = visible_flow()
+    flow.byte_window = 10_000
+    flow.offer(0.0, size=10_000)
+    job = flow.take(0.0)
+    flow.transmitted(job.frame_id, 0.0, 10_000, 0.0)
+    flow.offer(0.5, size=100)
+    assert flow.take(2.0) is None                      # expired, but its bytes still count
+    assert flow.take(OVERDUE_S + 0.1) is not None      # its ack is given up for lost
 
 
 def test_clear_forgets_frames_and_releases_budget():
