@@ -166,6 +166,7 @@ class FramePump:
         self._runner = runner or LoopThread.shared()
         self._views: dict[str, int | None] = {}     # visible view -> its width in pixels
         self._unsubscribe: Callable[[], Any] | None = None
+        self._followed: Any = None     # the source _follow last subscribed to
         self._source: Any = None
         self._wake = asyncio.Event()
         self.glass_to_glass_ms: deque = deque(maxlen=60)
@@ -332,6 +333,7 @@ class FramePump:
         if unsubscribe is not None:
             unsubscribe()
         self.flow.clear()
+        fresh, self._followed = source is not self._followed, source
         if source is None or source is not self._source:
             return
         stops = []
@@ -344,7 +346,10 @@ class FramePump:
         else:                                   # decoded in the kernel while this listens
             stops.append(source.listen_frames(
                 lambda frame: self._call(self._offer_from, source, frame)))
-            latest = source.latest_frame(timeout=0)
+            # a new source's newest picture shows at once; not after a change of path on the
+            # same source: the kernel decoded nothing while it passed the video through, so its
+            # newest decoded picture is old (it was painted seconds after newer ones)
+            latest = source.latest_frame(timeout=0) if fresh else None
             if latest is not None:
                 self._offer_from(source, latest)
         self._unsubscribe = lambda: [stop() for stop in stops]

@@ -190,6 +190,22 @@ def test_a_narrow_link_steps_down_to_reencoded_vp8_from_a_keyframe_and_back_up(r
     assert after and after[0]["key"], back           # the stream's own video from a keyframe
 
 
+def test_a_change_of_path_does_not_show_the_kernels_old_picture(rig):
+    """While the video passes through, the kernel decodes nothing: its newest decoded picture
+    is old. Leaving pass-through for a re-encoded rung must not send that one (it was painted
+    seconds after newer pictures, out of order)."""
+    pump, stream, link, clock = rig(capacity=10_000_000)
+    run(pump, stream, link, clock, 2)
+    assert pump.mode == "passthrough"
+    old = Frame.from_array(stream.pattern.video_frame(0).to_ndarray(format="rgb24"), index=0,
+                           captured_at=-1.0)
+    stream.latest_frame = lambda timeout=None: old
+    sent = len(link.messages)
+    paths = run(pump, stream, link, clock, 15, capacity=2_000_000)
+    assert any(p.startswith("vp8 ") for p in paths), paths     # the path did change
+    assert all(m[0].get("captured_at") != -1.0 for m in link.messages[sent:])
+
+
 def test_without_webcodecs_the_jpeg_quality_and_scale_follow_the_link(rig):
     pump, stream, link, clock = rig(capacity=300_000, codecs=None)
     paths = run(pump, stream, link, clock, 30)
