@@ -44,7 +44,8 @@ def sessions_cte(channel: int | None = None, slim: bool = False, cached: bool = 
 
     >>> "channel_id = 6" in sessions_cte(6), "participant" in sessions_cte(slim=True)
     (True, False)
-    >>> "earlier" in sessions_cte(cached=True), "earlier" in sessions_cte(cached=True, unknown=False)
+    >>> cached = sessions_cte(cached=True)
+    >>> "earlier" in cached, "earlier" in sessions_cte(cached=True, unknown=False)
     (True, False)
     """
     only = "" if channel is None else f" AND channel_id = {int(channel)}"
@@ -227,7 +228,8 @@ buckets AS (
     FROM (SELECT channel_id, duration // 1073741824 AS b, count(*) AS c FROM known GROUP BY ALL)),
 wanted AS (
     SELECT channel_id, b, below, (n + 1) // 2 AS r1, (n + 2) // 2 AS r2 FROM buckets
-    WHERE (n + 1) // 2 BETWEEN below + 1 AND below + c OR (n + 2) // 2 BETWEEN below + 1 AND below + c),
+    WHERE (n + 1) // 2 BETWEEN below + 1 AND below + c
+       OR (n + 2) // 2 BETWEEN below + 1 AND below + c),
 middle AS (
     SELECT k.channel_id, k.duration, w.r1, w.r2,
            w.below + row_number() OVER (PARTITION BY k.channel_id, w.b ORDER BY k.duration) AS r

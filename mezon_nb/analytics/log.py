@@ -369,8 +369,8 @@ class ParticipantLog:
         """The analytics of this log computed by ``"duckdb"`` (an
         :class:`~mezon_nb.analytics.outofcore.ArchiveAnalytics` over the archive's files and
         the rows not rolled yet; ``options``: ``memory_limit``, ``temp_directory``,
-        ``threads``, ``cache``; close it after use) or ``"memory"`` (a log with every row in memory:
-        this one, or for an archive log a copy loaded from the files). Both have the same
+        ``threads``, ``cache``; close it after use) or ``"memory"`` (a log with every row in
+        memory: this one, or for an archive log a copy loaded from the files). Both have the same
         analytics methods and return the same frames.
 
         >>> from mezon_nb.analytics import demo_events

@@ -119,7 +119,8 @@ class ArchiveAnalytics:
         self.archive = archive
         channels = {} if archive is None else dict(archive.channels)
         last = None if archive is None else archive.state.last_time
-        tail, parts = None, list[tuple[int, Snapshot]]()
+        tail = None
+        parts: list[tuple[int, Snapshot]] = []
         if _tail is not None:
             tail, more, tail_last, parts = _tail
             channels.update(more)
@@ -223,10 +224,11 @@ class ArchiveAnalytics:
             raise ValueError(f"how= must be 'max' or 'mean', not {how!r}")
         channel = self._channel(channel_id)
         if freq is None:
-            frame = self._query(archive_sql.steps_sql(channel, **self._cache), until=self._ns(None, 0))
+            frame = self._query(archive_sql.steps_sql(channel, **self._cache),
+                                until=self._ns(None, 0))
         else:
-            frame = self._query(archive_sql.binned_sql(how, channel, **self._cache), until=self._ns(None, 0),
-                                step=pd.to_timedelta(freq).value,
+            frame = self._query(archive_sql.binned_sql(how, channel, **self._cache),
+                                until=self._ns(None, 0), step=pd.to_timedelta(freq).value,
                                 end=self._ns(until, self.last_time))
         kind = np.float64 if freq is not None and how == "mean" and len(frame) else np.int64
         return pd.DataFrame({"channel_id": schema.id_categorical(frame["channel_id"]),
@@ -240,7 +242,8 @@ class ArchiveAnalytics:
         >>> ArchiveAnalytics(tempfile.mkdtemp()).summary().columns.tolist()[:3]
         ['clan_id', 'channel_id', 'channel_label']
         """
-        frame = self._query(archive_sql.summary_sql(**self._cache), until=self._ns(until, self.last_time))
+        frame = self._query(archive_sql.summary_sql(**self._cache),
+                            until=self._ns(until, self.last_time))
         frame["blind_time"] = blind_time(self.gaps).value
         return _frame(frame, schema.SUMMARY_COLUMNS,
                       times={"peak_at": schema.to_time(_ns_column(frame["peak_at"]))},
@@ -277,7 +280,8 @@ class ArchiveAnalytics:
         >>> ArchiveAnalytics(tempfile.mkdtemp()).users().columns.tolist()[-2:]
         ['channels', 'messages']
         """
-        frame = self._query(archive_sql.users_sql(**self._cache), until=self._ns(until, self.last_time))
+        frame = self._query(archive_sql.users_sql(**self._cache),
+                            until=self._ns(until, self.last_time))
         times = {c: schema.to_time(_ns_column(frame[c])) for c in ("first_seen", "last_seen")}
         return _frame(frame, schema.USER_COLUMNS, times=times, durations=("total_watch",),
                       counts=("sessions", "channels", "messages"))
