@@ -23,7 +23,11 @@ JPEG at ``quality``); on a lower rung a view that decodes VP8 gets the stream de
 kernel and re-encoded to VP8 at the rung's bitrate and scale (:mod:`.reencode`, a keyframe
 first on every change), and the JPEG path uses the rung's quality and scale. The kernel
 decodes only on a lower rung or while Python takes frames. ``path`` says which runs
-(``webcodecs vp8``, ``vp8 1.3 Mbit/s ×1``, ``jpeg q60 ×0.5``).
+(``webcodecs vp8``, ``vp8 1.3 Mbit/s ×1``, ``jpeg q60 ×0.5``). Frames lost *before* the kernel
+(RTP loss between the stream server and the kernel: a frame arrives with ``gap``, and the video
+waits for a keyframe) send less for a while whatever the link: from the loss until the stream's
+next keyframe and for one measuring window after it, the controller hears only the round trip,
+not the delivered rate, so a loss upstream is not taken for a small link.
 
 Why sending from the loop thread is safe: since ipykernel 4.3 a comm message is serialised and
 signed in the calling thread and handed to the IOPub thread, which owns the socket; ipykernel
@@ -153,6 +157,8 @@ class FramePump:
         self._stream_bits = RateMeter()     # the stream's encoded bits, every frame
         self._stream_frames = RateMeter()   # the stream's frames
         self._delivered = RateMeter()       # bits the browser acknowledged
+        self._stream_lossy = False          # the stream lost frames, no keyframe since
+        self._stream_loss_at: float | None = None    # when the stream last was lossy
         self._sent_sizes: deque[int] = deque(maxlen=30)   # bytes of the last frames sent
         self._force_key = False             # the next re-encoded frame is a keyframe
         self._fresh = False                 # nothing sent yet on this path and rung
@@ -316,6 +322,9 @@ class FramePump:
         if isinstance(frame, EncodedFrame):
             self._stream_bits.add(now, 8 * frame.size)
             self._stream_frames.add(now)
+            self._stream_lossy = frame.gap or (self._stream_lossy and not frame.key)
+            if self._stream_lossy:
+                self._stream_loss_at = now
             if self.mode == "passthrough":
                 self.flow.offer(frame, frame.size)
                 if self.gate.poll(now):
@@ -466,8 +475,12 @@ class FramePump:
             self.bitrate = BitrateController(source, start=self.start_rung)
         else:
             self.bitrate.set_source(source)
-        changed = self.bitrate.update(now, self._delivered.rate(now),
-                                      statistics.median(roundtrips), demand).rung != target.rung
+        delivered = self._delivered.rate(now)
+        if self._stream_loss_at is not None and now - self._stream_loss_at < \
+                self._delivered.window:
+            delivered = None    # less came because less arrived: it says nothing of the link
+        changed = self.bitrate.update(now, delivered, statistics.median(roundtrips),
+                                      demand).rung != target.rung
         if changed:
             log.info("bitrate: rung %d -> %d (%s)", target.rung, self.bitrate.rung,
                      self.bitrate.target().label)

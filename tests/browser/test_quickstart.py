@@ -96,8 +96,9 @@ for _ in range(400):                       # 20 s at most
 print("MZ-LOSS-END", _time.time())
 """
 #: Init script: records the stamp corner (green channel) of every picture drawn on a viewer's
-#: canvas while ``window.__mzPaints`` is a list; counts VideoDecoders and their configure()
-#: and keyframe decode() calls.
+#: canvas while ``window.__mzPaints`` is a list, with the canvas size and the CSS width it is
+#: shown at (a re-encoded rung is smaller than the stream); counts VideoDecoders and their
+#: configure() and keyframe decode() calls.
 RECORDER = """(() => {
   const draw = CanvasRenderingContext2D.prototype.drawImage;
   window.__mzPaints = null;
@@ -111,7 +112,8 @@ RECORDER = """(() => {
       const { data } = this.getImageData(0, 0, 10 * side, 6 * side);
       let green = "";
       for (let i = 1; i < data.length; i += 4) green += String.fromCharCode(data[i]);
-      rec.push({ canvas: c.dataset.mzRecorded, height: c.height, side, green: btoa(green),
+      rec.push({ canvas: c.dataset.mzRecorded, height: c.height, width: c.width,
+                 shown: parseFloat(c.style.width) || c.width, side, green: btoa(green),
                  at: Date.now() });
     }
     return out;
@@ -187,14 +189,25 @@ def canvas_stamp(page, nth: int = 0) -> int | None:
 
 
 def painted(page) -> list[tuple[str, Stamp | None]]:
-    """(canvas, stamp or None) of each picture drawn since the last call, as RECORDER saw it."""
+    """(canvas, stamp or None) of each picture drawn since the last call, as RECORDER saw it.
+
+    The stamp is read at the size the picture is shown at: a rung re-encoded at ×0.75 holds
+    the stream's stamp at ×0.75 too, so its corner is scaled back up (nearest pixel) first."""
     records = page.evaluate("() => { const r = window.__mzPaints || [];"
                             " window.__mzPaints = window.__mzPaints && []; return r; }")
     out = []
     for r in records:
         side = r["side"]
         corner = np.frombuffer(base64.b64decode(r["green"]), np.uint8).reshape(6 * side, -1)
-        image = np.zeros((r["height"], corner.shape[1]), np.uint8)
+        scale = r["shown"] / r["width"]
+        height = round(r["height"] * scale)
+        if scale != 1:
+            rows = np.minimum((np.arange(round(corner.shape[0] * scale)) / scale).astype(int),
+                              corner.shape[0] - 1)
+            cols = np.minimum((np.arange(round(corner.shape[1] * scale)) / scale).astype(int),
+                              corner.shape[1] - 1)
+            corner = corner[rows][:, cols]
+        image = np.zeros((max(height, corner.shape[0]), corner.shape[1]), np.uint8)
         image[:corner.shape[0]] = corner
         out.append((r["canvas"], read_stamp(image, now=r["at"] / 1000)))
     return out

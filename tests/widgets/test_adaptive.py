@@ -37,6 +37,9 @@ class ScriptedStream:
         self.keyframe_requests = 0
         self.index = 0
         self.pattern = TestPattern(*size, fps=FPS)
+        self.loss_until = -1.0      # RTP loss before the kernel: see tick()
+        self.lost = 0
+        self._waits_for_key = False
 
     def _listen(self, listeners):
         def add(fn):
@@ -57,14 +60,23 @@ class ScriptedStream:
         self.keyframe_requests += 1
 
     def tick(self, now: float) -> None:
+        """The next frame; while ``now < loss_until`` one frame in four is lost, the next one
+        arrives after a gap, and the kernel's decoder waits for a keyframe."""
+        lossy = now < self.loss_until
+        if lossy and self.index % 4 == 1:
+            self.lost += 1
+            self.index += 1
+            return
+        gap = lossy and self.index % 4 == 2
         key = self.index % (2 * FPS) == 0 or self.keyframe_requests > 0
         self.keyframe_requests = 0
         size = int(self.bps / 8 / FPS) * (3 if key else 1)
         frame = EncodedFrame("vp8", bytes([0x10 if key else 0x11]) + bytes(size - 1), key,
-                             self.index * 3000, self.index, received_at=now)
+                             self.index * 3000, self.index, gap=gap, received_at=now)
         for fn in list(self.encoded):
             fn(frame)
-        if self.decoded:
+        self._waits_for_key = (self._waits_for_key or gap) and not key
+        if self.decoded and not self._waits_for_key:
             picture = self.pattern.video_frame(self.index).to_ndarray(format="rgb24")
             decoded = Frame.from_array(picture, index=self.index, captured_at=now)
             for fn in list(self.decoded):
@@ -188,6 +200,24 @@ def test_a_narrow_link_steps_down_to_reencoded_vp8_from_a_keyframe_and_back_up(r
     passed = [m for m, _ in link.messages if m["type"] == "video" and "display_width" not in m]
     after = [m for m in passed if m["id"] > reencoded[-1]["id"]]
     assert after and after[0]["key"], back           # the stream's own video from a keyframe
+
+
+def test_packet_loss_before_the_kernel_is_not_taken_for_a_narrow_link(rig):
+    """RTP loss between the stream server and the kernel sends the browser less (the video
+    waits for a keyframe), but the link is as wide as before: no step down, and the stream's
+    own video comes back from a keyframe."""
+    pump, stream, link, clock = rig(capacity=10_000_000)
+    run(pump, stream, link, clock, 4)
+    assert pump.bitrate is not None and pump.mode == "passthrough"
+    sent = len(link.messages)
+    stream.loss_until = clock() + 3.0
+    paths = run(pump, stream, link, clock, 10)
+    assert stream.lost > 20
+    assert set(paths) == {"webcodecs vp8"}, paths
+    assert pump.bitrate.steps_down == 0 and pump.target.rung == 0, pump.adapt_stats()
+    after = [m for m, _ in link.messages[sent:] if m["type"] == "video"]
+    resumed = [m for m in after if m["seq"] > stream.index - 5 * FPS]   # frames of the last 5 s
+    assert resumed and any(m["key"] for m in after)
 
 
 def test_a_change_of_path_does_not_show_the_kernels_old_picture(rig):
