@@ -10,6 +10,11 @@ pattern plays at 30 fps, then:
   pass-through where the stream fits the link, else a re-encoded VP8 rung; ``--fixed``:
   ``adapt=False``, the stream's own video whatever the link);
 * ``viewer, cell busy``: the same while another cell runs ``time.sleep(10)``;
+* ``viewer, RTP loss``: the sandbox drops 30 % of the stream's RTP packets for 2 s (between
+  the stream server and the kernel, as a lossy path to a real STN would): how long after the
+  loss ends the first picture captured after it is painted (recovery), the longest time
+  without a new picture, and the rung steps the loss caused (none is right: the link to the
+  browser did not change);
 * ``viewer, fixed JPEG``: a new ``client.viewer(channel, transport="jpeg", adapt=False)``
   (the kernel decodes and sends JPEG q80, the path before pass-through), measured for
   ``--seconds``;
@@ -50,6 +55,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import json
 import os
 import platform
@@ -79,12 +85,13 @@ from linkshaper import Link, ShapedLink
 
 GOALS = {"fps": 29.0, "p50": 80.0, "p95": 150.0, "busy_fps": 25.0, "cpu": 35.0}
 BLOCK_SECONDS = 10
-CELLS_PER_SIZE = 9  # cells_for's cells per size
+CELLS_PER_SIZE = 11  # cells_for's cells per size
+LOSS = {"share": 0.3, "seconds": 2.0}
 
 
 def cells_for(width: int, height: int, seconds: float, options: str = "") -> list[str]:
-    """The notebook cells for one size: setup, stats, block, stats, close, JPEG viewer, its
-    stats and close, naive, cleanup."""
+    """The notebook cells for one size: setup, stats, block, stats, RTP loss, stats, close,
+    JPEG viewer, its stats and close, naive, cleanup."""
     jpeg_options = options.replace(", adapt=False", "")
     return [
         f"""import json, logging, os, time
@@ -100,6 +107,14 @@ display(viewer)
 print("MZ-PIDS " + json.dumps({{"kernel": os.getpid(), "sandbox": sandbox.pid}}))""",
         'print("MZ-STATS " + json.dumps(viewer.get_stats()))',
         f"time.sleep({BLOCK_SECONDS})",
+        'print("MZ-STATS " + json.dumps(viewer.get_stats()))',
+        f"""print("MZ-LOSS-START", time.time())
+sandbox.control("drop_packets", share={LOSS['share']}, seconds={LOSS['seconds']})
+for _ in range(400):                                   # 20 s at most
+    if not sandbox.control("state")["stream"]["loss"]["active"]:
+        break
+    time.sleep(0.05)
+print("MZ-LOSS-END", time.time())""",
         'print("MZ-STATS " + json.dumps(viewer.get_stats()))',
         "viewer.close()",
         f"""viewer = client.viewer(sandbox.stream_channel_id, transport="jpeg", adapt=False{jpeg_options})
@@ -177,6 +192,20 @@ class Window:
             "clock_offset_ms": round(statistics.median(offsets), 2) if offsets else None,
             "cpu": cpu,
         }
+
+
+def recovery(page, kind: str, start: float, end: float) -> dict:
+    """From the paints recorded since the last Window: ms from ``end`` (s, the loss's end) to
+    the paint of the first picture captured after it, and the longest wait for a new picture
+    from ``start`` until then (ms)."""
+    paints = sorted((p for p in page.evaluate("window.__mzProbe.paints") if p[0] == kind),
+                    key=lambda p: p[1])
+    after = next((p for p in paints if p[1] - p[4] > end * 1000.0), None)
+    until = after[1] if after is not None else max((p[1] for p in paints), default=end * 1e3)
+    times = [start * 1000.0] + [p[1] for p in paints if start * 1000.0 <= p[1] <= until]
+    return {"recovery_ms": None if after is None else round(after[1] - end * 1000.0),
+            "frozen_ms": round(max(b - a for a, b in itertools.pairwise(times)))
+            if len(times) > 1 else None}
 
 
 def chromium_pids() -> list[int]:
@@ -275,8 +304,8 @@ def run_size(ui: NotebookUI, first: int, seconds: float, size: tuple[int, int],
     """One size's windows; returns the results and the notebook's UI (a new one if the page
     had to be reopened after the naive loop)."""
     page = ui.page
-    setup, stats1, block, stats2, close, jpeg, jpeg_stats, naive, cleanup = range(first,
-                                                                                first + 9)
+    (setup, stats1, block, stats2, loss, stats3, close, jpeg, jpeg_stats, naive,
+     cleanup) = range(first, first + CELLS_PER_SIZE)
     out = ui.run(setup, timeout=90)
     pids = json.loads(re.search(r"MZ-PIDS (\{.*\})", out).group(1))
     who = {"kernel": [pids["kernel"]], "sandbox": [pids["sandbox"]]}
@@ -304,7 +333,22 @@ def run_size(ui: NotebookUI, first: int, seconds: float, size: tuple[int, int],
     results["busy"] = window.finish("viewer")
     ui.wait_done(block, timeout=BLOCK_SECONDS + 30)
     stats = ui.run(stats2, timeout=180)
-    results["busy"]["widget_stats"] = json.loads(stats.split("MZ-STATS ", 1)[1])
+    results["busy"]["widget_stats"] = before = json.loads(stats.split("MZ-STATS ", 1)[1])
+
+    window = Window(page, who)
+    ui.start(loss)                      # selecting the cell may scroll the viewer away
+    viewer.scroll_into_view_if_needed()
+    ui.wait_done(loss, timeout=60)
+    out = ui.output_text(loss)
+    start, end = (float(re.search(rf"MZ-LOSS-{w} ([\d.]+)", out).group(1))
+                  for w in ("START", "END"))
+    time.sleep(3)                       # the recovery, and what follows it
+    results["loss"] = {**window.finish("viewer"), **recovery(page, "viewer", start, end)}
+    stats = ui.run(stats3, timeout=180)
+    after = json.loads(stats.split("MZ-STATS ", 1)[1])
+    results["loss"]["widget_stats"] = after
+    results["loss"]["caused"] = {k: (after.get(k) or 0) - (before.get(k) or 0)
+                                 for k in ("steps_down", "keyframe_requests")}
     ui.run(close, timeout=180)
 
     ui.run(jpeg, timeout=60)
@@ -387,6 +431,8 @@ def table(runs: list[dict], info: dict, end_load: tuple) -> str:
     ]
     for run in runs:
         for key, label in (("viewer", "StreamViewer"), ("busy", "StreamViewer, cell busy"),
+                           ("loss", (f"StreamViewer, {LOSS['share']:.0%} RTP loss for "
+                                     f"{LOSS['seconds']:g} s")),
                            ("jpeg", "StreamViewer, fixed JPEG"),
                            ("naive", "naive ipywidgets.Image loop"),
                            ("webrtc", "reference: WebRTC <video>, no Jupyter")):
@@ -398,6 +444,11 @@ def table(runs: list[dict], info: dict, end_load: tuple) -> str:
                    f"rung {ws.get('rung')} (down {ws.get('steps_down')}, up "
                    f"{ws.get('steps_up')}), keyframe requests {ws.get('keyframe_requests')}, "
                    f"expired {ws['expired']}" if ws else "–")
+            if "caused" in r:
+                own += (f"; first picture after the loss painted "
+                        f"{ms(r['recovery_ms'])} ms after it ended, longest wait "
+                        f"{ms(r['frozen_ms'])} ms, steps down {r['caused']['steps_down']}, "
+                        f"keyframe requests {r['caused']['keyframe_requests']}")
             if r.get("growth_ms") is not None:
                 own += f"; latency growth first→last 10 s {r['growth_ms']:+.0f} ms"
             lines.append(
@@ -430,7 +481,7 @@ def table(runs: list[dict], info: dict, end_load: tuple) -> str:
                          f"{moved['bytes_down'] / 1e6:.1f} MB down, "
                          f"{moved['bytes_up'] / 1e6:.1f} MB up through the shaper.")
     misses = {f"{run['link']} {run['size']} {k}": run[k]["unreadable_stamps"] for run in runs
-              for k in ("viewer", "busy", "jpeg", "naive", "webrtc")
+              for k in ("viewer", "busy", "loss", "jpeg", "naive", "webrtc")
               if k in run and run[k]["unreadable_stamps"]}
     if misses:
         lines.append(f"Pictures painted whose stamp could not be read (not counted): {misses}.")
