@@ -42,6 +42,7 @@ import base64
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +95,13 @@ for _ in range(400):                       # 20 s at most
         break
     _time.sleep(0.05)
 print("MZ-LOSS-END", _time.time())
+"""
+RUNG = """\
+# browser-test: a new viewer that starts on re-encoded rung 2 (VP8 x0.75) of a link that is in
+# fact wide, so the controller probes up to pass-through (added by tests/browser)
+viewer.close()
+viewer = client.viewer(sandbox.stream_channel_id, start_rung=2)
+display(viewer)
 """
 #: Init script: records the stamp corner (green channel) of every picture drawn on a viewer's
 #: canvas while ``window.__mzPaints`` is a list, with the canvas size and the CSS width it is
@@ -155,14 +163,16 @@ def prepare(root: Path, codec: str | None = None) -> dict:
         nb["cells"][start]["source"] = text.splitlines(keepends=True)
     ours = [{"cell_type": "code", "execution_count": None, "id": f"browser-test-{name}",
              "metadata": {}, "outputs": [], "source": text.splitlines(keepends=True)}
-            for name, text in (("probe", PROBE), ("second-view", SECOND_VIEW), ("loss", LOSS))]
+            for name, text in (("probe", PROBE), ("second-view", SECOND_VIEW), ("loss", LOSS),
+                               ("rung", RUNG))]
     nb["cells"][cleanup:cleanup] = ours
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
             cell["outputs"], cell["execution_count"] = [], None
     (root / NOTEBOOK.name).write_text(json.dumps(nb, indent=1))
     return {"viewer": viewer, "panel": panel, "probe": cleanup, "second_view": cleanup + 1,
-            "loss": cleanup + 2, "cleanup": cleanup + 3, "first_code": code[0],
+            "loss": cleanup + 2, "rung": cleanup + 3, "cleanup": cleanup + 4,
+            "first_code": code[0],
             "last_above": max(i for i in code if i < cleanup)}
 
 
@@ -451,6 +461,50 @@ def _cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
     except OSError:
         return b""
+
+
+@pytest.mark.timeout(600)   # the bounded waits below add up to more than the default 120 s
+def test_rung_changes_paint_every_picture_readable_and_in_order(opened):
+    """A viewer started on a re-encoded rung climbs to pass-through (the link is wide): the
+    browser's decoder follows each change (another size, another bitstream) and every picture
+    it paints on the way reads back at the size it is shown, newer than the one before."""
+    ui, cells, _server, page_errors = opened("lab")
+    page = ui.page
+    page.evaluate("() => { window.__mzPaints = []; }")
+    ui.run(cells["rung"], timeout=60)
+    viewer = page.locator(".mz-viewer").last
+    viewer.scroll_into_view_if_needed()
+    overlay = viewer.locator(".mz-overlay")
+    seen: list[tuple[str, Stamp | None]] = []
+    paths: list[str] = []
+
+    def on_path(*words: str) -> Callable[[], bool]:   # the overlay says it: no cell runs
+        def check() -> bool:
+            seen.extend(painted(page))
+            text = overlay.text_content() or ""
+            if not paths or paths[-1] != text:
+                paths.append(text)
+            return all(w in text for w in words)
+        return check
+
+    # the controller takes its start rung with the stream's first measured rate (its first
+    # ack), then finds the link quiet and climbs
+    assert wait_for(on_path("vp8 ", "×0.75"), 30, 0.2), f"never on rung 2: {paths}"
+    assert wait_for(on_path("webcodecs vp8"), 120, 0.5), f"never back to pass-through: {paths}"
+    moving = max((s.index for _, s in seen if s is not None), default=0)
+    assert wait_for(lambda: (seen.extend(painted(page)) or True) and any(
+        s is not None and s.index > moving + 15 for _, s in seen), 30, 0.3), "it stopped"
+    page.evaluate("() => { window.__mzPaints = null; }")
+    assert seen and all(s is not None for _, s in seen), \
+        f"{sum(s is None for _, s in seen)} of {len(seen)} painted pictures do not read back"
+    indexes = [s.index for _, s in seen if s is not None]
+    assert indexes == sorted(indexes), "a picture painted after a newer one"
+    counts = page.evaluate("() => window.__mzCounts")
+    assert counts["configure"] >= 2 and counts["repeated"] == 0, counts   # x0.75, then x1
+    stats = probe(ui, cells["probe"])
+    assert stats["decode_errors"] == 0 and stats["sessions"] == 1, stats
+    ui.run(cells["cleanup"], timeout=60)
+    assert ui.errors() == [] and page_errors == []
 
 
 NO_WEBCODECS = "delete window.VideoDecoder; delete window.EncodedVideoChunk;"
