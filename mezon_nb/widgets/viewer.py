@@ -83,7 +83,9 @@ class StreamViewer(anywidget.AnyWidget):
     acks' delivered bytes and round trip choose a lighter picture (:mod:`.bitrate`): the stream
     decoded in the kernel and re-encoded to VP8 at a lower bitrate and scale for a view with
     WebCodecs, lower JPEG quality and scale otherwise; back up with hysteresis when the link
-    allows; ``start_rung`` starts lower on the ladder (a link known to be small).
+    allows; ``start_rung`` starts lower on the ladder (a link known to be small) once the
+    stream's rate is measured, with the first acks (about a second: until then the picture
+    goes as it would on rung 0).
     ``adapt=False`` keeps pass-through (or JPEG at ``quality``) whatever the link.
     ``get_stats()["path"]`` and the overlay say which path runs (``webcodecs vp8``,
     ``vp8 1.3 Mbit/s ×1``, ``jpeg q80``, ``jpeg q60 ×0.5``).
