@@ -684,7 +684,8 @@ class ParticipantLog:
                 self._store.set_label(channel_id, label)
             events = self._store.frame()
             still = sessions(events).query("open")
-            names = events.dropna(subset=["user_id", "participant"])
+            # as the live tracker: a join names its user, a chat message does not
+            names = events[events["kind"] == "joined"].dropna(subset=["user_id", "participant"])
             names = names.drop_duplicates("user_id", keep="last")
             live = events[(events["source"] == "live") & events["user_id"].notna()]
             latest = live.groupby("user_id", observed=True)["time"].max()

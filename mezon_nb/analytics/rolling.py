@@ -54,7 +54,7 @@ def replay(state: ArchiveState, snap: Snapshot, gaps: Iterable[Gap] = ()) -> Arc
         if user < 0:
             continue
         uid = users[user]
-        if name >= 0:
+        if name >= 0 and kind == _JOINED:   # as the live tracker: joins name a user, chat not
             names[uid] = names_of[name]
         if source == _LIVE and last_live.get(uid, t) <= t:
             last_live[uid] = t

@@ -168,3 +168,21 @@ def test_a_follower_gets_every_row_across_a_roll(tmp_path):
     assert len(table) == 2
     assert [(row["kind"], row["user_id"]) for row in seen] == [
         ("joined", "13"), ("joined", "14"), ("left", "11")]
+
+
+def test_a_chat_message_does_not_name_a_user_after_a_reopen(tmp_path):
+    """Found by the property test above (CI, 2026-12-03): only a join names a user for the
+    leaves that follow, live and after a reopen alike; a chat message's sender name did after
+    a reopen only."""
+    from test_analytics_engines import replay as replay_ops
+    ops = [("join", "1", "6", 0, [])] * 16 + [("chat", "2", "6", 0, [])] + [
+        ("join", "1", "6", 0, [])] * 2 + [("leave", "2", "6", 0, [])]
+    whole = ParticipantLog()
+    replay_ops(whole, ops)
+    with ParticipantLog(archive=tmp_path, roll_rows=2) as first:
+        replay_ops(first, ops[:17])
+        before = len(first)
+    with ParticipantLog(archive=tmp_path, roll_rows=2) as second:
+        replay_ops(second, ops[17:], start=0)
+        got = second.events
+    same_after_reopen(got, whole.events, before)
