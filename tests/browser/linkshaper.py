@@ -1,10 +1,12 @@
 """A loopback link shaper: a TCP forwarder on 127.0.0.1 that behaves like a slow WAN link.
 
 Chromium talks to the shaper's port instead of JupyterLab's; every byte (HTTP, WebSocket, it
-does not matter) crosses two :class:`Bottleneck` s, one per direction: a queue of at most
-``queue_bytes`` in front of a token bucket of ``rate`` bytes/s, then ``delay`` seconds of
-one-way propagation. When a queue is full the shaper stops reading from that side, so the
-sender's TCP window closes as it would in front of a real bottleneck; nothing is dropped.
+does not matter) crosses two :class:`Bottleneck` s, one per direction, shared by every
+connection as a real link is (six page loads and a kernel WebSocket divide one 1 Mbit/s): a
+FIFO queue of at most ``queue_bytes`` in front of a token bucket of ``rate`` bytes/s, then
+``delay`` seconds of one-way propagation. When the queue is full the shaper stops reading from
+the senders, so their TCP windows close as they would in front of a real bottleneck; nothing
+is dropped. A receiver that does not read holds back only its own connection's sender.
 
 The rules live in :class:`Bottleneck`, which takes the time as an argument (tests run it in
 simulated time); :class:`LinkShaper` (asyncio) and :class:`ShapedLink` (its own loop thread,
@@ -108,7 +110,7 @@ class Bottleneck:
     >>> link.enqueue(1200, now=0.0)
     >>> link.room
     2800
-    >>> [link.depart(now=1.0) for _ in range(3)]  # 500 at once (full bucket), then 0.5 s each
+    >>> [link.depart(now=1.0)[:2] for _ in range(3)]  # a full bucket at once, then the rate
     [(500, 0.05), (500, 0.55), (200, 0.75)]
     >>> link.next_departure(now=1.0) is None
     True
@@ -124,7 +126,7 @@ class Bottleneck:
         self.burst = burst or (SEGMENT if rate is None else
                                max(SEGMENT, int(rate * _BURST_SECONDS)))
         self.queued = 0
-        self._chunks: deque[list[float]] = deque()  # [time enqueued, bytes left]
+        self._chunks: deque[list[Any]] = deque()  # [time enqueued, bytes left, owner]
         # the time the bucket is (or was) full; a departure of s bytes may leave at
         # full_at - (burst - s) / rate at the earliest
         self._full_at = start
@@ -135,8 +137,9 @@ class Bottleneck:
         """Bytes the queue can still take."""
         return self.queue_bytes - self.queued
 
-    def enqueue(self, size: int, now: float) -> None:
-        """``size`` bytes joined the queue at ``now``; more than :attr:`room` is an error.
+    def enqueue(self, size: int, now: float, owner: Any = None) -> None:
+        """``size`` bytes of ``owner`` (e.g. a connection) joined the queue at ``now``; more
+        than :attr:`room` is an error. A departure never mixes two owners' bytes.
 
         >>> Bottleneck(1000, 0.0, 100).enqueue(101, now=0.0)
         Traceback (most recent call last):
@@ -146,13 +149,26 @@ class Bottleneck:
         if size > self.room:
             raise ValueError(f"{size} bytes do not fit the queue (room for {self.room})")
         if size > 0:
-            self._chunks.append([now, size])
+            self._chunks.append([now, size, owner])
             self.queued += size
+
+    def discard(self, owner: Any) -> int:
+        """Drop every queued byte of ``owner`` (its connection is gone); returns how many.
+
+        >>> link = Bottleneck(1000, 0.0, 100)
+        >>> link.enqueue(30, 0.0, "a"); link.enqueue(20, 0.0, "b"); link.enqueue(5, 0.0, "a")
+        >>> link.discard("a"), link.queued
+        (35, 20)
+        """
+        dropped = sum(left for _, left, who in self._chunks if who is owner)
+        self._chunks = deque(c for c in self._chunks if c[2] is not owner)
+        self.queued -= dropped
+        return dropped
 
     def _head(self) -> tuple[int, float] | None:
         if not self._chunks:
             return None
-        enqueued, left = self._chunks[0]
+        enqueued, left, _ = self._chunks[0]
         size = int(min(left, self.burst))
         due = max(enqueued, self._last)
         if self.rate is not None:
@@ -164,8 +180,9 @@ class Bottleneck:
         head = self._head()
         return None if head is None else head[1]
 
-    def depart(self, now: float) -> tuple[int, float]:
-        """Take the head departure (its due time must be ``<= now``): ``(bytes, arrival)``.
+    def depart(self, now: float) -> tuple[int, float, Any]:
+        """Take the head departure (its due time must be ``<= now``):
+        ``(bytes, arrival, owner)``.
 
         >>> Bottleneck(1000, 0.0, 100).depart(now=0.0)
         Traceback (most recent call last):
@@ -176,6 +193,7 @@ class Bottleneck:
         if head is None or head[1] > now + 1e-9:
             raise LookupError(f"nothing is due at {now:g}")
         size, due = head
+        owner = self._chunks[0][2]
         self._chunks[0][1] -= size
         if not self._chunks[0][1]:
             self._chunks.popleft()
@@ -183,73 +201,100 @@ class Bottleneck:
         if self.rate is not None:
             self._full_at = max(self._full_at, due) + size / self.rate
         self._last = due
-        return size, due + self.delay
+        return size, due + self.delay, owner
 
 
-class _Pipe:
-    """One direction on real sockets: reads from ``source`` into its bottleneck, writes what
-    arrives to ``sink``; the source is paused while the queue is full or the sink is."""
+class _Direction:
+    """One direction of the link on real sockets: one :class:`Bottleneck` that every
+    connection's :class:`_Pipe` in this direction queues into; each departure goes to the pipe
+    whose bytes it carries."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, bottleneck: Bottleneck) -> None:
         self.loop, self.bottleneck = loop, bottleneck
+        self.pipes: set[_Pipe] = set()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def feed(self, pipe: _Pipe, size: int) -> None:
+        self.bottleneck.enqueue(size, self.loop.time(), owner=pipe)
+        self.step()
+
+    def step(self) -> None:
+        """Move every departure that is due to its pipe; set a timer for the next one."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        now = self.loop.time()
+        while (due := self.bottleneck.next_departure(now)) is not None:
+            if due > now:
+                self._timer = self.loop.call_at(due, self.step)
+                break
+            size, arrival, pipe = self.bottleneck.depart(now)
+            pipe.departed(size, arrival)
+        for pipe in list(self.pipes):
+            pipe.update_reading()
+
+    def forget(self, pipe: _Pipe) -> None:
+        """``pipe``'s connection is gone: its queued bytes leave the queue unsent."""
+        self.pipes.discard(pipe)
+        self.bottleneck.discard(pipe)
+        self.step()
+
+
+class _Pipe:
+    """One connection's bytes in one direction: read from ``source`` into the shared
+    :class:`_Direction`, written to ``sink`` as they arrive. The source is paused while the
+    link's queue is full or this pipe's sink is (a receiver that does not read)."""
+
+    def __init__(self, direction: _Direction) -> None:
+        self.direction, self.loop = direction, direction.loop
         self.source: asyncio.Transport | None = None
         self.sink: asyncio.Transport | None = None
-        self.data = bytearray()
+        self.data = bytearray()  # this pipe's bytes in the link's queue
         self.flight: deque[tuple[float, bytes]] = deque()
         self.forwarded = 0
-        self.max_queued = 0
         self.eof = False
         self.finished = False
         self.sink_paused = False
         self._reading = True
-        self._depart_timer: asyncio.TimerHandle | None = None
         self._deliver_timer: asyncio.TimerHandle | None = None
         self.on_finished: Any = lambda: None
+        direction.pipes.add(self)
 
     def read_size(self) -> int:
-        return max(1, min(_READ_MAX, self.bottleneck.room))
+        return max(1, min(_READ_MAX, self.direction.bottleneck.room))
 
     def feed(self, chunk: bytes | memoryview) -> None:
         self.data += chunk
-        self.bottleneck.enqueue(len(chunk), self.loop.time())
-        self.max_queued = max(self.max_queued, self.bottleneck.queued)
-        self._step()
+        self.direction.feed(self, len(chunk))
 
     def end(self) -> None:
         """The source sent EOF (or vanished): deliver what is queued, then EOF the sink."""
         self.eof = True
-        self._step()
+        self.update_reading()
+        self.deliver()
 
-    def _set_reading(self, reading: bool) -> None:
+    def set_sink_paused(self, paused: bool) -> None:
+        self.sink_paused = paused
+        self.update_reading()
+
+    def update_reading(self) -> None:
+        reading = self.direction.bottleneck.room > 0 and not self.eof and not self.sink_paused
         if reading != self._reading and self.source is not None and not self.source.is_closing():
             (self.source.resume_reading if reading else self.source.pause_reading)()
             self._reading = reading
 
-    def _step(self) -> None:
-        """Move every departure that is due into flight; set a timer for the next one."""
-        if self.finished:
-            return
-        if self._depart_timer is not None:
-            self._depart_timer.cancel()
-            self._depart_timer = None
-        now = self.loop.time()
-        while not self.sink_paused:
-            due = self.bottleneck.next_departure(now)
-            if due is None:
-                break
-            if due > now:
-                self._depart_timer = self.loop.call_at(due, self._step)
-                break
-            size, arrival = self.bottleneck.depart(now)
-            self.flight.append((arrival, bytes(self.data[:size])))
-            del self.data[:size]
-        self._set_reading(self.bottleneck.room > 0 and not self.eof)
-        self._deliver()
+    def departed(self, size: int, arrival: float) -> None:
+        self.flight.append((arrival, bytes(self.data[:size])))
+        del self.data[:size]
+        if self._deliver_timer is None:
+            self.deliver()
 
-    def _deliver(self) -> None:
+    def deliver(self) -> None:
         if self._deliver_timer is not None:
             self._deliver_timer.cancel()
             self._deliver_timer = None
+        if self.finished:
+            return
         now = self.loop.time()
         while self.flight and self.flight[0][0] <= now and self.sink is not None:
             chunk = self.flight.popleft()[1]
@@ -257,8 +302,8 @@ class _Pipe:
                 self.sink.write(chunk)
                 self.forwarded += len(chunk)
         if self.flight and self.sink is not None:
-            self._deliver_timer = self.loop.call_at(self.flight[0][0], self._deliver)
-        elif self.eof and not self.data and not self.finished:
+            self._deliver_timer = self.loop.call_at(self.flight[0][0], self.deliver)
+        elif self.eof and not self.data and not self.flight:
             self.finished = True
             if self.sink is not None and not self.sink.is_closing() and self.sink.can_write_eof():
                 try:
@@ -269,9 +314,9 @@ class _Pipe:
 
     def cancel(self) -> None:
         self.finished = True
-        for timer in (self._depart_timer, self._deliver_timer):
-            if timer is not None:
-                timer.cancel()
+        if self._deliver_timer is not None:
+            self._deliver_timer.cancel()
+        self.direction.forget(self)
 
 
 class _Side(asyncio.BufferedProtocol):
@@ -291,7 +336,7 @@ class _Side(asyncio.BufferedProtocol):
         if sock is not None:  # keep the kernel's own buffering near the bottleneck's queue
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
-                                max(4096, self.inbound.bottleneck.queue_bytes // 2))
+                                max(4096, self.inbound.direction.bottleneck.queue_bytes // 2))
         self.conn.sides.append(self)
 
     def get_buffer(self, sizehint: int) -> memoryview:
@@ -305,11 +350,10 @@ class _Side(asyncio.BufferedProtocol):
         return True  # half-close: the other direction may still be delivering
 
     def pause_writing(self) -> None:
-        self.outbound.sink_paused = True
+        self.outbound.set_sink_paused(True)
 
     def resume_writing(self) -> None:
-        self.outbound.sink_paused = False
-        self.outbound._step()
+        self.outbound.set_sink_paused(False)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if exc is not None:
@@ -324,11 +368,8 @@ class _Connection:
     """A client connection and its upstream twin, with one pipe each way."""
 
     def __init__(self, shaper: LinkShaper) -> None:
-        loop, link = shaper.loop, shaper.link
-        now = loop.time()
         self.shaper = shaper
-        self.up = _Pipe(loop, link.bottleneck(link.up_bps, now))
-        self.down = _Pipe(loop, link.bottleneck(link.down_bps, now))
+        self.up, self.down = _Pipe(shaper.up), _Pipe(shaper.down)
         self.sides: list[_Side] = []
         self.up.on_finished = self.down.on_finished = self.check_done
 
@@ -395,6 +436,9 @@ class LinkShaper:
     async def start(self) -> None:
         """Start listening (``port`` is set once this returns)."""
         self.loop = asyncio.get_running_loop()
+        now, link = self.loop.time(), self.link
+        self.up = _Direction(self.loop, link.bottleneck(link.up_bps, now))
+        self.down = _Direction(self.loop, link.bottleneck(link.down_bps, now))
         self._server = await self.loop.create_server(self._accept, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
 
@@ -417,7 +461,7 @@ class LinkShaper:
         if conn not in self.connections:  # the client went away meanwhile
             transport.abort()
             return
-        conn.up._step()  # what the client sent meanwhile is on its way
+        conn.up.deliver()  # what arrived meanwhile goes to the new sink
 
     async def stop(self) -> None:
         """Stop listening and abort every connection (idempotent)."""

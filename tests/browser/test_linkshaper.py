@@ -3,7 +3,8 @@
 The rules (``Bottleneck``) get the time as an argument, so rate, delay, burst and queue are
 checked exactly; the socket tests check what cannot be simulated: bytes arrive intact and in
 order both ways, HTTP and a WebSocket work through it, a full queue stops reading (the sender
-is held back, nothing piles up in the shaper), and ``stop()`` ends everything it started.
+is held back, nothing piles up in the shaper), connections share one link (first come, first
+served), and ``stop()`` ends everything it started.
 No wall-clock thresholds: every wait is bounded and only decides how long to try.
 """
 
@@ -21,7 +22,7 @@ def drain(link: Bottleneck, now: float) -> list[tuple[int, float]]:
     """Every departure due by ``now``."""
     out = []
     while (due := link.next_departure(now)) is not None and due <= now:
-        out.append(link.depart(now))
+        out.append(link.depart(now)[:2])
     return out
 
 
@@ -64,7 +65,7 @@ def test_nothing_leaves_before_it_arrived_or_before_its_turn():
     link.enqueue(100, now=3.0)
     with pytest.raises(LookupError):
         link.depart(now=2.0)
-    assert link.depart(now=3.0) == (100, 3.0)
+    assert link.depart(now=3.0) == (100, 3.0, None)
 
 
 def test_a_late_caller_loses_no_throughput():
@@ -89,6 +90,35 @@ def test_queue_is_bounded_and_frees_as_bytes_leave():
     link.depart(now=0.0)
     assert link.room == 1000
     assert link.next_departure(now=0.0) == pytest.approx(1.0)
+
+
+def test_connections_share_one_queue_and_one_rate():
+    alone = Bottleneck(rate=1000, delay=0.0, queue_bytes=10_000, burst=500)
+    alone.enqueue(3000, now=0.0, owner="a")
+    shared = Bottleneck(rate=1000, delay=0.0, queue_bytes=10_000, burst=500)
+    shared.enqueue(1000, now=0.0, owner="a")
+    shared.enqueue(1000, now=0.0, owner="b")
+    shared.enqueue(1000, now=0.1, owner="a")
+    assert shared.room == 7000  # one queue for all
+    owners, times = [], []
+    while shared.queued:
+        size, arrival, owner = shared.depart(now=shared.next_departure(now=0.0))
+        owners.append((owner, size))
+        times.append(arrival)
+    # first come, first served, never two owners in one departure; together no faster than
+    # one connection alone
+    assert owners == [("a", 500), ("a", 500), ("b", 500), ("b", 500), ("a", 500), ("a", 500)]
+    assert times == pytest.approx([t for _, t in drain(alone, now=1e6)])
+
+
+def test_a_gone_connections_bytes_leave_the_queue():
+    link = Bottleneck(rate=1000, delay=0.0, queue_bytes=3000, burst=500)
+    link.enqueue(2000, now=0.0, owner="gone")
+    link.enqueue(500, now=0.0, owner="stays")
+    assert link.discard("gone") == 2000
+    assert link.room == 2500
+    assert link.depart(now=0.0) == (500, 0.0, "stays")
+    assert link.next_departure(now=0.0) is None
 
 
 def test_bad_shapes_are_refused():
@@ -205,12 +235,73 @@ def test_a_full_queue_stops_reading_instead_of_piling_up():
                 pytest.fail("the sender was never held back")
             (conn,) = shaper.connections
             queue = link.queue_bytes(link.up_bps)
-            assert conn.up.bottleneck.queued == len(conn.up.data) <= queue
-            assert conn.up.bottleneck.room < 65536  # full, up to one read
-            assert sent > queue  # the rest waits in socket buffers, as behind a real link
+            upstream = conn.sides[1].transport
+            assert shaper.up.bottleneck.queued == len(conn.up.data) <= queue
+            # what the shaper holds for it: the queue, the propagation, the receiver's socket
+            # buffer (at most its high-water mark and one read more)
+            held = (len(conn.up.data) + sum(len(chunk) for _, chunk in conn.up.flight)
+                    + upstream.get_write_buffer_size())
+            assert held <= queue + 3 * 65536
+            assert sent > held + 65536  # the rest waits in the sender, as behind a real link
             writer.transport.abort()
         finally:
             stalled.set()
+            await shaper.stop()
+            server.close()
+            await server.wait_closed()
+
+    asyncio.run(main())
+
+
+def test_a_connection_waits_behind_what_another_queued_first():
+    async def main():
+        first_size = 16_384  # exactly the queue of a 0.1 Mbit/s, 10 ms link: 1.3 s to leave
+        first_done, seen = asyncio.Event(), {}
+
+        async def receive(reader, writer):
+            tag = await reader.readexactly(1)
+            if tag == b"a":
+                await reader.readexactly(first_size - 1)
+                first_done.set()
+            else:  # the second connection's byte: how much of the first had gone by then
+                seen["first_forwarded"] = sum(c.up.forwarded for c in shaper.connections
+                                              if c is not second)
+            writer.close()
+
+        server = await asyncio.start_server(receive, "127.0.0.1", 0)
+        link = Link(0.1e6, 0.1e6, 10, queue_ms=10)
+        assert link.queue_bytes(link.up_bps) == first_size
+        shaper = LinkShaper(link, "127.0.0.1", server.sockets[0].getsockname()[1])
+        await shaper.start()
+        try:
+            _, a = await asyncio.open_connection("127.0.0.1", shaper.port)
+            a.write(b"a" * first_size)
+            for _ in range(500):  # until all of it is in the link (queued or gone)
+                (first,) = shaper.connections
+                if len(first.up.data) + first.up.forwarded + sum(
+                        len(c) for _, c in first.up.flight) == first_size:
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                pytest.fail("the first connection's bytes never entered the link")
+            _, b = await asyncio.open_connection("127.0.0.1", shaper.port)
+            for _ in range(500):
+                if shaper.connection_count == 2:
+                    break
+                await asyncio.sleep(0.01)
+            (second,) = shaper.connections - {first}
+            b.write(b"b")
+            await bounded(first_done.wait())
+            for _ in range(500):
+                if seen:
+                    break
+                await asyncio.sleep(0.01)
+            # one link, first come first served: the byte sent second arrived after all of
+            # the first connection's (each connection with a link of its own: at once)
+            assert seen == {"first_forwarded": first_size}
+            a.close()
+            b.close()
+        finally:
             await shaper.stop()
             server.close()
             await server.wait_closed()
