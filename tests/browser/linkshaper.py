@@ -264,6 +264,8 @@ class _Pipe:
         return max(1, min(_READ_MAX, self.direction.bottleneck.room))
 
     def feed(self, chunk: bytes | memoryview) -> None:
+        if self.finished:  # nobody to deliver to: these bytes do not take the link's room
+            return
         self.data += chunk
         self.direction.feed(self, len(chunk))
 
