@@ -212,15 +212,16 @@ def painted(page) -> list[tuple[str, Stamp | None]]:
         scale = r["shown"] / r["width"]
         height = round(r["height"] * scale)
         if scale != 1:
-            rows = np.minimum((np.arange(round(corner.shape[0] * scale)) / scale).astype(int),
-                              corner.shape[0] - 1)
-            cols = np.minimum((np.arange(round(corner.shape[1] * scale)) / scale).astype(int),
-                              corner.shape[1] - 1)
-            corner = corner[rows][:, cols]
+            corner = corner[_nearest(corner.shape[0], scale)][:, _nearest(corner.shape[1], scale)]
         image = np.zeros((max(height, corner.shape[0]), corner.shape[1]), np.uint8)
         image[:corner.shape[0]] = corner
         out.append((r["canvas"], read_stamp(image, now=r["at"] / 1000)))
     return out
+
+
+def _nearest(length: int, scale: float) -> np.ndarray:
+    """The source index of each pixel of ``length`` pixels scaled by ``scale`` (nearest)."""
+    return np.minimum((np.arange(round(length * scale)) / scale).astype(int), length - 1)
 
 
 def canvas_shot(page) -> bytes:
