@@ -29,6 +29,8 @@ second (a :class:`RateMeter`) and the round trip of the frames in each ack messa
 ...     target = ctl.update(now=t, delivered_bps=1_950_000, rtt=0.04 + 0.1 * t)
 >>> target.label, target.describe(jpeg=True)
 ('vp8 1.3 Mbit/s ×1', 'jpeg q70')
+>>> ctl.last_step_down
+'round trip 300 ms above its low'
 """
 
 from __future__ import annotations
@@ -127,6 +129,8 @@ class BitrateController:
         self.rung = start
         self.steps_down = 0
         self.steps_up = 0
+        self.last_step_down: str | None = None   # why the controller last stepped down
+        self._why: str | None = None
         self._rtts: deque[tuple[float, float]] = deque()
         self._last_queue: float | None = None
         self._congested_since: float | None = None
@@ -187,9 +191,9 @@ class BitrateController:
         queue = rtt - self._base_rtt(now, rtt)
         draining = self._last_queue is not None and queue < self._last_queue
         self._last_queue = queue
-        congested = (queue > self.queue_limit and not draining) or (
-            delivered_bps is not None and delivered_bps < self.loss_ratio * demand)
-        if not congested:
+        queued = queue > self.queue_limit and not draining
+        short = delivered_bps is not None and delivered_bps < self.loss_ratio * demand
+        if not (queued or short):
             self._congested_since = None
             waited = now - self._changed_at
             if self._probing and waited >= self._waits[self.rung]:
@@ -201,6 +205,8 @@ class BitrateController:
             return self.target()
         if self._congested_since is None:
             self._congested_since = now
+        self._why = (f"round trip {1000 * queue:.0f} ms above its low" if queued else
+                     f"{(delivered_bps or 0) / 1e6:.2g} of {demand / 1e6:.2g} Mbit/s delivered")
         if now - self._congested_since >= self.hold and self.rung < len(LADDER) - 1:
             rung = self.rung + 1
             if self._probing:  # the try failed: back where it came from, wait longer
@@ -216,6 +222,7 @@ class BitrateController:
     def _step(self, now: float, rung: int, *, probing: bool) -> None:
         if rung > self.rung:
             self.steps_down += 1
+            self.last_step_down = self._why
         else:
             self.steps_up += 1
         self.rung, self._changed_at, self._probing = rung, now, probing

@@ -1,9 +1,11 @@
 """The notebook cell lifecycle, as the widgets need it: is a cell running, and which cell made
 which widget.
 
-* :func:`kernel_busy` is true while a cell executes (IPython's ``pre_execute``/``post_execute``);
-  the frame pump then paces frames instead of waiting for acks that cannot arrive
-  (see :mod:`.flow`).
+* :func:`kernel_busy` is true while a cell executes (IPython's ``pre_run_cell`` to
+  ``post_run_cell``; not ``pre_execute``, which a comm message's handler fires too): the frame
+  pump then paces frames instead of waiting for acks that cannot arrive (see :mod:`.flow`).
+* :func:`cell_changes` counts cell starts and ends: an ack that crossed one may have waited in
+  the shell queue behind a cell, so its round trip says nothing of the link.
 * :func:`adopt` ties a widget to the cell being run; when that cell runs again its previous
   widgets are closed (their outputs are gone and the name now points at the new widget), so
   re-running ``viewer = client.viewer(channel)`` leaves one live stream, not two.
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 
 class _Cells:
     busy = False
+    changes = 0                              # cell starts and ends in this process
     current: str | None = None               # cell_id of the cell being run, if the UI sent one
     owned: ClassVar[dict[str, list]] = {}     # cell_id -> weak references to closable widgets
     installed = False
@@ -47,9 +50,8 @@ def install() -> None:
         return
     shell = get_ipython()
     if shell is not None:
-        shell.events.register("pre_execute", _pre_execute)
-        shell.events.register("post_execute", _post_execute)
         shell.events.register("pre_run_cell", pre_run_cell)
+        shell.events.register("post_run_cell", post_run_cell)
 
 
 def kernel_busy() -> bool:
@@ -59,6 +61,18 @@ def kernel_busy() -> bool:
     False
     """
     return _Cells.busy
+
+
+def cell_changes() -> int:
+    """How many times a cell started or finished executing in this process.
+
+    >>> import types
+    >>> before = cell_changes()
+    >>> pre_run_cell(types.SimpleNamespace(cell_id=None)); post_run_cell(None)
+    >>> cell_changes() - before
+    2
+    """
+    return _Cells.changes
 
 
 def adopt(widget: Any) -> None:
@@ -93,10 +107,13 @@ def pre_run_cell(info: Any) -> None:
     """IPython hook: a cell starts; close what its previous run made.
 
     >>> import types
-    >>> pre_run_cell(types.SimpleNamespace(cell_id=None))
+    >>> pre_run_cell(types.SimpleNamespace(cell_id=None)); kernel_busy()
+    True
+    >>> post_run_cell(None)
     """
     cell = getattr(info, "cell_id", None)
-    _Cells.current = cell
+    _Cells.current, _Cells.busy = cell, True
+    _Cells.changes += 1
     if cell is None:
         return
     with _Cells.lock:
@@ -110,13 +127,15 @@ def pre_run_cell(info: Any) -> None:
                 log.exception("could not close %r from the previous run of its cell", widget)
 
 
-def _pre_execute() -> None:
-    _Cells.busy = True
+def post_run_cell(result: Any) -> None:
+    """IPython hook: a cell finished (or failed).
+
+    >>> post_run_cell(None); kernel_busy()
+    False
+    """
+    _Cells.current, _Cells.busy = None, False
+    _Cells.changes += 1
 
 
-def _post_execute() -> None:
-    _Cells.busy = False
-    _Cells.current = None
-
-
-__all__ = ["adopt", "install", "kernel_busy", "pre_run_cell"]
+__all__ = ["adopt", "cell_changes", "install", "kernel_busy", "post_run_cell",
+           "pre_run_cell"]

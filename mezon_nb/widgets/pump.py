@@ -27,7 +27,9 @@ decodes only on a lower rung or while Python takes frames. ``path`` says which r
 (RTP loss between the stream server and the kernel: a frame arrives with ``gap``, and the video
 waits for a keyframe) send less for a while whatever the link: from the loss until the stream's
 next keyframe and for one measuring window after it, the controller hears only the round trip,
-not the delivered rate, so a loss upstream is not taken for a small link.
+not the delivered rate, so a loss upstream is not taken for a small link. Nor is a blocking
+cell: an ack message with a frame sent while a cell ran, or before a cell started or ended
+(its ack may have waited in the shell queue behind the cell), measures nothing.
 
 Why sending from the loop thread is safe: since ipykernel 4.3 a comm message is serialised and
 signed in the calling thread and handed to the IOPub thread, which owns the socket; ipykernel
@@ -66,6 +68,7 @@ import base64
 import concurrent.futures
 import dataclasses
 import logging
+import math
 import statistics
 import time
 from collections import deque
@@ -159,6 +162,8 @@ class FramePump:
         self._delivered = RateMeter()       # bits the browser acknowledged
         self._stream_lossy = False          # the stream lost frames, no keyframe since
         self._stream_loss_at: float | None = None    # when the stream last was lossy
+        self._cells_seen = cells.cell_changes()
+        self._cells_quiet_at = -math.inf    # since when no cell started or ended (seen)
         self._sent_sizes: deque[int] = deque(maxlen=30)   # bytes of the last frames sent
         self._force_key = False             # the next re-encoded frame is a keyframe
         self._fresh = False                 # nothing sent yet on this path and rung
@@ -322,9 +327,9 @@ class FramePump:
         if isinstance(frame, EncodedFrame):
             self._stream_bits.add(now, 8 * frame.size)
             self._stream_frames.add(now)
-            self._stream_lossy = frame.gap or (self._stream_lossy and not frame.key)
-            if self._stream_lossy:
+            if frame.gap or self._stream_lossy:
                 self._stream_loss_at = now
+            self._stream_lossy = not frame.key and (frame.gap or self._stream_lossy)
             if self.mode == "passthrough":
                 self.flow.offer(frame, frame.size)
                 if self.gate.poll(now):
@@ -434,13 +439,15 @@ class FramePump:
 
         >>> pump = FramePump(lambda content, buffers: None)
         >>> pump.adapt_stats()
-        {'rung': 0, 'steps_down': 0, 'steps_up': 0, 'delivered_kbps': None, 'keyframes_made': 0}
+        {'rung': 0, 'steps_down': 0, 'steps_up': 0, 'last_step_down': None, \
+'delivered_kbps': None, 'keyframes_made': 0}
         >>> pump.close()
         """
         delivered = self._delivered.rate(self.clock())
         ctl = self.bitrate
         return {"rung": self.target.rung, "steps_down": ctl.steps_down if ctl else 0,
                 "steps_up": ctl.steps_up if ctl else 0,
+                "last_step_down": ctl.last_step_down if ctl else None,
                 "delivered_kbps": None if delivered is None else round(delivered / 1000, 1),
                 "keyframes_made": self.reencoder.keyframes}
 
@@ -549,7 +556,8 @@ class FramePump:
                 self.glass_to_glass_ms.append(painted_at - captured * 1000.0)
             if self._on_painted is not None:
                 self._on_painted(job, painted_at)
-        if any(job is not None and job.paced for job in jobs):
+        quiet_since = self._cells_quiet_since(now)
+        if any(job is not None and (job.paced or job.sent_at < quiet_since) for job in jobs):
             self._delivered.reset(now)      # acks held back by a cell: no link measurement
             return
         for job in jobs:
@@ -557,10 +565,19 @@ class FramePump:
                 self._delivered.add(now, 8 * job.nbytes)
         self._adapt(now, roundtrips)
 
+    def _cells_quiet_since(self, now: float) -> float:
+        """Since when no cell started or ended, as far as the pump has looked (loop thread):
+        an ack for a frame sent before then may have waited behind a cell."""
+        changes = cells.cell_changes()
+        if changes != self._cells_seen:
+            self._cells_seen, self._cells_quiet_at = changes, now
+        return self._cells_quiet_at
+
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while not self._stopped:
             now = self.clock()
+            self._cells_quiet_since(now)
             job = self.flow.take(now, cells.kernel_busy(), self._admit)
             if job is None:
                 self._wake.clear()

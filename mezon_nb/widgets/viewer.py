@@ -268,7 +268,8 @@ class StreamViewer(anywidget.AnyWidget):
         ``busy_fps`` is the pace of frames while a cell runs (the one running, or the next).
         ``path`` is the picture sent now; ``rung`` its step on the bitrate ladder (0: the
         stream's own, or JPEG at ``quality``), ``steps_down``/``steps_up`` the controller's
-        changes, ``delivered_kbps`` what the acks say reached the browser.
+        changes and ``last_step_down`` why it last stepped down, ``delivered_kbps`` what the
+        acks say reached the browser.
 
         >>> viewer = StreamViewer(client)
         >>> stats = viewer.get_stats()

@@ -18,6 +18,7 @@ from widget_fakes import InOrderVp8, SimClock, settle_idle
 from mezon_nb.core.pattern import TestPattern
 from mezon_nb.media.encoded import EncodedFrame
 from mezon_nb.media.frames import Frame
+from mezon_nb.widgets import cells
 from mezon_nb.widgets.pump import FramePump
 
 FPS = 30
@@ -100,6 +101,7 @@ class LinkAndBrowser:
         self._batch_due: float | None = None
         self.vp8 = InOrderVp8()
         self.pictures: list[tuple[int, int]] = []
+        self.shell_blocked = False
 
     def send(self, content: dict, buffers: list) -> None:     # the pump's loop thread
         data = bytes(buffers[0]) if buffers else b""
@@ -129,6 +131,8 @@ class LinkAndBrowser:
             self._acks.append((now + self.one_way,
                                {"painted": self._batch, "flushed_at": now * 1000.0}))
             self._batch, self._batch_due = [], None
+        if self.shell_blocked:      # a cell runs: acks wait in the kernel's shell queue
+            return
         for arrives, ack in [a for a in self._acks if a[0] <= now]:
             self._acks.remove((arrives, ack))
             self.pump.acks([tuple(p) for p in ack["painted"]], [], ack["flushed_at"])
@@ -218,6 +222,33 @@ def test_packet_loss_before_the_kernel_is_not_taken_for_a_narrow_link(rig):
     after = [m for m, _ in link.messages[sent:] if m["type"] == "video"]
     resumed = [m for m in after if m["seq"] > stream.index - 5 * FPS]   # frames of the last 5 s
     assert resumed and any(m["key"] for m in after)
+
+
+def test_acks_that_waited_behind_a_cell_are_no_round_trip(rig):
+    """A cell blocks the kernel for 2.5 s: acks wait in the shell queue, those of the frames
+    sent while the cell's request waited in front of them too. None of those waits reaches the controller as a round trip
+    (the frames sent during the cell are paced, and the pump saw the cell start and end)."""
+    pump, stream, link, clock = rig(capacity=10_000_000)
+    run(pump, stream, link, clock, 4)
+    measured = []
+    update = pump.bitrate.update
+
+    def recording(now, delivered, rtt, demand=None):
+        measured.append(rtt)
+        return update(now, delivered, rtt, demand)
+
+    pump.bitrate.update = recording
+    link.shell_blocked = True   # the cell's request is in the shell queue, acks queue behind it
+    try:
+        run(pump, stream, link, clock, 0.3)
+        cells.pre_run_cell(types.SimpleNamespace(cell_id=None))
+        run(pump, stream, link, clock, 2.5)
+    finally:
+        cells.post_run_cell(None)
+        link.shell_blocked = False
+    run(pump, stream, link, clock, 4)
+    assert measured and max(measured) < 0.5, max(measured)
+    assert pump.bitrate.steps_down == 0 and pump.target.rung == 0, pump.adapt_stats()
 
 
 def test_a_change_of_path_does_not_show_the_kernels_old_picture(rig):

@@ -97,6 +97,18 @@ def test_one_step_down_can_skip_rungs_and_the_way_back_up_is_hysteretic():
     assert rungs[-1] == 0
 
 
+def test_a_step_down_says_why():
+    short = BitrateController(STREAM)
+    for t in (0.5, 1.0, 1.5, 2.0):    # a steady round trip, half of the stream delivered
+        short.update(t, STREAM / 2, 0.05)
+    assert short.steps_down == 1 and short.last_step_down == "1.1 of 2.2 Mbit/s delivered"
+    queued = BitrateController(STREAM)
+    for t in (0.5, 1.0, 1.5, 2.0, 2.5, 3.0):    # all delivered, a queue growing in front
+        queued.update(t, STREAM, 0.05 + 0.1 * t)
+    assert queued.steps_down == 1 and queued.last_step_down == "round trip 250 ms above its low"
+    assert BitrateController(STREAM).last_step_down is None
+
+
 def test_a_failed_probe_doubles_the_wait():
     ctl = BitrateController(STREAM, probe_after=4.0, max_probe_after=32.0)
     run(ctl, 1_000_000, 200)

@@ -18,20 +18,19 @@ def in_cell(monkeypatch):
 
     def run(cell_id):
         cells.pre_run_cell(types.SimpleNamespace(cell_id=cell_id))
-        cells._pre_execute()
 
     yield run
-    cells._post_execute()
+    cells.post_run_cell(None)
 
 
 def test_rerunning_a_cell_closes_what_its_previous_run_made(in_cell):
     client = FakeClient()
     in_cell("cell-a")
     old_viewer, panel = StreamViewer(client, "7"), ParticipantsPanel(client)
-    cells._post_execute()
+    cells.post_run_cell(None)
     in_cell("cell-b")
     other = StreamViewer(client, "8")
-    cells._post_execute()
+    cells.post_run_cell(None)
     in_cell("cell-a")                                       # the user re-runs cell a
     assert old_viewer.status == "closed" and client.sessions[0].left == 1
     assert panel.comm is None
@@ -45,5 +44,5 @@ def test_rerunning_a_cell_closes_what_its_previous_run_made(in_cell):
 def test_busy_flag_follows_execution(in_cell):
     in_cell("x")
     assert cells.kernel_busy()
-    cells._post_execute()
+    cells.post_run_cell(None)
     assert not cells.kernel_busy()
