@@ -65,6 +65,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
@@ -82,6 +83,7 @@ from browserkit import (
     launch,
 )
 from linkshaper import Link, ShapedLink
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 GOALS = {"fps": 29.0, "p50": 80.0, "p95": 150.0, "busy_fps": 25.0, "cpu": 35.0}
 BLOCK_SECONDS = 10
@@ -366,12 +368,17 @@ def run_size(ui: NotebookUI, first: int, seconds: float, size: tuple[int, int],
         return results, ui
     ui.start(naive)
     image = page.locator("img.widget-image").last
-    image.wait_for(timeout=30_000)
-    image.scroll_into_view_if_needed()
-    time.sleep(2)
-    window = Window(page, who)
-    time.sleep(seconds)
-    results["naive"] = window.finish("image")
+    show_s = 30 if reopen is None else 90
+    try:
+        image.wait_for(timeout=show_s * 1000)
+    except PlaywrightTimeoutError:  # recorded as a row: the later runs still go
+        results["naive"] = {"failed": f"no picture within {show_s} s"}
+    else:
+        image.scroll_into_view_if_needed()
+        time.sleep(2)
+        window = Window(page, who)
+        time.sleep(seconds)
+        results["naive"] = window.finish("image")
     if reopen is not None:
         # Without flow control the naive loop queued far more than a slow link carries (tens
         # of MB, minutes to drain) in front of every later message: reload the page, which
@@ -439,6 +446,10 @@ def table(runs: list[dict], info: dict, end_load: tuple) -> str:
             r = run.get(key)
             if r is None:
                 continue
+            if "failed" in r:
+                lines.append(f"| {run.get('link', 'loopback')} | {run['size']} | {label} | – "
+                             f"| {r['failed']} | – | – | – | – | – |")
+                continue
             ws = r.get("widget_stats")
             own = (f"{ws.get('path')}, fps {ws['fps']}, comm {ws.get('comm_kbps')} kbit/s, "
                    f"rung {ws.get('rung')} (down {ws.get('steps_down')}, up "
@@ -482,7 +493,7 @@ def table(runs: list[dict], info: dict, end_load: tuple) -> str:
                          f"{moved['bytes_up'] / 1e6:.1f} MB up through the shaper.")
     misses = {f"{run['link']} {run['size']} {k}": run[k]["unreadable_stamps"] for run in runs
               for k in ("viewer", "busy", "loss", "jpeg", "naive", "webrtc")
-              if k in run and run[k]["unreadable_stamps"]}
+              if run.get(k, {}).get("unreadable_stamps")}
     if misses:
         lines.append(f"Pictures painted whose stamp could not be read (not counted): {misses}.")
     offsets = [run[k]["clock_offset_ms"] for run in runs for k in ("viewer", "busy")
@@ -534,14 +545,20 @@ def main(argv: list[str] | None = None) -> int:
         notebooks.append(f"bench{index}.ipynb")
         (root / notebooks[-1]).write_text(json.dumps(code_notebook(cells)))
     server = JupyterServer(root)
-    runs = []
+    runs: list[dict] = []
+    failed: list[str] = []
     try:
         with sync_playwright() as playwright:
             browser = launch(playwright)
             try:
                 for link, notebook in zip(links, notebooks):
-                    runs += run_link(browser, server, link, notebook, sizes, seconds,
-                                     not args.no_naive)
+                    try:
+                        runs += run_link(browser, server, link, notebook, sizes, seconds,
+                                         not args.no_naive)
+                    except Exception as exc:  # noqa: BLE001 - the other links still run
+                        traceback.print_exc()
+                        failed.append(f"{'loopback' if link is None else link.label}: "
+                                      f"{type(exc).__name__}")
                 for run, size in zip([r for r in runs if r["link"] == "loopback"], sizes):
                     print(f"measuring {size[0]}x{size[1]} over WebRTC ...", file=sys.stderr,
                           flush=True)
@@ -556,7 +573,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"machine": info, "runs": runs}, indent=1))
-    return 0
+    if failed:
+        print(f"Not measured (see the traceback above): {'; '.join(failed)}.")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
