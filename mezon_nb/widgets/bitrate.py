@@ -130,7 +130,6 @@ class BitrateController:
         self.steps_down = 0
         self.steps_up = 0
         self.last_step_down: str | None = None   # why the controller last stepped down
-        self._why: str | None = None
         self._rtts: deque[tuple[float, float]] = deque()
         self._last_queue: float | None = None
         self._congested_since: float | None = None
@@ -205,9 +204,10 @@ class BitrateController:
             return self.target()
         if self._congested_since is None:
             self._congested_since = now
-        self._why = (f"round trip {1000 * queue:.0f} ms above its low" if queued else
-                     f"{(delivered_bps or 0) / 1e6:.2g} of {demand / 1e6:.2g} Mbit/s delivered")
         if now - self._congested_since >= self.hold and self.rung < len(LADDER) - 1:
+            self.last_step_down = (
+                f"round trip {1000 * queue:.0f} ms above its low" if queued else
+                f"{(delivered_bps or 0) / 1e6:.2g} of {demand / 1e6:.2g} Mbit/s delivered")
             rung = self.rung + 1
             if self._probing:  # the try failed: back where it came from, wait longer
                 self._waits[self.rung] = min(self.max_probe_after, 2 * self._waits[self.rung])
@@ -222,7 +222,6 @@ class BitrateController:
     def _step(self, now: float, rung: int, *, probing: bool) -> None:
         if rung > self.rung:
             self.steps_down += 1
-            self.last_step_down = self._why
         else:
             self.steps_up += 1
         self.rung, self._changed_at, self._probing = rung, now, probing

@@ -327,9 +327,10 @@ class FramePump:
         if isinstance(frame, EncodedFrame):
             self._stream_bits.add(now, 8 * frame.size)
             self._stream_frames.add(now)
-            if frame.gap or self._stream_lossy:
+            lossy = frame.gap or self._stream_lossy
+            if lossy:
                 self._stream_loss_at = now
-            self._stream_lossy = not frame.key and (frame.gap or self._stream_lossy)
+            self._stream_lossy = lossy and not frame.key
             if self.mode == "passthrough":
                 self.flow.offer(frame, frame.size)
                 if self.gate.poll(now):
