@@ -98,10 +98,12 @@ def cells_for(width: int, height: int, seconds: float, options: str = "") -> lis
     return [
         f"""import json, logging, os, time
 import mezon_nb
-_log = logging.FileHandler("mezon_nb-kernel.log")  # the bench's temp dir: path changes, rungs
-_log.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
-logging.getLogger("mezon_nb.widgets").addHandler(_log)
-logging.getLogger("mezon_nb.widgets").setLevel(logging.INFO)
+_widgets_log = logging.getLogger("mezon_nb.widgets")
+if not _widgets_log.handlers:  # once per kernel: the next size runs in the same kernel
+    _log = logging.FileHandler("mezon_nb-kernel.log")  # the bench's temp dir: paths, rungs
+    _log.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+    _widgets_log.addHandler(_log)
+    _widgets_log.setLevel(logging.INFO)
 sandbox = mezon_nb.Sandbox.start(crowd=False, stream_size=({width}, {height}), stream_fps=30)
 client = mezon_nb.connect(sandbox=sandbox)
 viewer = client.viewer(sandbox.stream_channel_id{options})
@@ -147,14 +149,18 @@ def percentile(values: list[float], q: float) -> float | None:
 class Window:
     """CPU counters and the page's paint records over one measurement window."""
 
-    def __init__(self, page, pids: dict[str, list[int]]) -> None:
+    def __init__(self, page, pids: dict[str, list[int]],
+                 shaped: ShapedLink | None = None) -> None:
         self.page, self.pids = page, {**pids, "chromium": chromium_pids()}
+        self.shaped = shaped
+        self.links = {} if shaped is None else shaped.connection_bytes()
         self.page.evaluate("window.__mzProbe.paints = []; window.__mzProbe.misses = 0")
         self.cpu = {name: self._cpu(p) for name, p in self.pids.items()}
         self.mine = set(descendants(os.getpid())) | {os.getpid()}
         self.mine_cpu = {pid: self._cpu([pid]) for pid in self.mine}
         self.machine = machine_busy()
         self.start = time.monotonic()
+        self.began = time.time()
 
     @staticmethod
     def _cpu(pids: list[int]) -> float:
@@ -193,7 +199,23 @@ class Window:
                           if first and last and wall >= 30 else None),
             "clock_offset_ms": round(statistics.median(offsets), 2) if offsets else None,
             "cpu": cpu,
+            "connections": self._connections(),
+            # every paint: ms since the window began, the picture's frame index, its age (ms)
+            "paints": [[round(p[1] - 1000 * self.began), p[3], p[4]] for p in paints],
         }
+
+
+    def _connections(self) -> list[tuple[int, int]] | None:
+        """kB (down, up) that each connection moved through the shaped link in this window,
+        busiest first (the viewer's WebSocket should be most of it)."""
+        if self.shaped is None:
+            return None
+        moved = []
+        for key, (up, down) in self.shaped.connection_bytes().items():
+            up0, down0 = self.links.get(key, (0, 0))
+            if down - down0 or up - up0:
+                moved.append((round((down - down0) / 1e3), round((up - up0) / 1e3)))
+        return sorted(moved, reverse=True)
 
 
 def recovery(page, kind: str, start: float, end: float) -> dict:
@@ -259,6 +281,21 @@ def parse_links(values: list[str] | None) -> list[Link | None]:
     return [Link.parse(text) for text in texts]
 
 
+def wait_quiet(shaped: ShapedLink, link: Link, limit: float = 180.0) -> float | None:
+    """Wait until the page stops loading through ``shaped``: at most 5 % of the link's
+    downstream rate moved in the last 3 s (JupyterLab keeps fetching chunks after the notebook
+    shows, and the next size's viewer would share the link with them). Seconds waited, or
+    ``None`` if the link stayed busy for ``limit`` s."""
+    began = time.monotonic()
+    history = [shaped.stats()["bytes_down"]]
+    while time.monotonic() - began < limit:
+        time.sleep(1.0)
+        history = (history + [shaped.stats()["bytes_down"]])[-4:]
+        if len(history) == 4 and history[-1] - history[0] <= 0.05 * 3 * link.down_bps / 8:
+            return round(time.monotonic() - began, 1)
+    return None
+
+
 def run_link(browser, server: JupyterServer, link: Link | None, notebook: str,
              sizes: list[tuple[int, int]], seconds: float, naive_loop: bool = True) -> list[dict]:
     """Every size in ``notebook`` (its own kernel), Chromium reaching ``server`` over ``link``."""
@@ -283,10 +320,12 @@ def run_link(browser, server: JupyterServer, link: Link | None, notebook: str,
 
         page.keyboard.press("Control+b")  # hide the file browser: more room
         for index, size in enumerate(sizes):
+            quiet = None if shaped is None else wait_quiet(shaped, link)
             print(f"[{label}] measuring {size[0]}x{size[1]} ...", file=sys.stderr, flush=True)
             run, ui = run_size(ui, CELLS_PER_SIZE * index, seconds, size,
-                               None if link is None else reopen, naive_loop)
-            run.update(link=label, lab_load_s=load, kernel_picker=ui.kernel_picked)
+                               None if link is None else reopen, shaped, naive_loop)
+            run.update(link=label, lab_load_s=load, kernel_picker=ui.kernel_picked,
+                       link_quiet_s=quiet)
             runs.append(run)
         if shaped is not None:
             runs[-1]["shaper"] = shaped.stats()
@@ -301,7 +340,7 @@ def run_link(browser, server: JupyterServer, link: Link | None, notebook: str,
 
 
 def run_size(ui: NotebookUI, first: int, seconds: float, size: tuple[int, int],
-             reopen: Callable[[], NotebookUI] | None = None,
+             reopen: Callable[[], NotebookUI] | None = None, shaped: ShapedLink | None = None,
              naive_loop: bool = True) -> tuple[dict, NotebookUI]:
     """One size's windows; returns the results and the notebook's UI (a new one if the page
     had to be reopened after the naive loop)."""
@@ -322,7 +361,7 @@ def run_size(ui: NotebookUI, first: int, seconds: float, size: tuple[int, int],
     results: dict = {"size": f"{size[0]}x{size[1]}"}
 
     viewer.scroll_into_view_if_needed()
-    window = Window(page, who)
+    window = Window(page, who, shaped)
     time.sleep(seconds)
     results["viewer"] = window.finish("viewer")
     stats = ui.run(stats1, timeout=180)
@@ -330,14 +369,14 @@ def run_size(ui: NotebookUI, first: int, seconds: float, size: tuple[int, int],
 
     ui.start(block)
     viewer.scroll_into_view_if_needed()
-    window = Window(page, who)
+    window = Window(page, who, shaped)
     time.sleep(BLOCK_SECONDS - 1.5)
     results["busy"] = window.finish("viewer")
     ui.wait_done(block, timeout=BLOCK_SECONDS + 30)
     stats = ui.run(stats2, timeout=180)
     results["busy"]["widget_stats"] = before = json.loads(stats.split("MZ-STATS ", 1)[1])
 
-    window = Window(page, who)
+    window = Window(page, who, shaped)
     ui.start(loss)                      # selecting the cell may scroll the viewer away
     viewer.scroll_into_view_if_needed()
     ui.wait_done(loss, timeout=60)
@@ -357,7 +396,7 @@ def run_size(ui: NotebookUI, first: int, seconds: float, size: tuple[int, int],
     viewer = page.locator(".mz-viewer").last
     viewer.scroll_into_view_if_needed()
     time.sleep(3)
-    window = Window(page, who)
+    window = Window(page, who, shaped)
     time.sleep(seconds)
     results["jpeg"] = window.finish("viewer")
     stats = ui.run(jpeg_stats, timeout=180)
@@ -376,7 +415,7 @@ def run_size(ui: NotebookUI, first: int, seconds: float, size: tuple[int, int],
     else:
         image.scroll_into_view_if_needed()
         time.sleep(2)
-        window = Window(page, who)
+        window = Window(page, who, shaped)
         time.sleep(seconds)
         results["naive"] = window.finish("image")
     if reopen is not None:
@@ -487,8 +526,13 @@ def table(runs: list[dict], info: dict, end_load: tuple) -> str:
     for run in runs:
         if "shaper" in run:
             moved = run["shaper"]
+            quiet = ", ".join(
+                f"{r['size']} " + ("not within 180 s" if r["link_quiet_s"] is None
+                                   else f"{r['link_quiet_s']} s")
+                for r in runs if r["link"] == run["link"])
             lines.append(f"Link {run['link']}: JupyterLab opened in {run['lab_load_s']} s "
                          f"(kernel picker answered: {run['kernel_picker'] or 'not shown'}); "
+                         f"before each size the page's own traffic was waited out ({quiet}); "
                          f"{moved['bytes_down'] / 1e6:.1f} MB down, "
                          f"{moved['bytes_up'] / 1e6:.1f} MB up through the shaper.")
     misses = {f"{run['link']} {run['size']} {k}": run[k]["unreadable_stamps"] for run in runs

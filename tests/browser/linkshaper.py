@@ -510,8 +510,22 @@ class ShapedLink:
 
     def stats(self) -> dict[str, int]:
         """:meth:`LinkShaper.stats`, read on the shaper's thread."""
-        async def read() -> dict[str, int]:
-            return self.shaper.stats()
+        return self._read(self.shaper.stats)
+
+    def connection_bytes(self) -> dict[int, tuple[int, int]]:
+        """Bytes each open connection has forwarded so far, ``(up, down)``, by a key that
+        stays that connection's while it is open (which connections share the link).
+
+        >>> with ShapedLink(Link(8e6, 8e6, 10), "127.0.0.1", 9) as shaped:
+        ...     shaped.connection_bytes()
+        {}
+        """
+        return self._read(lambda: {id(c): (c.up.forwarded, c.down.forwarded)
+                                   for c in self.shaper.connections})
+
+    def _read(self, fn: Any) -> Any:
+        async def read() -> Any:
+            return fn()
         return asyncio.run_coroutine_threadsafe(read(), self._loop).result(10)
 
     def stop(self) -> None:
