@@ -22,8 +22,9 @@ sits in a frame's path). The rule, written out here only (jupyter_rfb's, with ad
   cell), so frames are paced instead at :meth:`FlowControl.busy_rate`, the rate the frontend
   painted before the cell (10 % less when the frontend rather than the source set that rate;
   ``busy_fps``, 10, before it painted any), in bursts of at most ``max_in_flight`` and with at
-  most that rate times ``ack_timeout`` frames unacknowledged; when the cell ends, the window of
-  ``max_in_flight`` applies again to every unacknowledged frame;
+  most that rate times ``ack_timeout`` frames unacknowledged, none marked ``flush`` (its ack
+  cannot be read before the cell ends; the frontend batches them); when the cell ends, the
+  window of ``max_in_flight`` applies again to every unacknowledged frame;
 * ``lossless_delay`` (0.3 s) after the last JPEG with no newer frame, that frame is re-sent once
   as PNG; nothing is sent while no view is visible;
 * for encoded video (pass-through) a ``byte_window`` also bounds the bytes in flight (frames
@@ -456,9 +457,13 @@ class FlowControl:
         delay = self.lossless_delay
         self._lossless_at = now + delay if mime == JPEG and delay is not None else math.inf
         self.stats.sent += 1
-        job.flush = len(self._in_flight) >= window - (2 if fast else 0) or (
-            budget is not None and budget.exhausted) or (
-            self.byte_window is not None and 2 * self.bytes_in_flight >= self.byte_window)
+        # a paced frame never asks for a quick ack: none is read before the cell ends, and
+        # one ack message per frame would queue behind the cell (each makes the kernel publish
+        # two status messages, hundreds at once on a slow link when the cell ends)
+        job.flush = not job.paced and (
+            len(self._in_flight) >= window - (2 if fast else 0) or (
+                budget is not None and budget.exhausted) or (
+                self.byte_window is not None and 2 * self.bytes_in_flight >= self.byte_window))
         return job
 
     def next_wakeup(self, now: float) -> float | None:

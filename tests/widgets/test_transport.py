@@ -152,6 +152,30 @@ def test_a_busy_cell_before_any_ack_paces_at_busy_fps():
     assert 19 <= len(sent) <= 22 and most <= 10
 
 
+def test_paced_frames_ask_for_no_quick_ack():
+    # Big pass-through frames during a cell: the bytes in flight soon pass half the byte
+    # window (nothing is acked), which marks a frame `flush` outside a cell. Paced, each such
+    # frame would make the browser send an ack message that only queues behind the cell.
+    flow = visible_flow(lossless_delay=None)
+    flow.byte_window = 100_000
+    flow.offer("before", size=10_000)
+    assert not flow.take(0.0).paced
+    paced = []
+    for i in range(1, 60):
+        flow.offer(i, size=20_000)
+        job = flow.take(i / 30, busy=True)
+        if job is not None:
+            paced.append(job)
+    assert len(paced) > 20 and all(job.paced for job in paced)
+    assert flow.bytes_in_flight * 2 >= flow.byte_window
+    assert not any(job.flush for job in paced)
+    for done in paced:                              # the cell ended, its acks came
+        flow.acked(done.frame_id, 2.0)
+    flow.offer("after", size=60_000)                # half the byte window: flush again
+    job = flow.take(2.0)
+    assert job is not None and not job.paced and job.flush
+
+
 def test_paced_frames_neither_take_nor_release_budget_slots():
     budget = SharedBudget(1)
     flow = visible_flow(budget=budget, lossless_delay=None)
