@@ -10,6 +10,9 @@ which widget.
   widgets are closed (their outputs are gone and the name now points at the new widget), so
   re-running ``viewer = client.viewer(channel)`` leaves one live stream, not two.
 
+* :func:`install` also says so once when the kernel is an ipykernel that can stop answering
+  (:func:`kernel_warning`): a widget that streams sends it many messages.
+
 Outside IPython (scripts, tests) nothing is tracked and :func:`kernel_busy` is False.
 
 >>> kernel_busy()
@@ -19,11 +22,18 @@ False
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import weakref
 from typing import Any, ClassVar
 
 log = logging.getLogger(__name__)
+
+#: ipykernel versions (from, before) whose shell channel can leave a request unread: they send
+#: each reply straight on the shell socket, which takes the socket's edge-triggered read event,
+#: so a request arriving at that moment is never read and the kernel stops answering (cells stay
+#: queued, comm messages unread). Fixed in 7.4, which needs Python 3.11.
+WEDGING_IPYKERNEL = ((7, 0), (7, 4))
 
 
 class _Cells:
@@ -52,6 +62,32 @@ def install() -> None:
     if shell is not None:
         shell.events.register("pre_run_cell", pre_run_cell)
         shell.events.register("post_run_cell", post_run_cell)
+        try:
+            import ipykernel
+        except ImportError:     # a terminal IPython: no kernel
+            return
+        warning = kernel_warning(getattr(ipykernel, "__version__", ""))
+        if warning:
+            log.warning(warning)
+
+
+def kernel_warning(version: str) -> str | None:
+    """What to tell the user of ipykernel ``version`` (None: nothing).
+
+    >>> kernel_warning("7.4.0") is None and kernel_warning("6.31.0") is None
+    True
+    >>> print(kernel_warning("7.3.0"))
+    ipykernel 7.3.0 can stop answering while a widget streams (a reply sent on the shell \
+socket can leave the next request unread; fixed in 7.4): install ipykernel>=7.4 (Python 3.11 \
+or newer), or ipykernel<7
+    """
+    parts = tuple(int(p) for p in re.findall(r"\d+", version)[:2])
+    low, high = WEDGING_IPYKERNEL
+    if len(parts) < 2 or not low <= parts < high:
+        return None
+    return (f"ipykernel {version} can stop answering while a widget streams (a reply sent on "
+            f"the shell socket can leave the next request unread; fixed in 7.4): install "
+            f"ipykernel>=7.4 (Python 3.11 or newer), or ipykernel<7")
 
 
 def kernel_busy() -> bool:

@@ -152,6 +152,15 @@ def stop_process_tree(process: subprocess.Popen, timeout: float = 10.0) -> None:
 
 # -- Jupyter --------------------------------------------------------------------------------------
 
+#: IPython start-up file of the test kernels: SIGUSR1 writes every thread's stack to a file in
+#: the server's private home (``JupyterServer.kernel_stacks()``), for failure reports.
+_STACKS_STARTUP = """\
+import faulthandler as _fh, os as _os, signal as _signal
+_fh.register(_signal.SIGUSR1, all_threads=True, file=open(
+    _os.path.join(_os.environ["MEZON_NB_KERNEL_STACKS"], f"{_os.getpid()}.txt"), "w"))
+"""
+
+
 def _quiet_settings(settings: Path) -> None:
     """User settings for a test JupyterLab: no news toast, no update checks."""
     notification = settings / "@jupyterlab" / "apputils-extension"
@@ -189,6 +198,12 @@ class JupyterServer:
         })
         env.pop("JUPYTER_NO_CONFIG", None)
         _quiet_settings(self._home / "settings")
+        self._stacks = self._home / "stacks"
+        self._stacks.mkdir()
+        env["MEZON_NB_KERNEL_STACKS"] = str(self._stacks)
+        startup = self._home / "ipython" / "profile_default" / "startup"
+        startup.mkdir(parents=True)
+        (startup / "00-stacks.py").write_text(_STACKS_STARTUP)
         args = [
             sys.executable, "-m", "jupyterlab", "--no-browser",
             "--ServerApp.ip=127.0.0.1", "--ServerApp.port=0", "--ServerApp.port_retries=0",
@@ -254,6 +269,17 @@ class JupyterServer:
                 if b"ipykernel" in Path(f"/proc/{pid}/cmdline").read_bytes():
                     pids.append(pid)
         return pids
+
+    def kernel_stacks(self, wait: float = 2.0) -> str:
+        """Every thread's stack in each kernel now (SIGUSR1 to each, then what they wrote):
+        for the report of a test whose kernel stopped answering."""
+        pids = self.kernel_pids()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGUSR1)
+        time.sleep(wait)
+        return "\n".join(f"== kernel {pid}\n" + (self._stacks / f"{pid}.txt").read_text(
+            errors="replace") for pid in pids if (self._stacks / f"{pid}.txt").exists())
 
     def stop(self) -> None:
         """Shut the kernels down, stop the server and all it started; idempotent."""

@@ -79,6 +79,9 @@ print("MZ-PROBE " + _json.dumps({"sessions": len(_live), "peers": len(_peers), *
     k: _stats.get(k) for k in ("sent", "acked", "ack_messages", "skipped", "path",
                                "decode_errors")},
     "visible": _viewer._mz_pump.flow.visible if _viewer is not None else None,
+    "views": sorted(_viewer._mz_pump._views) if _viewer is not None else None,
+    "in_flight": _viewer._mz_pump.flow.in_flight if _viewer is not None else None,
+    "expired": _viewer._mz_pump.flow.stats.expired if _viewer is not None else None,
     "received": _joined.stats.frames_received if _joined else None,
     "decoded": _joined.stats.frames_decoded if _joined else None}))
 """
@@ -106,7 +109,8 @@ display(viewer)
 #: Init script: records the stamp corner (green channel) of every picture drawn on a viewer's
 #: canvas while ``window.__mzPaints`` is a list, with the canvas size and the CSS width it is
 #: shown at (a re-encoded rung is smaller than the stream); counts VideoDecoders and their
-#: configure() and keyframe decode() calls.
+#: configure() and keyframe decode() calls; ``window.__mzDiag`` counts image decodes started and
+#: settled and keeps the last intersection an observer saw (for failure messages).
 RECORDER = """(() => {
   const draw = CanvasRenderingContext2D.prototype.drawImage;
   window.__mzPaints = null;
@@ -125,6 +129,26 @@ RECORDER = """(() => {
                  at: Date.now() });
     }
     return out;
+  };
+  // for the failure message: image decodes started and settled, the last intersection seen
+  const diag = window.__mzDiag = { bitmaps: 0, settled: 0, intersecting: null, seen: 0 };
+  const bitmap = window.createImageBitmap;
+  window.createImageBitmap = function (...args) {
+    diag.bitmaps += 1;
+    const done = () => { diag.settled += 1; };
+    const out = bitmap.apply(this, args);
+    out.then(done, done);
+    return out;
+  };
+  const Observer = window.IntersectionObserver;
+  window.IntersectionObserver = class extends Observer {
+    constructor(callback, options) {
+      super((entries, observer) => {
+        diag.seen += 1;
+        diag.intersecting = entries[entries.length - 1].isIntersecting;
+        return callback(entries, observer);
+      }, options);
+    }
   };
   if (typeof VideoDecoder !== "undefined") {
     const Base = VideoDecoder;
@@ -288,6 +312,8 @@ def opened(chromium, quickstart, tmp_path, request):
         if failed:
             for n, page in enumerate(context.pages):
                 save(f"FAILED_{request.node.name}_{n}.png", page.screenshot())
+            save(f"FAILED_{request.node.name}_kernel_stacks.txt",
+                 server.kernel_stacks().encode())
         context.close()
         server.stop()
         if failed:
@@ -310,9 +336,10 @@ def test_quickstart_runs_and_plays(opened, ui_name, codec):
     status = viewer.locator(".mz-status")
     assert wait_for(lambda: status.get_attribute("data-state") == "live", 20), \
         status.text_content()
-    assert wait_for(lambda: (overlay_fps(page) or 0) > 0, 60), (     # it reports a rate
-        f"overlay {page.locator('.mz-viewer .mz-overlay').first.text_content()!r} "
-        f"(load average {os.getloadavg()})")
+    if not wait_for(lambda: (overlay_fps(page) or 0) > 0, 60):          # it reports a rate
+        pytest.fail(f"overlay {page.locator('.mz-viewer .mz-overlay').first.text_content()!r} "
+                    f"(load average {os.getloadavg()}); page {page.evaluate('window.__mzDiag')}"
+                    f"; kernel {probe(ui, cells['probe'])}")
     assert wait_for(lambda: canvas_stamp(page) is not None, 30), "no stamped picture"
     first = canvas_stamp(page)
     shots = [canvas_shot(page)]

@@ -46,3 +46,26 @@ def test_busy_flag_follows_execution(in_cell):
     assert cells.kernel_busy()
     cells.post_run_cell(None)
     assert not cells.kernel_busy()
+
+
+@pytest.mark.parametrize(("version", "warned"), [("7.3.0", True), ("7.1.0", True),
+                                                 ("7.4.0", False), ("6.31.0", False)])
+def test_a_kernel_that_can_stop_answering_is_named_once(monkeypatch, caplog, version, warned):
+    """In an IPython kernel, install() registers the cell hooks and, for ipykernel 7.0-7.3,
+    warns (once per process, as it installs once)."""
+    import ipykernel
+    import IPython
+
+    registered = []
+    shell = types.SimpleNamespace(events=types.SimpleNamespace(
+        register=lambda name, fn: registered.append(name)))
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    monkeypatch.setattr(ipykernel, "__version__", version)
+    monkeypatch.setattr(cells._Cells, "installed", False)
+    with caplog.at_level("WARNING", logger="mezon_nb.widgets.cells"):
+        cells.install()
+        cells.install()
+    assert registered == ["pre_run_cell", "post_run_cell"]
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == (1 if warned else 0), messages
+    assert not warned or messages[0].startswith(f"ipykernel {version} can stop answering")
