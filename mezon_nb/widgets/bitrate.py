@@ -12,7 +12,8 @@ The rules, in the caller's time (nothing here does I/O):
   link, not draining), or when less arrives than the rung would send (delivered <
   ``loss_ratio`` × the demand: the caller's measure of it, else the rung's rate).
 * Congested for ``hold`` seconds: step down at once to the highest rung whose rate fits
-  ``headroom`` × the delivered rate (at least one rung).
+  ``headroom`` × the delivered rate, less what the link carries besides the picture (the
+  caller's ``overhead_bps``: message envelopes, status messages), by at least one rung.
 * Quiet (round trip within ``queue_limit / 3`` of the lowest) for ``probe_after`` seconds
   since the last change: try one rung up. A try that meets congestion goes back to the rung
   it came from and doubles the wait before the next try of that rung (up to
@@ -170,11 +171,18 @@ class BitrateController:
         self.source_bps = _positive("source_bps", source_bps)
 
     def update(self, now: float, delivered_bps: float | None, rtt: float,
-               demand_bps: float | None = None) -> Target:
+               demand_bps: float | None = None, overhead_bps: float = 0.0) -> Target:
         """One measurement from the acks at ``now`` (s): delivered bit/s (None: not known yet,
         only the round trip counts) and round trip (s); ``demand_bps``, what the rung would
-        send if every frame went (default: its rate).
+        send if every frame went (default: its rate plus the overhead); ``overhead_bps``, what
+        the link carries besides the picture (message envelopes, status messages): delivered
+        and demand count it, and a rung fits when its rate and the overhead do.
 
+        >>> ctl = BitrateController(2_200_000)
+        >>> for t in (0.5, 1.0, 1.5):                # 1 Mbit/s arrives, 0.3 of it envelopes
+        ...     target = ctl.update(t, 1_000_000, 0.05, overhead_bps=300_000)
+        >>> target.label                             # 0.77 + 0.3 would not fit, 0.44 + 0.3 does
+        'vp8 0.44 Mbit/s ×0.5'
         >>> BitrateController(1e6).update(now=0.0, delivered_bps=-1, rtt=0.05)
         Traceback (most recent call last):
         ...
@@ -182,8 +190,9 @@ class BitrateController:
         """
         if delivered_bps is not None:
             delivered_bps = _at_least_zero("delivered_bps", delivered_bps)
-        demand = self.rate() if demand_bps is None else _at_least_zero("demand_bps",
-                                                                        demand_bps)
+        overhead = _at_least_zero("overhead_bps", overhead_bps)
+        demand = self.rate() + overhead if demand_bps is None else _at_least_zero(
+            "demand_bps", demand_bps)
         rtt = _at_least_zero("rtt", rtt)
         if self._changed_at is None:
             self._changed_at = now
@@ -212,8 +221,8 @@ class BitrateController:
             if self._probing:  # the try failed: back where it came from, wait longer
                 self._waits[self.rung] = min(self.max_probe_after, 2 * self._waits[self.rung])
             else:
-                fits = self.headroom * (self.rate() if delivered_bps is None
-                                        else delivered_bps)
+                fits = self.headroom * (demand if delivered_bps is None
+                                        else delivered_bps) - overhead
                 while rung < len(LADDER) - 1 and self.rate(rung) > fits:
                     rung += 1
             self._step(now, rung, probing=False)

@@ -31,6 +31,12 @@ not the delivered rate, so a loss upstream is not taken for a small link. Nor is
 cell: an ack message with a frame sent while a cell ran, or before a cell started or ended
 (its ack may have waited in the shell queue behind the cell), measures nothing.
 
+What the link carries is more than the frames: Jupyter wraps each frame message in an envelope
+(header, parent header, metadata: ``FRAME_ENVELOPE``), and every ack message makes the kernel
+publish a busy and an idle status (``ACK_STATUS``). The bytes in flight, the delivered rate and
+the demand count them, and the controller takes them from what a rung may use: at 30 fps they
+are about 0.25 Mbit/s, a quarter of a 1 Mbit/s link.
+
 Why sending from the loop thread is safe: since ipykernel 4.3 a comm message is serialised and
 signed in the calling thread and handed to the IOPub thread, which owns the socket; ipykernel
 7.0.0 broke this (ipykernel#1450) and 7.1 fixed it, so ipykernel 7.0.x is the one version to
@@ -86,9 +92,14 @@ from mezon_nb.widgets.reencode import Vp8Reencoder, scaled_size
 
 log = logging.getLogger(__name__)
 
-#: Encoded bytes that may be unacknowledged per widget in pass-through (a 720p VP8 keyframe and
-#: about 10 frames; at 2 Mbit/s about 0.5 s of link).
+#: Bytes on the link that may be unacknowledged per widget in pass-through (a 720p VP8 keyframe
+#: and about 10 frames with their envelopes; at 2 Mbit/s about 0.5 s of link).
 PASS_BYTES = 128 * 1024
+#: Bytes Jupyter adds to one frame message on its way to the browser, and the two status
+#: messages (busy, idle) the kernel publishes for each message from the browser: measured per
+#: message through the shaped link of benchmarks/browser.py (JupyterLab 4, 2026-12-04).
+FRAME_ENVELOPE = 800
+ACK_STATUS = 2 * 600
 #: Seconds of a re-encoded rung's bitrate that may be unacknowledged (at least ``MIN_BYTES``):
 #: its frames are small, and 128 KiB of them would queue seconds on the link it was chosen for.
 REENCODE_WINDOW_S = 0.5
@@ -159,7 +170,9 @@ class FramePump:
         self.reencoder = Vp8Reencoder()
         self._stream_bits = RateMeter()     # the stream's encoded bits, every frame
         self._stream_frames = RateMeter()   # the stream's frames
-        self._delivered = RateMeter()       # bits the browser acknowledged
+        self._delivered = RateMeter()       # bits the browser acknowledged, envelopes too
+        self._ack_messages = RateMeter()    # ack messages from the browser
+        self._sent_frames = RateMeter()     # frame messages sent (each in its envelope)
         self._stream_lossy = False          # the stream lost frames, no keyframe since
         self._stream_loss_at: float | None = None    # when the stream last was lossy
         self._cells_seen = cells.cell_changes()
@@ -460,6 +473,7 @@ class FramePump:
         """A new path or rung: what was measured before says nothing about it, and the
         measure starts with its first frame sent (its first keyframe may take a while)."""
         self._delivered.reset(self.clock())
+        self._sent_frames.reset(self.clock())
         self._sent_sizes.clear()
         self._fresh = True
         self._encode_bitrate = 0
@@ -471,14 +485,18 @@ class FramePump:
         stream_bps, fps = self._stream_bits.rate(now), self._stream_frames.rate(now)
         target = self.target
         if self.mode == "passthrough":
-            demand = stream_bps
+            pictures = stream_bps
         else:       # what this rung sends when every frame goes
-            demand = (statistics.fmean(self._sent_sizes) * 8 * fps / target.fps_divisor
-                      if self._sent_sizes and fps else None)
+            pictures = (statistics.fmean(self._sent_sizes) * 8 * fps / target.fps_divisor
+                        if self._sent_sizes and fps else None)
         source = (stream_bps if self.mode != "jpeg" else
-                  None if demand is None else demand / LADDER[target.rung].fraction)
+                  None if pictures is None else pictures / LADDER[target.rung].fraction)
         if not source:
             return
+        # the envelopes of the frames that do go (a slow browser takes fewer than the stream
+        # has), the status messages of the acks that come
+        overhead = 8 * (FRAME_ENVELOPE * (self._sent_frames.rate(now) or 0)
+                        + ACK_STATUS * (self._ack_messages.rate(now) or 0))
         if self.bitrate is None:
             self.bitrate = BitrateController(source, start=self.start_rung)
         else:
@@ -488,7 +506,8 @@ class FramePump:
                 self._delivered.window:
             delivered = None    # less came because less arrived: it says nothing of the link
         changed = self.bitrate.update(now, delivered, statistics.median(roundtrips),
-                                      demand).rung != target.rung
+                                      None if pictures is None else pictures + overhead,
+                                      overhead).rung != target.rung
         if changed:
             log.info("bitrate: rung %d -> %d (%s)", target.rung, self.bitrate.rung,
                      self.bitrate.target().label)
@@ -557,13 +576,13 @@ class FramePump:
                 self.glass_to_glass_ms.append(painted_at - captured * 1000.0)
             if self._on_painted is not None:
                 self._on_painted(job, painted_at)
+        self._ack_messages.add(now)
         quiet_since = self._cells_quiet_since(now)
         if any(job is not None and (job.paced or job.sent_at < quiet_since) for job in jobs):
             self._delivered.reset(now)      # acks held back by a cell: no link measurement
             return
-        for job in jobs:
-            if job is not None:
-                self._delivered.add(now, 8 * job.nbytes)
+        # the frames, and the two status messages this ack message made the kernel publish
+        self._delivered.add(now, 8 * (ACK_STATUS + sum(j.nbytes for j in jobs if j)))
         self._adapt(now, roundtrips)
 
     def _cells_quiet_since(self, now: float) -> float:
@@ -672,11 +691,13 @@ class FramePump:
             self._send(content, [])
         else:
             self._send(content, [data])
+        link_bytes = FRAME_ENVELOPE + len(content.get("data") or data)
         if self._fresh:
             self._fresh = False
             self._delivered.reset(self.clock())
         self._sent_sizes.append(len(data))
-        self.flow.transmitted(job.frame_id, self.clock(), len(data), encode_s)
+        self._sent_frames.add(self.clock())
+        self.flow.transmitted(job.frame_id, self.clock(), link_bytes, encode_s)
 
 
 __all__ = ["FramePump", "FrameSource"]

@@ -269,7 +269,9 @@ class StreamViewer(anywidget.AnyWidget):
         ``path`` is the picture sent now; ``rung`` its step on the bitrate ladder (0: the
         stream's own, or JPEG at ``quality``), ``steps_down``/``steps_up`` the controller's
         changes and ``last_step_down`` why it last stepped down, ``delivered_kbps`` what the
-        acks say reached the browser.
+        acks say reached the browser. ``bytes_sent`` and ``comm_kbps`` (the last 2 s) count
+        what the frame messages put on the link, Jupyter's envelope of each included;
+        ``delivered_kbps`` also the status messages the kernel publishes for each ack message.
 
         >>> viewer = StreamViewer(client)
         >>> stats = viewer.get_stats()

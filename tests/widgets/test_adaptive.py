@@ -2,9 +2,11 @@
 
 A scripted 30 fps stream feeds the pump encoded frames of a chosen bit rate (and, while the
 pump listens for them, decoded pictures); every message the pump sends crosses a simulated
-bottleneck (``capacity`` bit/s, a one-way delay each way, first in first out); the simulated
-browser paints a frame when it arrives and batches its acks as viewer.js does (at once on
-``flush``, else 250 ms after the first). The test moves the clock; the pump's own rules decide.
+bottleneck (``capacity`` bit/s, a one-way delay each way, first in first out) in Jupyter's
+envelope (``ENVELOPE`` bytes more per message), and each ack message the kernel reads puts its
+two status messages (``STATUS`` bytes) on the same link; the simulated browser paints a frame
+when it arrives and batches its acks as viewer.js does (at once on ``flush``, else 250 ms
+after the first). The test moves the clock; the pump's own rules decide.
 The re-encoded frames are real libvpx output and are decoded with PyAV in order.
 """
 
@@ -23,6 +25,8 @@ from mezon_nb.widgets.pump import FramePump
 
 FPS = 30
 STREAM_BPS = 2_200_000            # the sandbox's 720p30 VP8
+ENVELOPE = 850                    # bytes Jupyter adds to a frame message (about)
+STATUS = 2 * 620                  # the busy and idle status after each message to the kernel
 
 
 class ScriptedStream:
@@ -105,13 +109,16 @@ class LinkAndBrowser:
 
     def send(self, content: dict, buffers: list) -> None:     # the pump's loop thread
         data = bytes(buffers[0]) if buffers else b""
-        now = self.clock()
-        done = max(now, self._free_at) + 8 * (len(data) + 200) / self.capacity
-        self._free_at = done
+        done = self._carry(len(data or content.get("data", "")) + ENVELOPE)
         self.messages.append((content, data))
         self._arrivals.append((done + self.one_way, content))
         if content.get("type") == "video" and "display_width" in content:
             self._decode(content, data)
+
+    def _carry(self, nbytes: int) -> float:
+        """``nbytes`` onto the link now: when their last bit has crossed it."""
+        self._free_at = max(self.clock(), self._free_at) + 8 * nbytes / self.capacity
+        return self._free_at
 
     def _decode(self, content: dict, data: bytes) -> None:
         for picture in self.vp8.feed(content, data):
@@ -136,6 +143,7 @@ class LinkAndBrowser:
         for arrives, ack in [a for a in self._acks if a[0] <= now]:
             self._acks.remove((arrives, ack))
             self.pump.acks([tuple(p) for p in ack["painted"]], [], ack["flushed_at"])
+            self._carry(STATUS)         # the kernel's busy and idle status, on their way
 
 
 def run(pump, stream, link, clock, seconds: float, capacity=None) -> list[str]:
@@ -206,6 +214,19 @@ def test_a_narrow_link_steps_down_to_reencoded_vp8_from_a_keyframe_and_back_up(r
     assert after and after[0]["key"], back           # the stream's own video from a keyframe
 
 
+def test_the_delivered_rate_counts_jupyters_envelopes_and_status_messages(rig):
+    """A 640x360 stream (0.55 Mbit/s) over a 0.6 Mbit/s link, no adaptation: the link is
+    full, and the pump's delivered rate is the link's rate, because the frames' envelopes and
+    the status messages of the acks count (a third of it at 30 fps); so do the bytes in
+    flight."""
+    pump, stream, link, clock = rig(capacity=600_000, bps=550_000, adapt=False)
+    run(pump, stream, link, clock, 8)
+    delivered = pump.adapt_stats()["delivered_kbps"]
+    assert delivered is not None and 500 <= delivered <= 630, delivered   # without: 0.36
+    sizes = [len(data) for content, data in link.messages if content["type"] == "video"]
+    assert pump.flow.stats.bytes_sent == sum(sizes) + len(sizes) * 800   # FRAME_ENVELOPE
+
+
 def test_packet_loss_before_the_kernel_is_not_taken_for_a_narrow_link(rig):
     """RTP loss between the stream server and the kernel sends the browser less (the video
     waits for a keyframe), but the link is as wide as before: no step down, and the stream's
@@ -233,9 +254,9 @@ def test_acks_that_waited_behind_a_cell_are_no_round_trip(rig):
     measured = []
     update = pump.bitrate.update
 
-    def recording(now, delivered, rtt, demand=None):
+    def recording(now, delivered, rtt, *rest):
         measured.append(rtt)
-        return update(now, delivered, rtt, demand)
+        return update(now, delivered, rtt, *rest)
 
     pump.bitrate.update = recording
     link.shell_blocked = True   # the cell's request is in the shell queue, acks queue behind it

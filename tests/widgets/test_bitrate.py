@@ -31,16 +31,17 @@ class Link:
 
 
 def run(ctl: BitrateController, capacity, seconds: float, step: float = 0.25, start=0.0,
-        link: Link | None = None):
-    """Reports every ``step`` s; ``capacity`` is a number or a function of time. Returns the
-    rung at every report and the link."""
+        link: Link | None = None, overhead: float = 0.0):
+    """Reports every ``step`` s; ``capacity`` is a number or a function of time; the link
+    carries ``overhead`` bit/s besides the rung's rate (envelopes), and the controller is told.
+    Returns the rung at every report and the link."""
     link = link or Link(capacity(0) if callable(capacity) else capacity)
     rungs = []
     for i in range(int(seconds / step)):
         now = start + (i + 1) * step
         link.capacity = capacity(now) if callable(capacity) else capacity
-        delivered, rtt = link.carry(ctl.rate(), step)
-        rungs.append(ctl.update(now, delivered, rtt).rung)
+        delivered, rtt = link.carry(ctl.rate() + overhead, step)
+        rungs.append(ctl.update(now, delivered, rtt, overhead_bps=overhead).rung)
     return rungs, link
 
 
@@ -51,11 +52,13 @@ def test_a_link_wider_than_the_stream_keeps_pass_through():
     assert ctl.target().passthrough and ctl.target().label == "pass-through"
 
 
+@pytest.mark.parametrize("overhead", [0, 200_000])
 @pytest.mark.parametrize("capacity", [2_000_000, 1_000_000, 500_000])
-def test_a_narrow_link_settles_on_a_rung_that_fits_and_probes_rarely(capacity):
+def test_a_narrow_link_settles_on_a_rung_that_fits_and_probes_rarely(capacity, overhead):
     ctl = BitrateController(STREAM)
-    rungs, link = run(ctl, capacity, 300)
-    fits = [rung for rung in range(len(LADDER)) if STREAM * LADDER[rung].fraction <= capacity]
+    rungs, link = run(ctl, capacity, 300, overhead=overhead)
+    fits = [rung for rung in range(len(LADDER))
+            if STREAM * LADDER[rung].fraction + overhead <= capacity]
     assert fits, "the ladder goes low enough"
     settled = rungs[len(rungs) // 3:]  # after the first 100 s
     share_fitting = sum(r >= fits[0] for r in settled) / len(settled)

@@ -331,7 +331,7 @@ def test_a_slow_frontend_keeps_the_window_at_max_in_flight(setup, clock):
             session.push()
             assert settle_idle(viewer)
             clock.advance(0.01)
-        assert len(frontend._unacked) == 2
+        assert len(frontend._unacked) == 2, (viewer.get_stats(), viewer._mz_pump.adapt_stats())
         clock.advance(0.12)                           # painted 120 ms after it was sent
         frontend.paint_all()
         assert settle_idle(viewer)
