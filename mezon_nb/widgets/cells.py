@@ -10,8 +10,8 @@ which widget.
   widgets are closed (their outputs are gone and the name now points at the new widget), so
   re-running ``viewer = client.viewer(channel)`` leaves one live stream, not two.
 
-* :func:`install` also says so once when the kernel is an ipykernel that can stop answering
-  (:func:`kernel_warning`): a widget that streams sends it many messages.
+* :func:`install` also warns once (a ``RuntimeWarning``) when the kernel is an ipykernel that
+  can stop answering (:func:`kernel_warning`): a widget that streams sends it many messages.
 
 Outside IPython (scripts, tests) nothing is tracked and :func:`kernel_busy` is False.
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import warnings
 import weakref
 from typing import Any, ClassVar
 
@@ -67,8 +68,8 @@ def install() -> None:
         except ImportError:     # a terminal IPython: no kernel
             return
         warning = kernel_warning(getattr(ipykernel, "__version__", ""))
-        if warning:
-            log.warning(warning)
+        if warning:     # a warning, not a log record: the notebook shows it under the cell
+            warnings.warn(warning, RuntimeWarning, stacklevel=3)
 
 
 def kernel_warning(version: str) -> str | None:
