@@ -104,6 +104,8 @@ ACK_STATUS = 2 * 600
 #: its frames are small, and 128 KiB of them would queue seconds on the link it was chosen for.
 REENCODE_WINDOW_S = 0.5
 MIN_BYTES = 16 * 1024
+#: The view ``display()`` stands for until its frontend speaks (see :meth:`FramePump.set_visible`).
+DISPLAYED = "displayed"
 #: Codecs the pump can pass through, as the session names them -> as the browser does.
 PASS_CODECS = {"vp8": "vp8", "h264": "h264"}
 
@@ -164,6 +166,7 @@ class FramePump:
         self.mode = "jpeg"                  # what runs now: "jpeg", "passthrough" or "vp8"
         self.gate = KeyframeGate()
         self.decode_errors = 0
+        self.images_sent = 0                # frames sent as still pictures (JPEG, PNG)
         self.adapt = adapt
         self.start_rung = start_rung
         self.bitrate: BitrateController | None = None   # made once the stream's rate is known
@@ -230,6 +233,12 @@ class FramePump:
         Frames are reduced by whole factors to the widest visible view (full size when any
         visible view did not say its width). ``codecs``: what the view decodes with WebCodecs
         (``["vp8", "h264"]``; None without WebCodecs).
+
+        :data:`DISPLAYED` is the view ``display()`` made before its frontend could speak: it
+        counts only while a cell runs, when the frontend's own report waits in the shell queue
+        behind the cell (frames flow when the next cell blocks at once). In an idle kernel the
+        frontend speaks as soon as it has rendered, and frames sent before would only queue on
+        a slow link, for a view that is not there yet, in front of its first keyframe.
 
         >>> pump = FramePump(lambda content, buffers: None)
         >>> pump.set_visible("view-1", True)
@@ -384,7 +393,7 @@ class FramePump:
 
     def _choose_mode(self) -> None:
         codec = PASS_CODECS.get(str(getattr(self._source, "codec", None) or "").lower())
-        views = list(self._views)       # a view that has not spoken yet decodes nothing
+        views = list(self._on_screen())  # a view that has not spoken yet decodes nothing
         if not views and self._source is not None:
             return                      # nothing on screen: nothing goes, keep the mode
         def everyone_decodes(name: str | None) -> bool:
@@ -544,17 +553,32 @@ class FramePump:
                      codecs: frozenset[str] = frozenset()) -> None:
         if visible:
             self._views[view] = width
-            if view != "displayed":
+            if view != DISPLAYED:
                 self._codecs[view] = codecs
         else:
             self._views.pop(view, None)
             self._codecs.pop(view, None)
-        self.flow.set_visible(bool(self._views))
+        self._follow_cells(cells.kernel_busy())
         self._choose_mode()
 
+    def _on_screen(self) -> dict[str, int | None]:
+        """The views frames are for (view -> width): those that said they are on screen,
+        else the one ``display()`` made (see :meth:`set_visible`)."""
+        spoke = {v: w for v, w in self._views.items() if v != DISPLAYED}
+        return spoke or self._views
+
+    def _follow_cells(self, busy: bool) -> None:
+        """Whether frames go (loop thread): a view is on screen, and one that was only
+        displayed counts while a cell runs."""
+        views = self._on_screen()
+        seen = bool(views) and (busy or DISPLAYED not in views)
+        if seen != self.flow.visible:
+            self.flow.set_visible(seen)
+
     def _target_width(self) -> int | None:
-        widths = [w for w in self._views.values() if w is not None]
-        return max(widths) if widths and len(widths) == len(self._views) else None
+        views = self._on_screen()
+        widths = [w for w in views.values() if w is not None]
+        return max(widths) if widths and len(widths) == len(views) else None
 
     def _acks(self, painted: list[tuple[int, float | None]], skipped: list[int],
               flushed_at: float | None) -> None:
@@ -598,7 +622,9 @@ class FramePump:
         while not self._stopped:
             now = self.clock()
             self._cells_quiet_since(now)
-            job = self.flow.take(now, cells.kernel_busy(), self._admit)
+            busy = cells.kernel_busy()
+            self._follow_cells(busy)
+            job = self.flow.take(now, busy, self._admit)
             if job is None:
                 self._wake.clear()
                 delay = self.flow.next_wakeup(now)
@@ -691,6 +717,8 @@ class FramePump:
             self._send(content, [])
         else:
             self._send(content, [data])
+        if content["type"] == "frame":
+            self.images_sent += 1
         link_bytes = FRAME_ENVELOPE + len(content.get("data") or data)
         if self._fresh:
             self._fresh = False
@@ -700,4 +728,4 @@ class FramePump:
         self.flow.transmitted(job.frame_id, self.clock(), link_bytes, encode_s)
 
 
-__all__ = ["FramePump", "FrameSource"]
+__all__ = ["DISPLAYED", "FramePump", "FrameSource"]

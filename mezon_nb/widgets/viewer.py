@@ -34,15 +34,12 @@ from mezon_nb.widgets import cells
 from mezon_nb.widgets.audience import Audience
 from mezon_nb.widgets.chatpane import ChatFeed
 from mezon_nb.widgets.flow import FlowControl, Job, SharedBudget
-from mezon_nb.widgets.pump import FramePump
+from mezon_nb.widgets.pump import DISPLAYED, FramePump
 
 log = logging.getLogger(__name__)
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 
-#: The view that ``display()`` creates before its frontend can speak: counted as visible so
-#: frames flow even when the next cell blocks the shell (and the visibility message) at once.
-_DISPLAYED = "displayed"
 
 
 def channel_choices(client: Any) -> list[dict]:
@@ -272,6 +269,8 @@ class StreamViewer(anywidget.AnyWidget):
         acks say reached the browser. ``bytes_sent`` and ``comm_kbps`` (the last 2 s) count
         what the frame messages put on the link, Jupyter's envelope of each included;
         ``delivered_kbps`` also the status messages the kernel publishes for each ack message.
+        ``images_sent`` counts the frames that went as still pictures (JPEG, or PNG on pause)
+        rather than video: 0 for a view that decodes the stream with WebCodecs from the start.
 
         >>> viewer = StreamViewer(client)
         >>> stats = viewer.get_stats()
@@ -285,7 +284,7 @@ class StreamViewer(anywidget.AnyWidget):
             "state": self.status, "channel_id": self.channel_id,
             "sent": flow.stats.sent, "acked": flow.stats.acked, "expired": flow.stats.expired,
             "superseded": flow.stats.superseded, "skipped": flow.stats.skipped,
-            "lossless": flow.stats.lossless,
+            "lossless": flow.stats.lossless, "images_sent": pump.images_sent,
             "in_flight": flow.in_flight, "window": flow.window,
             "ack_messages": flow.stats.ack_messages, "bytes_sent": flow.stats.bytes_sent,
             "fps": round(flow.fps(pump.clock()), 2),
@@ -334,7 +333,7 @@ class StreamViewer(anywidget.AnyWidget):
         super().close()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        self._mz_pump.set_visible(_DISPLAYED, True)
+        self._mz_pump.set_visible(DISPLAYED, True)
         return super()._repr_mimebundle_(**kwargs)
 
     # -- private ----------------------------------------------------------------------------
@@ -344,7 +343,7 @@ class StreamViewer(anywidget.AnyWidget):
         if kind == "acks":
             self._mz_acks(content)
         elif kind == "visibility":
-            self._mz_pump.set_visible(_DISPLAYED, False)   # the frontend speaks for itself now
+            self._mz_pump.set_visible(DISPLAYED, False)   # the frontend speaks for itself now
             width = content.get("width")
             codecs = content.get("codecs")
             self._mz_pump.set_visible(str(content.get("view")), bool(content.get("visible")),

@@ -21,7 +21,7 @@ from mezon_nb.core.pattern import TestPattern
 from mezon_nb.media.encoded import EncodedFrame
 from mezon_nb.media.frames import Frame
 from mezon_nb.widgets import cells
-from mezon_nb.widgets.pump import FramePump
+from mezon_nb.widgets.pump import DISPLAYED, FramePump
 
 FPS = 30
 STREAM_BPS = 2_200_000            # the sandbox's 720p30 VP8
@@ -106,6 +106,7 @@ class LinkAndBrowser:
         self.vp8 = InOrderVp8()
         self.pictures: list[tuple[int, int]] = []
         self.shell_blocked = False
+        self.rendered = True        # False: the page has no view yet, what arrives is lost
 
     def send(self, content: dict, buffers: list) -> None:     # the pump's loop thread
         data = bytes(buffers[0]) if buffers else b""
@@ -129,6 +130,8 @@ class LinkAndBrowser:
         now = self.clock()
         for painted, content in [a for a in self._arrivals if a[0] <= now]:
             self._arrivals.remove((painted, content))
+            if not self.rendered:
+                continue
             self._batch.append([content["id"], painted * 1000.0])
             if self._batch_due is None:
                 self._batch_due = painted + 0.25
@@ -166,15 +169,17 @@ def run(pump, stream, link, clock, seconds: float, capacity=None) -> list[str]:
 def rig():
     made = []
 
-    def make(capacity: float, codecs=("vp8",), bps: float = STREAM_BPS, **options):
+    def make(capacity: float, codecs=("vp8",), bps: float = STREAM_BPS, size=(160, 120),
+             shown: bool = True, **options):
         clock = SimClock()
         link = LinkAndBrowser(clock, capacity, codecs=codecs)
         pump = FramePump(link.send, clock=clock, **options)
         link.pump = pump
         made.append(pump)
-        stream = ScriptedStream(bps)
+        stream = ScriptedStream(bps, size)
         pump.set_source(stream)
-        pump.set_visible("v1", True, 640, codecs)
+        if shown:
+            pump.set_visible("v1", True, 640, codecs)
         return pump, stream, link, clock
 
     yield make
@@ -270,6 +275,29 @@ def test_acks_that_waited_behind_a_cell_are_no_round_trip(rig):
     run(pump, stream, link, clock, 4)
     assert measured and max(measured) < 0.5, max(measured)
     assert pump.bitrate.steps_down == 0 and pump.target.rung == 0, pump.adapt_stats()
+
+
+def test_a_view_that_renders_late_gets_the_streams_own_video_from_its_first_frame(rig):
+    """display() in an idle kernel; the page renders the view 3 s later (over 1 Mbit/s it
+    is still loading the widget's code). Nothing goes before the view speaks: its first
+    picture is the stream's own keyframe, not one behind seconds of JPEG sent to a view that
+    was not there (at 640x360 about 2 a second, one per ack timeout), and a stream that fits
+    the link keeps pass-through."""
+    pump, stream, link, clock = rig(capacity=1_000_000, bps=550_000, size=(640, 360),
+                                    shown=False)
+    link.rendered = False
+    pump.set_visible(DISPLAYED, True)
+    run(pump, stream, link, clock, 3)
+    assert link.messages == []
+    link.rendered = True
+    pump.set_visible(DISPLAYED, False)          # the frontend speaks for itself now
+    pump.set_visible("v1", True, 640, ["vp8"])
+    paths = run(pump, stream, link, clock, 10)
+    first = link.messages[0][0]
+    assert first["type"] == "video" and first["key"], first
+    assert pump.images_sent == 0
+    assert set(paths) == {"webcodecs vp8"}, paths
+    assert pump.bitrate.steps_down == 0, pump.adapt_stats()
 
 
 def test_a_change_of_path_does_not_show_the_kernels_old_picture(rig):

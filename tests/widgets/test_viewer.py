@@ -9,6 +9,7 @@ real stream (see test_sandbox_stream.py).
 """
 
 import threading
+import types
 
 import numpy as np
 import pytest
@@ -291,11 +292,23 @@ def _our_tasks() -> int:
     return runner.run(count(), timeout=5)
 
 
-def test_a_displayed_viewer_counts_as_visible_until_its_frontend_reports(setup, clock):
+def test_a_displayed_viewer_sends_while_a_cell_blocks_its_frontends_report(setup, clock):
     viewer, frontend, session = setup
     viewer._repr_mimebundle_()        # display(): the next cell may block the shell at once
     session.push()
-    assert settle(viewer, lambda: len(frontend.frames()) == 1)
+    clock.advance(0.4)
+    assert settle_idle(viewer)
+    assert frontend.frames() == []    # idle: the frontend speaks for itself once it rendered
+    cells.pre_run_cell(types.SimpleNamespace(cell_id=None))    # the next cell blocks
+    try:
+        session.push()
+        assert settle(viewer, lambda: len(frontend.frames()) == 1)
+    finally:
+        cells.post_run_cell(None)
+    session.push()
+    clock.advance(0.4)
+    assert settle_idle(viewer)
+    assert len(frontend.frames()) == 1   # the cell ended: the frontend's report is due
     frontend.paint_all()
     frontend.show("v1", visible=False)          # the real view reports: off-screen
     assert settle_idle(viewer)
