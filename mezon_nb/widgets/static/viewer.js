@@ -52,6 +52,10 @@ const QUEUE = 3;
 /** The shortest time between two keyframe requests of one view. */
 const KEYFRAME_MS = 500;
 
+/** The longest a view waits for the codec probe before it tells the kernel it is in sight
+ * (without codecs: JPEG until the probe answers). Until then nothing is sent to it, so on a
+ * slow link its first picture is the stream's own keyframe, not a JPEG of ~100 kB at 720p. */
+const PROBE_WAIT_MS = 3000;
 /** Decoder configurations tried per codec name the kernel uses. */
 const CODECS = { vp8: "vp8", h264: "avc1.42e01f" };
 
@@ -351,7 +355,9 @@ export default {
     let width = 0;
     /** @type {string[]|null} */
     let codecs = null;
+    let probed = false;
     function report(force = false) {
+      if (!probed) return;
       const now = !closed && intersecting && document.visibilityState !== "hidden";
       const px = Math.round(el.clientWidth * (window.devicePixelRatio || 1));
       if (!force && now === visible && (!now || Math.abs(px - width) <= width / 10)) return;
@@ -360,7 +366,13 @@ export default {
       width = px;
       model.send({ type: "visibility", view, visible, width: width || null, codecs });
     }
-    decodable.then((names) => { codecs = names; if (!closed) report(true); });
+    const probeWait = setTimeout(() => { probed = true; report(true); }, PROBE_WAIT_MS);
+    decodable.then((names) => {
+      clearTimeout(probeWait);
+      codecs = names;
+      probed = true;
+      if (!closed) report(true);
+    });
     const observer = typeof IntersectionObserver === "undefined" ? null
       : new IntersectionObserver((entries) => {
         intersecting = entries[entries.length - 1].isIntersecting;
@@ -406,6 +418,7 @@ export default {
       resetDecoder();
       if (raf) cancelAnimationFrame(raf);
       clearTimeout(acks.timer);
+      clearTimeout(probeWait);
       for (const entry of queue) entry.bitmap?.close();
       for (const [name, fn] of listeners) model.off(name, fn);
     };
