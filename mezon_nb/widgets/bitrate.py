@@ -14,6 +14,10 @@ The rules, in the caller's time (nothing here does I/O):
 * Congested for ``hold`` seconds: step down at once to the highest rung whose rate fits
   ``headroom`` × the delivered rate, less what the link carries besides the picture (the
   caller's ``overhead_bps``: message envelopes, status messages), by at least one rung.
+* On rung 0 the stream's own video has no frame to spare: a frame flow control drops because
+  the window is full leaves the view waiting for a keyframe, which is larger still. Two such
+  drops (:meth:`~BitrateController.dropped`) within ``drop_window`` seconds: one rung down at
+  once, however the round trip looks (a link filled to the brim queues on every keyframe).
 * Quiet (round trip within ``queue_limit / 3`` of the lowest) for ``probe_after`` seconds
   since the last change: try one rung up. A try that meets congestion goes back to the rung
   it came from and doubles the wait before the next try of that rung (up to
@@ -118,13 +122,13 @@ class BitrateController:
     def __init__(self, source_bps: float, *, queue_limit: float = 0.1, headroom: float = 0.85,
                  loss_ratio: float = 0.8, hold: float = 1.0, probe_after: float = 5.0,
                  max_probe_after: float = 60.0, rtt_window: float = 10.0,
-                 start: int = 0) -> None:
+                 drop_window: float = 5.0, start: int = 0) -> None:
         self.source_bps = _positive("source_bps", source_bps)
         if not 0 <= start < len(LADDER):
             raise ValueError(f"start must be a rung of LADDER (0..{len(LADDER) - 1}), "
                              f"got {start!r}")
         self.queue_limit, self.headroom, self.loss_ratio = queue_limit, headroom, loss_ratio
-        self.hold, self.rtt_window = hold, rtt_window
+        self.hold, self.rtt_window, self.drop_window = hold, rtt_window, drop_window
         self.base_probe_after, self.max_probe_after = probe_after, max_probe_after
         self._waits = [probe_after] * len(LADDER)  # before a try of each rung
         self.rung = start
@@ -136,6 +140,7 @@ class BitrateController:
         self._congested_since: float | None = None
         self._changed_at: float | None = None
         self._probing = False  # the last change was a try upwards
+        self._drops: deque[float] = deque()  # when rung 0 lost a frame to a full window
 
     @property
     def probe_after(self) -> float:
@@ -213,20 +218,46 @@ class BitrateController:
             return self.target()
         if self._congested_since is None:
             self._congested_since = now
-        if now - self._congested_since >= self.hold and self.rung < len(LADDER) - 1:
-            self.last_step_down = (
-                f"round trip {1000 * queue:.0f} ms above its low" if queued else
-                f"{(delivered_bps or 0) / 1e6:.2g} of {demand / 1e6:.2g} Mbit/s delivered")
-            rung = self.rung + 1
-            if self._probing:  # the try failed: back where it came from, wait longer
-                self._waits[self.rung] = min(self.max_probe_after, 2 * self._waits[self.rung])
-            else:
-                fits = self.headroom * (demand if delivered_bps is None
-                                        else delivered_bps) - overhead
-                while rung < len(LADDER) - 1 and self.rate(rung) > fits:
-                    rung += 1
-            self._step(now, rung, probing=False)
+        if now - self._congested_since >= self.hold:
+            fits = self.headroom * (demand if delivered_bps is None else delivered_bps) - overhead
+            self._step_down(now, fits, f"round trip {1000 * queue:.0f} ms above its low"
+                            if queued else f"{(delivered_bps or 0) / 1e6:.2g} of "
+                            f"{demand / 1e6:.2g} Mbit/s delivered")
         return self.target()
+
+    def dropped(self, now: float) -> Target:
+        """Flow control dropped a frame of the stream's own video at ``now`` because the
+        window was full (rung 0 only; a re-encoded rung encodes only the frames that go).
+
+        >>> ctl = BitrateController(2e6)
+        >>> ctl.dropped(now=1.0).rung, ctl.dropped(now=4.0).rung
+        (0, 1)
+        >>> ctl.last_step_down
+        '2 frames dropped for a full window in 5 s'
+        """
+        if self.rung != 0:
+            return self.target()
+        self._drops.append(now)
+        while self._drops[0] < now - self.drop_window:
+            self._drops.popleft()
+        if len(self._drops) >= 2:
+            self._step_down(now, math.inf, f"{len(self._drops)} frames dropped for a full "
+                            f"window in {self.drop_window:g} s")
+        return self.target()
+
+    def _step_down(self, now: float, fits: float, why: str) -> None:
+        """One rung down, or more while the next one's rate is above ``fits`` bit/s; back to
+        where it came from after a failed try upwards (whose wait doubles)."""
+        if self.rung == len(LADDER) - 1:
+            return
+        self.last_step_down = why
+        rung = self.rung + 1
+        if self._probing:  # the try failed: back where it came from, wait longer
+            self._waits[self.rung] = min(self.max_probe_after, 2 * self._waits[self.rung])
+        else:
+            while rung < len(LADDER) - 1 and self.rate(rung) > fits:
+                rung += 1
+        self._step(now, rung, probing=False)
 
     def _step(self, now: float, rung: int, *, probing: bool) -> None:
         if rung > self.rung:
@@ -235,6 +266,7 @@ class BitrateController:
             self.steps_up += 1
         self.rung, self._changed_at, self._probing = rung, now, probing
         self._congested_since = None
+        self._drops.clear()
 
 
 class RateMeter:

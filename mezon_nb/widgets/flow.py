@@ -34,7 +34,10 @@ sits in a frame's path). The rule, written out here only (jupyter_rfb's, with ad
   its slot but its bytes count until it is acknowledged, up to ``OVERDUE_S`` (8 s): on a link
   slower than the stream the acks come late because the bytes are still queued, and sending
   more then would only lengthen the queue; ``take(admit=...)`` lets the caller refuse
-  the frame due (a delta frame after a gap): it is dropped, counted in ``stats.refused``.
+  the frame due (a delta frame after a gap): it is dropped, counted in ``stats.refused``;
+* a frame replaced by a newer one while it waited for room in a full window (bytes or
+  frames, not the busy pace) counts in ``stats.overflowed``: the link or the browser did not
+  take the frames as fast as they came.
 
 Several widgets may share one :class:`SharedBudget` of in-flight frames (``StreamGrid``): it
 shares a browser that cannot keep up, so a widget takes budget slots only while its frontend is
@@ -185,6 +188,7 @@ class FlowStats:
     refused: int = 0
     ack_times: deque = field(default_factory=lambda: deque(maxlen=240))  # (arrived, painted)
     ack_messages: int = 0
+    overflowed: int = 0
 
 
 class FlowControl:
@@ -238,6 +242,7 @@ class FlowControl:
         self._timely: deque = deque(maxlen=60)  # (painted, offered) behind capacity()
         self._quick: deque = deque(maxlen=_FAST_SAMPLES)  # recent frames painted fast?
         self._offered = 0
+        self._full = False                       # the last take found the window full
         self._pace: float | None = None          # frames/s while a cell runs, else None
         self._paced_at = 0.0                     # when the next paced frame is due (GCRA)
 
@@ -251,6 +256,7 @@ class FlowControl:
         """
         if self._has_pending:
             self.stats.superseded += 1
+            self.stats.overflowed += int(self._full)
         self._pending, self._has_pending, self._pending_size = payload, True, size
         self._offered += 1
 
@@ -408,11 +414,12 @@ class FlowControl:
         'busy'
         >>> flow.offer("late", size=10); flow.take(now=9.0, admit=lambda p: False) is None
         True
-        >>> flow.stats.refused
-        1
+        >>> flow.stats.refused, flow.stats.overflowed      # "delta" was replaced while full
+        (1, 1)
         """
         self._set_busy(busy, now)
         self._expire(now)
+        self._full = False
         if not self.visible:
             return None
         if self._has_pending:
@@ -427,8 +434,10 @@ class FlowControl:
         if self.byte_window is not None:
             window = max(window, BYTE_WINDOW_FRAMES)
             if self._pace is None and self.bytes_in_flight >= self.byte_window:
+                self._full = True
                 return None
         if len(self._in_flight) >= window:
+            self._full = self._pace is None
             return None
         if self._pace is not None:
             if now < self._paced_at - (self.max_in_flight - 1) / self._pace:

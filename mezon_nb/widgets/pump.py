@@ -29,7 +29,10 @@ waits for a keyframe) send less for a while whatever the link: from the loss unt
 next keyframe and for one measuring window after it, the controller hears only the round trip,
 not the delivered rate, so a loss upstream is not taken for a small link. Nor is a blocking
 cell: an ack message with a frame sent while a cell ran, or before a cell started or ended
-(its ack may have waited in the shell queue behind the cell), measures nothing.
+(its ack may have waited in the shell queue behind the cell), measures nothing. In
+pass-through a frame dropped for a full window (``flow.stats.overflowed``) that leaves the view
+waiting for a keyframe goes to the controller too (``BitrateController.dropped``): the stream's
+own video fills that link to the brim.
 
 What the link carries is more than the frames: Jupyter wraps each frame message in an envelope
 (header, parent header, metadata: ``FRAME_ENVELOPE``), and every ack message makes the kernel
@@ -167,6 +170,7 @@ class FramePump:
         self.gate = KeyframeGate()
         self.decode_errors = 0
         self.images_sent = 0                # frames sent as still pictures (JPEG, PNG)
+        self._overflowed_seen = 0           # flow.stats.overflowed, as last looked at
         self.adapt = adapt
         self.start_rung = start_rung
         self.bitrate: BitrateController | None = None   # made once the stream's rate is known
@@ -514,15 +518,31 @@ class FramePump:
         if self._stream_loss_at is not None and now - self._stream_loss_at < \
                 self._delivered.window:
             delivered = None    # less came because less arrived: it says nothing of the link
-        changed = self.bitrate.update(now, delivered, statistics.median(roundtrips),
-                                      None if pictures is None else pictures + overhead,
-                                      overhead).rung != target.rung
-        if changed:
-            log.info("bitrate: rung %d -> %d (%s)", target.rung, self.bitrate.rung,
-                     self.bitrate.target().label)
-            self._measure_afresh()
-            self._choose_mode()
-            self._set_byte_window()
+        self._follow_rung(target, self.bitrate.update(
+            now, delivered, statistics.median(roundtrips),
+            None if pictures is None else pictures + overhead, overhead))
+
+    def _follow_rung(self, before: Target, after: Target) -> None:
+        """The controller chose ``after`` (loop thread): a new rung is a new path, measured
+        afresh."""
+        if after.rung == before.rung:
+            return
+        log.info("bitrate: rung %d -> %d (%s)", before.rung, after.rung, after.label)
+        self._measure_afresh()
+        self._choose_mode()
+        self._set_byte_window()
+
+    def _overflowed(self) -> None:
+        """Tell the controller when the stream's own video lost a frame to a full window and
+        the view has to wait for a keyframe again (loop thread; before the gate sees the
+        gap). Not while a cell runs: the pace decides what goes then."""
+        overflowed = self.flow.stats.overflowed
+        if overflowed == self._overflowed_seen:
+            return
+        self._overflowed_seen = overflowed
+        if self.adapt and self.bitrate is not None and self.mode == "passthrough" and \
+                not self.gate.waiting and not cells.kernel_busy():
+            self._follow_rung(self.target, self.bitrate.dropped(self.clock()))
 
     def _keyframe_needed(self, reason: str) -> None:
         if reason == "error":
@@ -541,6 +561,7 @@ class FramePump:
     def _admit(self, payload: Any) -> bool:
         if not isinstance(payload, EncodedFrame):
             return True
+        self._overflowed()
         decision = self.gate.offer(payload.index, payload.key, self.clock(), payload.gap)
         if decision.request_keyframe and self._source is not None:
             self._source.request_keyframe()

@@ -269,8 +269,10 @@ class StreamViewer(anywidget.AnyWidget):
         acks say reached the browser. ``bytes_sent`` and ``comm_kbps`` (the last 2 s) count
         what the frame messages put on the link, Jupyter's envelope of each included;
         ``delivered_kbps`` also the status messages the kernel publishes for each ack message.
-        ``images_sent`` counts the frames that went as still pictures (JPEG, or PNG on pause)
-        rather than video: 0 for a view that decodes the stream with WebCodecs from the start.
+        ``overflowed`` counts the frames replaced while they waited for room in a full window
+        (the link or the browser did not keep up); ``images_sent`` the frames that went as
+        still pictures (JPEG, or PNG on pause) rather than video: 0 for a view that decodes
+        the stream with WebCodecs from the start.
 
         >>> viewer = StreamViewer(client)
         >>> stats = viewer.get_stats()
@@ -283,7 +285,8 @@ class StreamViewer(anywidget.AnyWidget):
         return {
             "state": self.status, "channel_id": self.channel_id,
             "sent": flow.stats.sent, "acked": flow.stats.acked, "expired": flow.stats.expired,
-            "superseded": flow.stats.superseded, "skipped": flow.stats.skipped,
+            "superseded": flow.stats.superseded, "overflowed": flow.stats.overflowed,
+            "skipped": flow.stats.skipped,
             "lossless": flow.stats.lossless, "images_sent": pump.images_sent,
             "in_flight": flow.in_flight, "window": flow.window,
             "ack_messages": flow.stats.ack_messages, "bytes_sent": flow.stats.bytes_sent,

@@ -219,6 +219,25 @@ def test_a_narrow_link_steps_down_to_reencoded_vp8_from_a_keyframe_and_back_up(r
     assert after and after[0]["key"], back           # the stream's own video from a keyframe
 
 
+def test_a_link_the_stream_fills_to_the_brim_steps_down_before_it_freezes_again(rig):
+    """1.75 Mbit/s of the stream's own video and its envelopes fill a 2 Mbit/s link: every
+    keyframe queues, the window fills, a frame is dropped and the view waits for a keyframe
+    (larger still). Neither the round trip (up and down) nor the delivered rate (all of the
+    link) says congested for long; the second such drop does: one rung down, and the round
+    trip comes back to its low."""
+    pump, stream, link, clock = rig(capacity=2_000_000, bps=1_750_000)
+    paths = run(pump, stream, link, clock, 6)
+    assert paths[0] == "webcodecs vp8" and pump.target.rung == 1, pump.adapt_stats()
+    assert pump.adapt_stats()["last_step_down"] == "2 frames dropped for a full window in 5 s"
+    assert pump.flow.stats.overflowed >= 2
+    run(pump, stream, link, clock, 1.5)
+    assert pump.target.rung == 1 and link.vp8.corrupt == 0
+    assert max(list(pump.flow.stats.roundtrips)[-10:]) < 0.2        # no queue now
+    # a try of pass-through after 5 s meets the same drops: back, and the next try waits longer
+    run(pump, stream, link, clock, 12)
+    assert pump.bitrate.steps_up >= 1 and pump.bitrate.probe_after > 5.0, pump.adapt_stats()
+
+
 def test_the_delivered_rate_counts_jupyters_envelopes_and_status_messages(rig):
     """A 640x360 stream (0.55 Mbit/s) over a 0.6 Mbit/s link, no adaptation: the link is
     full, and the pump's delivered rate is the link's rate, because the frames' envelopes and

@@ -112,6 +112,28 @@ def test_a_step_down_says_why():
     assert BitrateController(STREAM).last_step_down is None
 
 
+def test_two_frames_of_the_streams_own_video_dropped_within_5_s_are_one_rung_down():
+    ctl = BitrateController(STREAM)
+    for t in (1.0, 7.0, 13.0):          # one now and then: a keyframe that queued, no more
+        assert ctl.dropped(t).rung == 0
+    assert ctl.dropped(16.0).rung == 1 and ctl.steps_down == 1    # 3 s after the last
+    assert ctl.last_step_down == "2 frames dropped for a full window in 5 s"
+    assert ctl.dropped(16.5).rung == 1 and ctl.dropped(17.0).rung == 1   # re-encoded: no gaps
+    wide = BitrateController(STREAM)
+    for t in (0.0, 0.5, 1.0, 1.5, 2.0, 2.5):    # the round trip at its low, all delivered
+        wide.update(t, STREAM, 0.05)
+    assert wide.rung == 0
+
+
+def test_frames_dropped_on_a_try_upwards_go_back_and_double_the_wait():
+    ctl = BitrateController(STREAM, start=1, probe_after=5.0)
+    for t in (0.0, 1.0, 2.0, 3.0, 4.0, 5.0):
+        ctl.update(t, 0.6 * STREAM, 0.05)    # quiet on rung 1: after 5 s, a try of rung 0
+    assert ctl.rung == 0
+    ctl.dropped(5.5)
+    assert ctl.dropped(6.0).rung == 1 and ctl.probe_after == 10.0
+
+
 def test_a_failed_probe_doubles_the_wait():
     ctl = BitrateController(STREAM, probe_after=4.0, max_probe_after=32.0)
     run(ctl, 1_000_000, 200)
