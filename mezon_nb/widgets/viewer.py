@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 _STATIC = pathlib.Path(__file__).parent / "static"
 
 
-
 def channel_choices(client: Any) -> list[dict]:
     """The picker's entries: ``{"id", "label"}`` for each streaming channel (nothing else).
 
