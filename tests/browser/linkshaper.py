@@ -8,6 +8,12 @@ FIFO queue of at most ``queue_bytes`` in front of a token bucket of ``rate`` byt
 the senders, so their TCP windows close as they would in front of a real bottleneck; nothing
 is dropped. A receiver that does not read holds back only its own connection's sender.
 
+The shaper's own sockets keep the kernel's buffering near the queue (a small receive buffer)
+and ask for a WAN's segments (``Link.mss``, 1460 bytes; loopback's own are 64 KiB). Both
+matter: a receive buffer smaller than one segment leaves the sender waiting for its persist
+timer whenever the queue fills, and a saturated 1.5 Mbit/s link then carried 0.7 Mbit/s
+(``benchmarks/link_shaper.py`` measures it, with loopback's segments as the baseline).
+
 The rules live in :class:`Bottleneck`, which takes the time as an argument (tests run it in
 simulated time); :class:`LinkShaper` (asyncio) and :class:`ShapedLink` (its own loop thread,
 for blocking code such as ``benchmarks/browser.py``) move the bytes. Not modelled: random loss,
@@ -37,8 +43,9 @@ _READ_MAX = 65536
 
 @dataclass(frozen=True)
 class Link:
-    """A link's shape: rates in bit/s (``None``: unlimited), round trip in ms, and the
-    bottleneck queue in ms of its rate (``queue_ms``; each direction has one).
+    """A link's shape: rates in bit/s (``None``: unlimited), round trip in ms, the
+    bottleneck queue in ms of its rate (``queue_ms``; each direction has one), and the largest
+    TCP segment its connections carry (``mss``, bytes; ``None``: loopback's own).
 
     >>> Link(10e6, 5e6, 40).one_way_delay
     0.02
@@ -50,6 +57,7 @@ class Link:
     up_bps: float | None
     rtt_ms: float
     queue_ms: float = 100.0
+    mss: int | None = SEGMENT - 40      # an Ethernet packet less the IPv4 and TCP headers
 
     @classmethod
     def parse(cls, text: str) -> Link | None:
@@ -441,8 +449,22 @@ class LinkShaper:
         now, link = self.loop.time(), self.link
         self.up = _Direction(self.loop, link.bottleneck(link.up_bps, now))
         self.down = _Direction(self.loop, link.bottleneck(link.down_bps, now))
-        self._server = await self.loop.create_server(self._accept, "127.0.0.1", 0)
+        listener = self._socket()      # accepted connections inherit its segment size
+        try:
+            listener.bind(("127.0.0.1", 0))
+            self._server = await self.loop.create_server(self._accept, sock=listener)
+        except BaseException:
+            listener.close()
+            raise
         self.port = self._server.sockets[0].getsockname()[1]
+
+    def _socket(self) -> socket.socket:
+        """A TCP socket whose SYN asks for the link's segment size (where the platform can)."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if self.link.mss is not None and hasattr(socket, "TCP_MAXSEG"):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, self.link.mss)
+        sock.setblocking(False)
+        return sock
 
     def _accept(self) -> _Side:
         conn = _Connection(self)
@@ -454,12 +476,18 @@ class LinkShaper:
         return client
 
     async def _connect_upstream(self, conn: _Connection) -> None:
+        sock = self._socket()
         try:
+            await self.loop.sock_connect(sock, self.target)
             transport, _ = await self.loop.create_connection(
-                lambda: _Side(conn, conn.down, conn.up), *self.target)
+                lambda: _Side(conn, conn.down, conn.up), sock=sock)
         except OSError:
+            sock.close()
             conn.abort()
             return
+        except BaseException:   # stop() cancelled the connect
+            sock.close()
+            raise
         if conn not in self.connections:  # the client went away meanwhile
             transport.abort()
             return

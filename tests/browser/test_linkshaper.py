@@ -2,9 +2,9 @@
 
 The rules (``Bottleneck``) get the time as an argument, so rate, delay, burst and queue are
 checked exactly; the socket tests check what cannot be simulated: bytes arrive intact and in
-order both ways, HTTP and a WebSocket work through it, a full queue stops reading (the sender
-is held back, nothing piles up in the shaper), connections share one link (first come, first
-served), and ``stop()`` ends everything it started.
+order both ways, HTTP and a WebSocket work through it, both ends send a WAN's segments, a full
+queue stops reading (the sender is held back, nothing piles up in the shaper), connections
+share one link (first come, first served), and ``stop()`` ends everything it started.
 No wall-clock thresholds: every wait is bounded and only decides how long to try.
 """
 
@@ -180,6 +180,43 @@ def test_bytes_arrive_intact_and_in_order_both_ways():
             await server.wait_closed()
 
     asyncio.run(main())
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_MAXSEG"), reason="no TCP_MAXSEG here")
+@pytest.mark.parametrize("mss", [1460, 536, None])
+def test_both_ends_send_the_links_segments(mss):
+    """The server's and the client's segments are the link's size, not loopback's 64 KiB (a
+    receive buffer smaller than a segment stalls a sender whenever the queue fills)."""
+    async def main():
+        accepted = asyncio.get_running_loop().create_future()
+
+        async def hold(reader, writer):
+            accepted.set_result(writer.get_extra_info("socket"))
+            await reader.read()
+            writer.close()
+
+        server = await asyncio.start_server(hold, "127.0.0.1", 0)
+        shaper = LinkShaper(Link(8e6, 8e6, 10, mss=mss), "127.0.0.1",
+                            server.sockets[0].getsockname()[1])
+        await shaper.start()
+        try:
+            _reader, writer = await asyncio.open_connection("127.0.0.1", shaper.port)
+            writer.write(b"hello")              # the shaper connects upstream on accept
+            upstream = await bounded(accepted)
+            segments = [sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG)
+                        for sock in (upstream, writer.get_extra_info("socket"))]
+            writer.close()
+            return segments
+        finally:
+            await shaper.stop()
+            server.close()
+            await server.wait_closed()
+
+    segments = asyncio.run(main())
+    if mss is None:     # loopback's own: the baseline of benchmarks/link_shaper.py
+        assert min(segments) > 16384, segments
+    else:               # less the TCP options (timestamps) the connection carries
+        assert all(mss - 40 <= s <= mss for s in segments), segments
 
 
 def test_http_and_websocket_through_the_shaper():
