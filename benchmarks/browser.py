@@ -8,7 +8,8 @@ pattern plays at 30 fps, then:
 
 * ``viewer``: ``client.viewer(channel)`` on screen, measured for ``--seconds`` (adaptive:
   pass-through where the stream fits the link, else a re-encoded VP8 rung; ``--fixed``:
-  ``adapt=False``, the stream's own video whatever the link);
+  ``adapt=False``, the stream's own video whatever the link; ``--start-rung N``: start on
+  rung N of the ladder, as for a link known to be small);
 * ``viewer, cell busy``: the same while another cell runs ``time.sleep(10)``;
 * ``viewer, RTP loss``: the sandbox drops 30 % of the stream's RTP packets for 2 s (between
   the stream server and the kernel, as a lossy path to a real STN would): how long after the
@@ -154,7 +155,8 @@ class Window:
         self.page, self.pids = page, {**pids, "chromium": chromium_pids()}
         self.shaped = shaped
         self.links = {} if shaped is None else shaped.connection_bytes()
-        self.page.evaluate("window.__mzProbe.paints = []; window.__mzProbe.misses = 0")
+        self.page.evaluate("window.__mzProbe.paints = []; window.__mzProbe.misses = 0;"
+                           " window.__mzProbe.arrivals = []")
         self.cpu = {name: self._cpu(p) for name, p in self.pids.items()}
         self.mine = set(descendants(os.getpid())) | {os.getpid()}
         self.mine_cpu = {pid: self._cpu([pid]) for pid in self.mine}
@@ -189,6 +191,7 @@ class Window:
         last = [p[4] for p in paints if end - p[1] <= 10_000]
         offsets = [p[2] - p[1] for p in paints]
         return {
+            "began": round(self.began, 3),          # epoch s: paints and arrivals count from it
             "seconds": round(wall, 2), "painted": len(frames),
             "fps": round(len(frames) / wall, 1),
             "p50": percentile(latency, 50), "p95": percentile(latency, 95),
@@ -202,6 +205,10 @@ class Window:
             "connections": self._connections(),
             # every paint: ms since the window began, the picture's frame index, its age (ms)
             "paints": [[round(p[1] - 1000 * self.began), p[3], p[4]] for p in paints],
+            # every frame message as the page got it: ms since the window began, the frame's
+            # id, ms since the kernel sent it, bytes
+            "arrivals": [[round(a[0] - 1000 * self.began), a[1], round(a[0] - a[2]), a[3]]
+                         for a in probe["arrivals"]],
         }
 
 
@@ -562,6 +569,8 @@ def main(argv: list[str] | None = None) -> int:
                              "(repeatable or comma-separated; default loopback)")
     parser.add_argument("--fixed", action="store_true",
                         help="StreamViewer(adapt=False): no adaptive bitrate")
+    parser.add_argument("--start-rung", type=int, default=None, metavar="N",
+                        help="StreamViewer(start_rung=N): start on that rung of the ladder")
     parser.add_argument("--no-naive", action="store_true",
                         help="leave out the naive ipywidgets.Image loop")
     args = parser.parse_args(argv)
@@ -581,7 +590,9 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         cells += cells_for(*size, seconds, ("" if args.max_in_flight is None
                                             else f", max_in_flight={args.max_in_flight}")
-                           + (", adapt=False" if args.fixed else ""))
+                           + (", adapt=False" if args.fixed else "")
+                           + ("" if args.start_rung is None
+                              else f", start_rung={args.start_rung}"))
     root = Path(tempfile.mkdtemp(prefix="mezon-nb-bench-"))
     print(f"notebooks and the kernel's log (mezon_nb-kernel.log) in {root}", file=sys.stderr)
     notebooks = []
@@ -611,8 +622,9 @@ def main(argv: list[str] | None = None) -> int:
                 browser.close()
     finally:
         server.stop()
-    if args.max_in_flight is not None:
-        print(f"StreamViewer(max_in_flight={args.max_in_flight})")
+    for name in ("max_in_flight", "start_rung"):
+        if getattr(args, name) is not None:
+            print(f"StreamViewer({name}={getattr(args, name)})")
     print(table(runs, info, os.getloadavg()))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

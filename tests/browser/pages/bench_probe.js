@@ -59,8 +59,34 @@
   }
 
   const TWO32 = 4294967296;
-  const probe = { paints: [], misses: 0 };
+  const probe = { paints: [], misses: 0, arrivals: [] };
   window.__mzProbe = probe;
+
+  // Every kernel message carrying a frame (JupyterLab's binary v1 WebSocket protocol: a
+  // count and offsets of the parts, then channel, header, parent, metadata, content, buffers)
+  // as it arrives on the page: [Date.now(), frame id, sent_at (kernel, epoch ms), bytes].
+  // Its sent_at against the paint shows whether a frame waited before or after the page.
+  const text = new TextDecoder();
+  function onSocketMessage(event) {
+    const data = event.data;
+    if (!(data instanceof ArrayBuffer) || data.byteLength < 1000) return;
+    const view = new DataView(data);
+    const parts = Number(view.getBigUint64(0, true));
+    if (parts < 6 || parts > 64) return;
+    const at = (i) => Number(view.getBigUint64(8 * (i + 1), true));
+    const content = text.decode(new Uint8Array(data, at(4), at(5) - at(4)));
+    const sent = /"sent_at":\s*([\d.]+)/.exec(content), id = /"id":\s*(\d+)/.exec(content);
+    if (sent && id) probe.arrivals.push([Date.now(), Number(id[1]), Number(sent[1]),
+                                         data.byteLength]);
+  }
+  const NativeSocket = window.WebSocket;
+  window.WebSocket = new Proxy(NativeSocket, {
+    construct(target, args) {
+      const socket = new target(...args);
+      socket.addEventListener("message", onSocketMessage);
+      return socket;
+    },
+  });
 
   /** Record one painted picture: [kind, Date.now(), perf epoch, index, glass-to-glass ms]. */
   function record(kind, img, h) {
