@@ -1,4 +1,5 @@
-"""The stream's own video, before decoding: encoded frames, keyframe requests, decode on demand.
+"""The stream's own video (and sound) before decoding: encoded frames, keyframe requests,
+decode on demand.
 
 aiortc's video receiver depacketizes RTP into whole encoded frames (our
 :class:`~mezon_nb.media.jitter.MarkerJitterBuffer` releases them) and queues each one for its
@@ -7,6 +8,9 @@ the receiver starts: every frame is handed on as an :class:`EncodedFrame` (on th
 where it arrives), and reaches the decoder only while ``wants_decoded()`` says something in
 Python consumes decoded frames. When decoding starts again, or after a gap, the decoder gets
 nothing until a keyframe, so it never paints a delta frame on a missing reference.
+:func:`tap_audio` does the same for the audio receiver with an :class:`AudioTap`: each Opus
+packet is counted as it arrives and decoded only while ``wants_decoded()`` (Opus needs no
+keyframe: the decoder resumes on any packet).
 
 :class:`KeyframeRequests` rate-limits the RTCP PLI (RFC 4585 §6.3.1) sent to the stream server:
 at most one per ``interval`` seconds; a request inside the interval is sent when it ends.
@@ -219,6 +223,67 @@ class EncodedTap(queue.Queue):
         return True
 
 
+class AudioTap(queue.Queue):
+    """Stands in for an aiortc audio receiver's decoder queue: ``on_packet()`` is called for
+    every packet as it arrives (loop thread); the packet reaches the decoder only while
+    ``wants_decoded()``.
+
+    >>> arrived = []; tap = AudioTap(lambda: arrived.append(1), lambda: False)
+    >>> tap.put(("opus", "packet")); tap.qsize(), len(arrived), tap.skipped
+    (0, 1, 1)
+    """
+
+    def __init__(self, on_packet: Callable[[], Any], wants_decoded: Callable[[], bool]) -> None:
+        super().__init__()
+        self.on_packet = on_packet
+        self.wants_decoded = wants_decoded
+        self.skipped = 0
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        if item is not None:                   # None: aiortc stops its decoder thread
+            try:
+                self.on_packet()
+            except Exception:  # a listener must not stop the receive path
+                log.exception("audio packet listener failed")
+            if not self.wants_decoded():
+                self.skipped += 1
+                return
+        super().put(item, block, timeout)
+
+
+def _replace_decoder_queue(receiver: Any, tap: queue.Queue) -> bool:
+    """Put ``tap`` where ``receiver`` (an aiortc ``RTCRtpReceiver`` before it starts) queues
+    frames for its decoder thread; False, with a DEBUG line, on an aiortc that keeps it
+    elsewhere (then every frame is decoded, as before)."""
+    current = getattr(receiver, _QUEUE_ATTRIBUTE, None)
+    if not isinstance(current, queue.Queue) or current.qsize():
+        log.debug("aiortc's receiver has no %s: every frame is decoded", _QUEUE_ATTRIBUTE)
+        return False
+    setattr(receiver, _QUEUE_ATTRIBUTE, tap)
+    return True
+
+
+def tap_audio(receiver: Any, on_packet: Callable[[], Any],
+              wants_decoded: Callable[[], bool]) -> AudioTap | None:
+    """Put an :class:`AudioTap` into ``receiver`` (an aiortc audio ``RTCRtpReceiver`` before
+    it starts); None when this aiortc keeps its queue elsewhere.
+
+    >>> import asyncio
+    >>> from aiortc import RTCPeerConnection
+    >>> async def tapped():
+    ...     pc = RTCPeerConnection()
+    ...     try:
+    ...         receiver = pc.addTransceiver("audio", "recvonly").receiver
+    ...         return tap_audio(receiver, lambda: None, lambda: True) is not None
+    ...     finally:
+    ...         await pc.close()
+    >>> asyncio.run(tapped())
+    True
+    """
+    tap = AudioTap(on_packet, wants_decoded)
+    return tap if _replace_decoder_queue(receiver, tap) else None
+
+
 def tap_receiver(receiver: Any, on_frame: Callable[[EncodedFrame], Any],
                  wants_decoded: Callable[[], bool],
                  request_keyframe: Callable[[], Any]) -> EncodedTap | None:
@@ -238,13 +303,8 @@ def tap_receiver(receiver: Any, on_frame: Callable[[EncodedFrame], Any],
     >>> asyncio.run(tapped())
     True
     """
-    current = getattr(receiver, _QUEUE_ATTRIBUTE, None)
-    if not isinstance(current, queue.Queue) or current.qsize():
-        log.debug("aiortc's receiver has no %s: every frame is decoded", _QUEUE_ATTRIBUTE)
-        return None
     tap = EncodedTap(on_frame, wants_decoded, request_keyframe)
-    setattr(receiver, _QUEUE_ATTRIBUTE, tap)
-    return tap
+    return tap if _replace_decoder_queue(receiver, tap) else None
 
 
 def picture_loss_sender(receiver: Any, ssrc: Callable[[], int | None]) -> Callable[[], None]:
@@ -261,5 +321,6 @@ def picture_loss_sender(receiver: Any, ssrc: Callable[[], int | None]) -> Callab
     return send
 
 
-__all__ = ["EncodedFrame", "EncodedTap", "KeyframeRequests", "frame_size", "h264_codec_string",
-           "is_keyframe", "picture_loss_sender", "tap_receiver"]
+__all__ = ["AudioTap", "EncodedFrame", "EncodedTap", "KeyframeRequests", "frame_size",
+           "h264_codec_string", "is_keyframe", "picture_loss_sender", "tap_audio",
+           "tap_receiver"]

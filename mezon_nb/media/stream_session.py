@@ -5,7 +5,9 @@ arriving while a cell blocks. Every public method can be called from any thread.
 encoded frames reach :meth:`StreamSession.listen_encoded` listeners (the widget forwards them
 to the browser); aiortc decodes them only while something in Python takes decoded frames
 (``frames()``, ``on_frame``, ``listen_frames``, a recording, or ``latest_frame`` in the last
-``DECODE_LEASE`` seconds), so watching alone costs the kernel little. The rgb24 conversion
+``DECODE_LEASE`` seconds), so watching alone costs the kernel little; the sound likewise
+(``audio_frames()``, a recording, or ``latest_audio`` in the last ``DECODE_LEASE`` seconds;
+``stats.audio_frames_received`` counts every packet that arrived). The rgb24 conversion
 happens only when a consumer reads ``.array`` (the README's "Life of a frame" gives the
 thread of each hop).
 
@@ -56,7 +58,8 @@ class StreamStats:
 
     ``bitrate_kbps`` counts everything received (audio, video, RTCP) over the last second;
     ``frames_received`` counts encoded video frames, ``frames_decoded`` those decoded for Python;
-``gaps`` counts the frames that came after lost ones (RTP packets lost for good).
+``gaps`` counts the frames that came after lost ones (RTP packets lost for good);
+    ``audio_frames_received`` counts the audio packets, ``audio_frames_decoded`` those decoded.
 
     >>> StreamStats("live", 30.0, 640, 480, "VP8", 800.0, 90, 0, 42.0).fps
     30.0
@@ -75,6 +78,7 @@ class StreamStats:
     frames_decoded: int = 0
     keyframe_requests: int = 0
     gaps: int = 0
+    audio_frames_decoded: int = 0
 
 
 def stamp_of(frame: av.VideoFrame) -> float | None:
@@ -112,6 +116,9 @@ class StreamSession:
         self._keyframe_timer: asyncio.TimerHandle | None = None
         self._lease_until = time.monotonic() + DECODE_LEASE   # the first frames decode
         self.decodes_on_demand = False   # True when the receiver's frames come through a tap
+        self._audio_lease_until = self._lease_until
+        self.decodes_audio_on_demand = False     # the same for the audio receiver
+        self._audio_packets = 0
         self._audio: FrameHub[AudioChunk] = FrameHub(max(buffer, 16))
         self._state_callbacks: list[Callable[[str], Any]] = []
         self._arrivals: deque[float] = deque(maxlen=120)
@@ -185,6 +192,21 @@ class StreamSession:
         """
         return (self._video.consumers > 0 or self._recorder is not None
                 or time.monotonic() < self._lease_until)
+
+    def wants_audio(self) -> bool:
+        """Whether something in Python takes decoded sound now (see the module doc).
+
+        >>> s = StreamSession("6"); s._audio_lease_until = 0.0; s.wants_audio()
+        False
+        """
+        return (self._audio.consumers > 0 or self._recorder is not None
+                or time.monotonic() < self._audio_lease_until)
+
+    def _on_audio_packet(self) -> None:
+        """An audio packet arrived (loop thread), decoded or not."""
+        self._audio_packets += 1
+        if self._state in ("connecting", "waiting"):
+            self._set_state("live")
 
     def request_keyframe(self) -> None:
         """Ask the stream server for a keyframe (RTCP PLI), at most one each 0.5 s: a request
@@ -280,7 +302,13 @@ class StreamSession:
         return self._video.listen(fn)
 
     def latest_audio(self, timeout: float | None = None) -> AudioChunk | None:
-        """The newest audio chunk (20 ms of 48 kHz sound)."""
+        """The newest audio chunk (20 ms of 48 kHz sound); waits up to ``timeout`` s when none
+        has arrived yet, or when nothing was decoding (decoding goes on ``DECODE_LEASE`` s after
+        the last call)."""
+        idle = self.decodes_audio_on_demand and not self.wants_audio()
+        self._audio_lease_until = time.monotonic() + DECODE_LEASE
+        if idle:
+            return self._audio.newer(self._audio.count, timeout)
         return self._audio.latest(timeout)
 
     def audio_frames(self, buffer: int | None = None) -> FrameStream[AudioChunk]:
@@ -298,10 +326,12 @@ class StreamSession:
         received = self._encoded.count if self.decodes_on_demand else self._video.count
         return StreamStats(self._state, round(fps, 1), *self._size, self.codec,
                            round(self.bitrate_kbps, 1), received, self._video.dropped,
-                           round(statistics.median(lat), 1) if lat else None, self._audio.count,
+                           round(statistics.median(lat), 1) if lat else None,
+                           self._audio_packets if self.decodes_audio_on_demand
+                           else self._audio.count,
                            self._video.count,
                            self._keyframes.sent if self._keyframes is not None else 0,
-                           self._gaps)
+                           self._gaps, self._audio.count)
 
     # -- recording ---------------------------------------------------------------------
 

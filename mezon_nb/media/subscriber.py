@@ -34,7 +34,12 @@ from mezon_nb.errors import (
     StreamEndedError,
     StreamNotLiveError,
 )
-from mezon_nb.media.encoded import KeyframeRequests, picture_loss_sender, tap_receiver
+from mezon_nb.media.encoded import (
+    KeyframeRequests,
+    picture_loss_sender,
+    tap_audio,
+    tap_receiver,
+)
 from mezon_nb.media.errors import map_media_errors
 from mezon_nb.media.ice import (
     gather_offer,
@@ -147,7 +152,7 @@ class StnViewer:
         pc.on("connectionstatechange", self._on_connection_state)
         try:
             with map_media_errors("creating the offer"):
-                pc.addTransceiver("audio", direction="recvonly")
+                self._tap_audio(pc.addTransceiver("audio", direction="recvonly").receiver)
                 if has_video:
                     video = pc.addTransceiver("video", direction="recvonly")
                     video.setCodecPreferences(receive_codecs())
@@ -159,6 +164,12 @@ class StnViewer:
             await pc.close()
             raise
         return pc
+
+    def _tap_audio(self, receiver: Any) -> None:
+        """Every audio packet counted as it arrives, decoded only while Python listens."""
+        session = self.session
+        session.decodes_audio_on_demand = tap_audio(
+            receiver, session._on_audio_packet, session.wants_audio) is not None
 
     def _tap_video(self, receiver: Any) -> None:
         """Frames one interval sooner, the encoded frames to the session, decoding on demand,

@@ -1,5 +1,5 @@
 """The stream's encoded frames: read from aiortc's receiver before decoding, decoded for Python
-only on demand, keyframe requests rate-limited (in simulated time).
+only on demand (its sound too), keyframe requests rate-limited (in simulated time).
 
 Real VP8 from libvpx and the real sandbox stream over loopback WebRTC."""
 
@@ -103,3 +103,26 @@ def test_latest_frame_after_an_idle_while_is_a_fresh_one(session):
     frame = session.latest_frame(timeout=15)
     assert frame is not None and frame.index >= before
     assert session.wants_decoded()               # the lease goes on for the next calls
+
+
+def test_sound_is_decoded_only_while_python_listens(session):
+    session._audio_lease_until = 0.0             # the first chunks' lease is over
+    assert session.decodes_audio_on_demand and not session.wants_audio()
+    time.sleep(0.3)                              # packets already queued to the decoder
+    decoded, received = session.stats.audio_frames_decoded, session.stats.audio_frames_received
+    assert _wait(lambda: session.stats.audio_frames_received >= received + 25, 20)
+    assert session.stats.audio_frames_decoded - decoded <= 2
+    with session.audio_frames() as chunks:       # a listener: decoding goes on at once
+        assert session.wants_audio()
+        chunk = chunks.get(timeout=15)
+        assert chunk is not None and chunk.sample_rate == 48_000
+    assert session.stats.audio_frames_decoded > decoded
+
+
+def test_latest_audio_after_an_idle_while_is_a_fresh_one(session):
+    session._audio_lease_until = 0.0
+    time.sleep(0.3)
+    before = session.stats.audio_frames_decoded
+    chunk = session.latest_audio(timeout=15)
+    assert chunk is not None and chunk.index >= before
+    assert session.wants_audio()                 # the lease goes on for the next calls
