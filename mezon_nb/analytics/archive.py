@@ -80,8 +80,9 @@ class ArchiveState:
     """What a reopened log needs besides the tail: the state as of row ``rolled``.
 
     ``open`` holds ``[user_id, channel_id, clan_id, participant]`` of every open session,
-    ``names`` the last name of each user, ``clans`` the clans with rows, ``last_live`` each
-    user's latest live row time (ns); ``last_time`` is the newest event time (ns) archived;
+    ``names`` the last name of each user, ``clans`` the clans with rows or a snapshot,
+    ``last_live`` each user's latest live row time (ns); ``last_time`` is the newest event time
+    (ns) archived;
     ``gaps`` the log's blind intervals ``[start_ns, end_ns, reason]`` recorded so far (few: one
     per lost socket; see :mod:`mezon_nb.analytics.gaps`); ``sessions`` the session cache's
     state (:class:`~mezon_nb.analytics.session_cache.SessionState`; ``None`` in archives

@@ -18,8 +18,9 @@ view decodes them (``sqlite3 log.sqlite 'select * from events_text'``). Tables, 
     strings(domain, code, value)   -- domain: kind, source, clan_id, channel_id, user_id, participant
     channels(channel_id TEXT PRIMARY KEY, clan_id TEXT, label TEXT)
     gaps(start_ns, end_ns, reason) -- blind intervals (mezon_nb.analytics.gaps); since version 2
+    snapshots(clan_id TEXT PRIMARY KEY) -- clans a snapshot has set (even an empty one); since 3
 
-A version 1 file (no ``gaps``) is migrated when opened: the table is added, nothing else changes.
+An older file is migrated when opened: the tables it lacks are added, nothing else changes.
 
 >>> import tempfile, os, threading
 >>> from mezon_nb.analytics.store import ColumnStore
@@ -67,6 +68,7 @@ CREATE TABLE strings (domain TEXT NOT NULL, code INTEGER NOT NULL, value TEXT NO
                       PRIMARY KEY (domain, code)) WITHOUT ROWID;
 CREATE TABLE channels (channel_id TEXT PRIMARY KEY, clan_id TEXT, label TEXT NOT NULL);
 CREATE TABLE gaps (start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE snapshots (clan_id TEXT PRIMARY KEY);
 CREATE VIEW events_text AS
 SELECT e.seq, e.time_ns, s_kind.value AS kind, s_source.value AS source, s_clan.value AS clan_id,
        s_channel.value AS channel_id, s_user.value AS user_id, s_participant.value AS participant
@@ -78,9 +80,11 @@ _INSERT = "INSERT INTO events (time_ns, kind, source, clan, channel, user, parti
 _STRING = "INSERT INTO strings (domain, code, value) VALUES (?, ?, ?)"
 _UPSERT = "INSERT OR REPLACE INTO channels (channel_id, clan_id, label) VALUES (?, ?, ?)"
 _GAP = "INSERT INTO gaps (start_ns, end_ns, reason) VALUES (?, ?, ?)"
+_SNAPSHOT = "INSERT OR IGNORE INTO snapshots (clan_id) VALUES (?)"
 #: Schema changes from version N-1 to N, applied in order when an older file is opened.
 _MIGRATIONS = {2: "CREATE TABLE gaps (start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL, "
-                  "reason TEXT NOT NULL)"}
+                  "reason TEXT NOT NULL)",
+               3: "CREATE TABLE snapshots (clan_id TEXT PRIMARY KEY)"}
 
 
 def _open(path: Path) -> sqlite3.Connection:
@@ -163,12 +167,16 @@ class SqliteSink:
             self.labels = self._load()  # {channel_id: (clan_id, label)} found in the file
             self.gaps: list[Gap] = [tuple(row) for row in self._conn.execute(
                 "SELECT start_ns, end_ns, reason FROM gaps ORDER BY rowid")]  # found in the file
+            #: clans a snapshot has set (found in the file, and added since)
+            self.snapshotted: set[str] = {row[0] for row in self._conn.execute(
+                "SELECT clan_id FROM snapshots")}
         except BaseException:
             self._conn.close()
             raise
         _OPEN[self.path.resolve()] = self
         self._labels: dict[str, tuple[str | None, str]] = {}  # queued channel labels
         self._gaps: list[Gap] = []  # queued blind intervals
+        self._snapshots: list[str] = []  # queued snapshotted clans
         self.committed = len(store)  # rows of the store already in the file
         self._strings_done = {d: len(store.tables[d].values) for d in ColumnStore.ID_TABLES}
         # one writer on the connection at a time; taken before ``lock`` (see :meth:`writing`)
@@ -221,6 +229,24 @@ class SqliteSink:
         """
         self._gaps.append(gap)
 
+    def add_snapshot(self, clan_id: str) -> None:
+        """Note that a snapshot has set ``clan_id``'s sessions (committed with the next rows):
+        after a reload its next snapshot catches up on a gap, even when this one recorded no
+        row.
+
+        >>> import tempfile, os, threading
+        >>> from mezon_nb.analytics.store import ColumnStore
+        >>> path = os.path.join(tempfile.mkdtemp(), "x.sqlite")
+        >>> with SqliteSink(path, ColumnStore(), threading.Lock()) as sink:
+        ...     sink.add_snapshot("1"); sink.add_snapshot("1")
+        >>> with SqliteSink(path, ColumnStore(), threading.Lock()) as again:
+        ...     again.snapshotted
+        {'1'}
+        """
+        if clan_id not in self.snapshotted:
+            self.snapshotted.add(clan_id)
+            self._snapshots.append(clan_id)
+
     def flush(self) -> None:
         """Commit every row recorded so far; when this returns, they are on disk.
 
@@ -241,7 +267,8 @@ class SqliteSink:
                                self._strings_done[d]:], start=self._strings_done[d])]
                 labels, self._labels = self._labels, {}
                 gaps, self._gaps = self._gaps, []
-            if end == self.committed and not strings and not labels and not gaps:
+                snapshots, self._snapshots = self._snapshots, []
+            if end == self.committed and not (strings or labels or gaps or snapshots):
                 return
             conn = self._conn
             conn.execute("BEGIN")
@@ -250,11 +277,13 @@ class SqliteSink:
                 conn.executemany(_INSERT, zip(*(c.tolist() for c in columns)))
                 conn.executemany(_UPSERT, [(c, clan, lab) for c, (clan, lab) in labels.items()])
                 conn.executemany(_GAP, gaps)
+                conn.executemany(_SNAPSHOT, [(clan,) for clan in snapshots])
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 self._labels = {**labels, **self._labels}  # retried by the next flush
                 self._gaps[:0] = gaps
+                self._snapshots[:0] = snapshots
                 raise
             self.committed = end
             for d, code, _ in strings:

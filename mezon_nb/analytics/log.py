@@ -160,6 +160,8 @@ class ParticipantLog:
             self._check_open()
             rows = self._tracker.reconcile(snapshot, str(clan_id),
                                            at or datetime.now(timezone.utc), complete)
+            if self._sink is not None:      # a reload then knows the clan was snapshotted
+                self._sink.add_snapshot(str(clan_id))
             start = len(self)  # a position in the whole history: rolls keep it
             self._store.extend(rows)
         self._notify(rows, start)
@@ -619,8 +621,9 @@ class ParticipantLog:
         for channel_id, (clan_id, label) in {**labels, **self._sink.labels}.items():
             self._channels[channel_id] = (clan_id, label)
             self._store.set_label(channel_id, label)
-        self._tracker.restore(state.open, state.names, state.clans, state.last_live)
-        self._clans, self._last_rolled = set(state.clans), archive.state.last_time
+        clans = {*state.clans, *self._sink.snapshotted}
+        self._tracker.restore(state.open, state.names, clans, state.last_live)
+        self._clans, self._last_rolled = clans, archive.state.last_time
 
     def _swap_segment(self) -> None:
         """Under the sink's writer lock and the log's lock: set the store's rows aside for a
@@ -693,7 +696,8 @@ class ParticipantLog:
                 zip(*(_objects(still[c]) for c in ("user_id", "channel_id", "clan_id",
                                                    "participant"))),
                 dict(zip(_objects(names["user_id"]), _objects(names["participant"]))),
-                self._store.tables["clan_id"].values,
+                {*self._store.tables["clan_id"].values,
+                 *(self._sink.snapshotted if self._sink is not None else ())},
                 {str(user): int(t.value) for user, t in latest.items()})
 
 

@@ -181,7 +181,8 @@ class SessionTracker:
     def restore(self, open_sessions: Iterable[Sequence[Any]], names: dict[str, str],
                 clans: Iterable[str], last_live: dict[str, int] | None = None) -> None:
         """Reset the state from a reloaded log: ``(user, channel, clan, participant)`` tuples,
-        names, the clans it has rows of, and each user's latest live row time (ns).
+        names, the clans it has rows of or a snapshot set, and each user's latest live row time
+        (ns).
 
         >>> t = SessionTracker(); t.restore([("5", "6", "1", "ann")], {"5": "ann"}, ["1"])
         >>> t.open

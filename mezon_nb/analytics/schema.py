@@ -19,9 +19,10 @@ import pandas as pd
 from mezon_nb.errors import MezonError
 
 #: Version of the on-disk layout (SQLite ``user_version``, Parquet metadata). Bump on change.
-#: 2 added the SQLite ``gaps`` table (a version 1 file gets it when opened); the Parquet event
-#: layout is the same in 1 and 2.
-SCHEMA_VERSION = 2
+#: 2 added the SQLite ``gaps`` table (a version 1 file gets it when opened), 3 the ``snapshots``
+#: table (the clans a snapshot has set, even one that recorded no row); the Parquet event layout
+#: is the same in 1, 2 and 3.
+SCHEMA_VERSION = 3
 
 #: Parquet key-value metadata key holding :data:`SCHEMA_VERSION`.
 PARQUET_VERSION_KEY = b"mezon_nb.participant_log.schema_version"

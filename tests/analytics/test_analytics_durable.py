@@ -114,6 +114,19 @@ def test_reopen_restores_rows_labels_and_who_is_watching(tmp_path):
         assert len(log) == 4 and log.channel_labels == {"6": "Live"}
 
 
+@pytest.mark.parametrize("store", ["log_path", "archive"])
+def test_an_empty_snapshot_before_a_reload_still_counts_as_the_baseline(tmp_path, store):
+    where = {store: tmp_path / ("log.sqlite" if store == "log_path" else "archive")}
+    with ParticipantLog(**where) as log:
+        log.reconcile(snapshot(), clan_id="1", at=at(0))    # nobody watches: no row
+        assert len(log) == 0
+    with ParticipantLog(**where) as log:                    # the clan's baseline is known
+        log.reconcile(snapshot(("6", "5", "ann")), clan_id="1", at=at(5))
+        log.reconcile(snapshot(("6", "7", "bob")), clan_id="2", at=at(5))     # a new clan
+        got = log.events[["clan_id", "user_id", "source"]].astype(object).values.tolist()
+    assert got == [["1", "5", "reconciled"], ["2", "7", "snapshot"]]
+
+
 def test_unflushed_rows_are_committed_by_the_background_writer(tmp_path):
     log = ParticipantLog(tmp_path / "log.sqlite", flush_interval=0.05)
     log.record(join(0, "5"))

@@ -141,6 +141,10 @@ def test_time_weighted_bins_integrate_to_the_watch_time(ops, freq):
 # a join, then a snapshot in the same minute that does not list the user: the live join is
 # newer and wins, also after a reload (the latest live time per user is restored)
 @example(ops=[("join", "1", "6", 0, []), ("reconcile", "1", "6", 0, [("6", "2")])], cut=1)
+# an empty snapshot (no row) before the reload: the reloaded log still knows the clan had its
+# baseline, so its next snapshot is "reconciled" as in the uninterrupted log
+@example(ops=[("reconcile", "1", "6", 0, []), ("join", "1", "6", 0, []),
+              ("reconcile", "1", "6", 0, [("6", "2")])], cut=1)
 def test_a_reopened_log_continues_exactly_like_an_uninterrupted_one(tmp_path_factory, ops, cut):
     whole = build(ops)
     path = tmp_path_factory.mktemp("restart") / "log.sqlite"
