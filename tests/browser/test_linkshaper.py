@@ -182,7 +182,9 @@ def test_bytes_arrive_intact_and_in_order_both_ways():
     asyncio.run(main())
 
 
-@pytest.mark.skipif(not hasattr(socket, "TCP_MAXSEG"), reason="no TCP_MAXSEG here")
+@pytest.mark.skipif(not hasattr(socket, "TCP_MAXSEG"),
+                    reason="this platform cannot set a socket's segment size (TCP_MAXSEG): "
+                           "the shaper keeps loopback's")
 @pytest.mark.parametrize("mss", [1460, 536, None])
 def test_both_ends_send_the_links_segments(mss):
     """The server's and the client's segments are the link's size, not loopback's 64 KiB (a
