@@ -82,13 +82,21 @@ def test_encoded_frames_reach_listeners_and_a_keyframe_decodes_alone(session):
     assert indexes == sorted(indexes) and not any(f.gap for f in seen)
 
 
+def _arrive_undecoded(session, received: str, decoded: str, count: int) -> int:
+    """With nothing in Python taking them: wait (bounded) for ``count`` more items to arrive
+    (``session.stats.<received>``); at most 2 of them, already queued to the decoder when the
+    lease ended, are decoded (``<decoded>``). Returns the decoded count before."""
+    time.sleep(0.3)                              # items already queued to the decoder
+    before, start = getattr(session.stats, decoded), getattr(session.stats, received)
+    assert _wait(lambda: getattr(session.stats, received) >= start + count, 20)
+    assert getattr(session.stats, decoded) - before <= 2
+    return before
+
+
 def test_nothing_is_decoded_while_python_takes_no_frames(session):
     session._lease_until = 0.0                   # the first frames' lease is over
     assert not session.wants_decoded()
-    time.sleep(0.3)                              # frames already queued to the decoder
-    decoded, received = session.stats.frames_decoded, session.stats.frames_received
-    assert _wait(lambda: session.stats.frames_received >= received + 20, 20)
-    assert session.stats.frames_decoded - decoded <= 2
+    _arrive_undecoded(session, "frames_received", "frames_decoded", 20)
     with session.frames() as frames:             # a consumer: decoding starts on a keyframe
         assert session.wants_decoded()
         frame = frames.get(timeout=15)
@@ -96,33 +104,25 @@ def test_nothing_is_decoded_while_python_takes_no_frames(session):
     assert session.stats.keyframe_requests >= 1
 
 
-def test_latest_frame_after_an_idle_while_is_a_fresh_one(session):
-    session._lease_until = 0.0
+@pytest.mark.parametrize(("lease", "decoded", "latest", "wants"), [
+    ("_lease_until", "frames_decoded", "latest_frame", "wants_decoded"),
+    ("_audio_lease_until", "audio_frames_decoded", "latest_audio", "wants_audio"),
+], ids=["frame", "audio"])
+def test_latest_after_an_idle_while_is_a_fresh_one(session, lease, decoded, latest, wants):
+    setattr(session, lease, 0.0)                 # the first items' lease is over
     time.sleep(0.3)
-    before = session.stats.frames_decoded
-    frame = session.latest_frame(timeout=15)
-    assert frame is not None and frame.index >= before
-    assert session.wants_decoded()               # the lease goes on for the next calls
+    before = getattr(session.stats, decoded)
+    item = getattr(session, latest)(timeout=15)
+    assert item is not None and item.index >= before
+    assert getattr(session, wants)()             # the lease goes on for the next calls
 
 
 def test_sound_is_decoded_only_while_python_listens(session):
     session._audio_lease_until = 0.0             # the first chunks' lease is over
     assert session.decodes_audio_on_demand and not session.wants_audio()
-    time.sleep(0.3)                              # packets already queued to the decoder
-    decoded, received = session.stats.audio_frames_decoded, session.stats.audio_frames_received
-    assert _wait(lambda: session.stats.audio_frames_received >= received + 25, 20)
-    assert session.stats.audio_frames_decoded - decoded <= 2
+    decoded = _arrive_undecoded(session, "audio_frames_received", "audio_frames_decoded", 25)
     with session.audio_frames() as chunks:       # a listener: decoding goes on at once
         assert session.wants_audio()
         chunk = chunks.get(timeout=15)
         assert chunk is not None and chunk.sample_rate == 48_000
     assert session.stats.audio_frames_decoded > decoded
-
-
-def test_latest_audio_after_an_idle_while_is_a_fresh_one(session):
-    session._audio_lease_until = 0.0
-    time.sleep(0.3)
-    before = session.stats.audio_frames_decoded
-    chunk = session.latest_audio(timeout=15)
-    assert chunk is not None and chunk.index >= before
-    assert session.wants_audio()                 # the lease goes on for the next calls
