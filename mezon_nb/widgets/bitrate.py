@@ -272,6 +272,11 @@ class BitrateController:
 class RateMeter:
     """Bytes (or items) per second over the last ``window`` seconds, in the caller's time.
 
+    Each sample is what accrued since the one before it (or since the meter started or was
+    :meth:`reset`), spread evenly over that span; the window counts the share of each span
+    inside it. So samples that come every half second (acks batched by the browser) give the
+    same rate, exactly, wherever the window's edge falls between them.
+
     :meth:`rate` is None until samples span at least ``min_span`` seconds (since the meter
     started or was :meth:`reset`): a rate over a few milliseconds says nothing.
 
@@ -280,7 +285,12 @@ class RateMeter:
     ...     meter.add(now=i / 10, amount=1000)
     >>> round(meter.rate(now=1.0))                  # 10 kB in the 1 s after the first sample
     10000
-    >>> meter.reset(now=1.0); meter.rate(now=1.5) is None
+    >>> meter = RateMeter(window=2.0)
+    >>> for i in range(9):                          # 50 kB every 0.6 s: the edge mid-span
+    ...     meter.add(now=i * 0.6, amount=50_000)
+    >>> round(meter.rate(now=4.8))
+    83333
+    >>> meter.reset(now=4.8); meter.rate(now=5.3) is None
     True
     """
 
@@ -290,11 +300,12 @@ class RateMeter:
         self._since: float | None = None
 
     def add(self, now: float, amount: float = 1.0) -> None:
-        """``amount`` arrived at ``now``."""
+        """``amount`` arrived at ``now``, accrued since the previous sample."""
         if self._since is None:
             self._since = now
         self._samples.append((now, amount))
-        while self._samples and self._samples[0][0] < now - self.window:
+        # the newest sample older than the window stays: its time is where the next one began
+        while len(self._samples) > 1 and self._samples[1][0] <= now - self.window:
             self._samples.popleft()
 
     def reset(self, now: float) -> None:
@@ -307,8 +318,13 @@ class RateMeter:
         if self._since is None or now - self._since < self.min_span:
             return None
         start = max(self._since, now - self.window)
-        span = now - start
-        return sum(a for t, a in self._samples if t > start) / span if span > 0 else None
+        span, total, began = now - start, 0.0, self._since
+        for at, amount in self._samples:
+            if start < at <= now:
+                total += amount * (at - max(began, start)) / (at - began) if at > began \
+                    else amount
+            began = at
+        return total / span if span > 0 else None
 
 
 def _at_least_zero(name: str, value: float) -> float:

@@ -9,10 +9,11 @@ every ``step`` seconds.
 from __future__ import annotations
 
 import itertools
+import random
 
 import pytest
 
-from mezon_nb.widgets.bitrate import LADDER, BitrateController
+from mezon_nb.widgets.bitrate import LADDER, BitrateController, RateMeter
 
 STREAM = 2_200_000  # the sandbox's 720p30 VP8
 
@@ -149,3 +150,31 @@ def test_bad_measurements_are_refused(name, value):
     with pytest.raises(ValueError, match=name):
         ctl.update(0.0, **args)
     assert ctl.rung == 0
+
+
+@pytest.mark.parametrize("every", [0.25, 0.5, 0.6])
+def test_the_delivered_rate_is_exact_between_batched_acks(every):
+    """Acks every ``every`` s plus up to a frame's jitter, each with the bytes since the last:
+    the rate read at each ack is the link's rate, wherever the window's edge falls (counting
+    whole samples read up to one sample's share too high: 10 % here with acks every quarter
+    second, up to a quarter of the rate with acks every half second)."""
+    rng, meter, rate, now, last = random.Random(7), RateMeter(window=2.0), 275_000.0, 0.0, 0.0
+    meter.add(now, 0)
+    readings = []
+    for _ in range(200):
+        now += every + rng.uniform(0, 1 / 30)
+        meter.add(now, rate * (now - last))
+        last = now
+        readings.append(meter.rate(now))
+    measured = [r for r in readings if r is not None]
+    assert len(measured) > 190
+    assert min(measured) == pytest.approx(rate) and max(measured) == pytest.approx(rate)
+
+
+def test_a_pause_lowers_the_rate_read_after_it():
+    meter = RateMeter(window=2.0)
+    for i in range(11):
+        meter.add(i * 0.5, 1000)
+    assert meter.rate(5.0) == pytest.approx(2000)
+    assert meter.rate(6.0) == pytest.approx(1000)     # nothing for 1 s of the 2 s window
+    assert meter.rate(8.0) == 0.0
