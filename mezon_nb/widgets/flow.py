@@ -8,16 +8,17 @@ sits in a frame's path). The rule, written out here only (jupyter_rfb's, with ad
   is always the newest one: frames that arrive meanwhile overwrite a one-slot buffer; an
   unacknowledged frame stops counting after ``ack_timeout`` (1 s);
 * acks are batched: the frontend acknowledges a frame at once only when the job says
-  ``flush``, and otherwise within a quarter second, several frames per message. Every
-  frontend-to-kernel message makes the kernel publish a busy and an idle status, which
-  JupyterLab re-renders (about 30 ms of Chromium CPU per ack message at 720p on our 2-core
-  machines), so fewer acks leave the browser time to paint. While the frontend paints fast
-  (its last 8 frames painted, none overtaken, each within ``fast_roundtrip``, 0.1 s, of being
-  sent, less the time its ack was held back) nothing queues on the link, and the window grows
-  by ``fast_extra`` (10) frames, more than arrive between two timed ack messages at 30 fps:
-  then acks come about 4 times a second, and ``flush`` is asked 2 frames before that window
-  is full, a safety valve for faster sources. On a slower link the window is
-  ``max_in_flight``, which bounds the queue, and ``flush`` marks the frame that fills it;
+  ``flush``, and otherwise within :data:`ACK_DELAY_S` (half a second), several frames per
+  message. Every frontend-to-kernel message makes the kernel read it on its shell channel and
+  publish a busy and an idle status, which JupyterLab re-renders (about 30 ms of Chromium CPU
+  per ack message at 720p on our 2-core machines), so fewer acks leave the browser time to
+  paint and the kernel idle. While the frontend paints fast (its last 8 frames painted, none
+  overtaken, each within ``fast_roundtrip``, 0.1 s, of being sent, less the time its ack was
+  held back) nothing queues on the link, and the window grows by ``fast_extra`` (20) frames,
+  more than arrive between two timed ack messages at 30 fps (15): then acks come about twice
+  a second, and ``flush`` is asked 2 frames before that window is full, a safety valve for
+  faster sources. On a slower link the window is ``max_in_flight``, which bounds the queue,
+  and ``flush`` marks the frame that fills it;
 * while a cell keeps the kernel busy, acks cannot arrive (ipykernel queues them behind the
   cell), so frames are paced instead at :meth:`FlowControl.busy_rate`, the rate the frontend
   painted before the cell (10 % less when the frontend rather than the source set that rate;
@@ -30,7 +31,10 @@ sits in a frame's path). The rule, written out here only (jupyter_rfb's, with ad
 * for encoded video (pass-through) a ``byte_window`` also bounds the bytes in flight (frames
   offered with their ``size``; not while a cell runs: acks cannot come then, and the busy pace
   bounds what goes), the frame window is at least ``BYTE_WINDOW_FRAMES``, and a frame is marked
-  ``flush`` once half the bytes are out. A frame whose ack is overdue (``ack_timeout``) frees
+  ``flush`` once half the bytes are out. While the frontend paints fast the byte window is
+  ``FAST_BYTES`` (3) times as large: nothing queues then, most bytes in flight are frames
+  painted whose acks wait for the batch, and half a second of a 720p stream (~140 kB) would
+  not fit the window of a slow link. A frame whose ack is overdue (``ack_timeout``) frees
   its slot but its bytes count until it is acknowledged, up to ``OVERDUE_S`` (8 s): on a link
   slower than the stream the acks come late because the bytes are still queued, and sending
   more then would only lengthen the queue; ``take(admit=...)`` lets the caller refuse
@@ -74,6 +78,9 @@ _RECENT = 256  # sent frames remembered so that late acks still resolve (snapsho
 _MARGIN = 0.9  # busy pace / paint rate when the frontend, not the source, set that rate
 _FAST_SAMPLES = 8  # frames that must all be painted fast before the window grows
 BYTE_WINDOW_FRAMES = 30  # the frame window while bytes are bounded instead (1 s at 30 fps)
+FAST_BYTES = 3  # the byte window's multiple while the frontend paints fast
+#: The longest the frontend holds an ack to batch it with others (viewer.js's ACK_DELAY_MS).
+ACK_DELAY_S = 0.5
 OVERDUE_S = 8.0  # how long an overdue frame's bytes still count in the byte window
 
 
@@ -215,7 +222,7 @@ class FlowControl:
 
     def __init__(self, max_in_flight: int = 2, ack_timeout: float = 1.0, busy_fps: float = 10.0,
                  lossless_delay: float | None = 0.3, budget: SharedBudget | None = None,
-                 fast_extra: int = 10, fast_roundtrip: float = 0.1) -> None:
+                 fast_extra: int = 20, fast_roundtrip: float = 0.1) -> None:
         if max_in_flight < 1:
             raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
         if fast_extra < 0:
@@ -431,9 +438,11 @@ class FlowControl:
                 self.budget.withdraw(self)
             return None
         fast, window = self._pace is None and self._fast(), self.window
-        if self.byte_window is not None:
+        byte_window = None if self.byte_window is None else \
+            self.byte_window * (FAST_BYTES if fast else 1)
+        if byte_window is not None:
             window = max(window, BYTE_WINDOW_FRAMES)
-            if self._pace is None and self.bytes_in_flight >= self.byte_window:
+            if self._pace is None and self.bytes_in_flight >= byte_window:
                 self._full = True
                 return None
         if len(self._in_flight) >= window:
@@ -472,7 +481,7 @@ class FlowControl:
         job.flush = not job.paced and (
             len(self._in_flight) >= window - (2 if fast else 0) or (
                 budget is not None and budget.exhausted) or (
-                self.byte_window is not None and 2 * self.bytes_in_flight >= self.byte_window))
+                byte_window is not None and 2 * self.bytes_in_flight >= byte_window))
         return job
 
     def next_wakeup(self, now: float) -> float | None:
@@ -525,7 +534,7 @@ class FlowControl:
         ...     flow.set_visible(True); flow.offer(i); job = flow.take(now=i / 10)
         ...     _ = flow.acked(job.frame_id, now=i / 10 + 0.03)
         >>> flow.window
-        12
+        22
         """
         if self._pace is not None:
             return max(self.max_in_flight, math.ceil(self._pace * self.ack_timeout))
@@ -551,4 +560,4 @@ class FlowControl:
             self.budget.release()
 
 
-__all__ = ["FlowControl", "FlowStats", "Job", "SharedBudget"]
+__all__ = ["ACK_DELAY_S", "FlowControl", "FlowStats", "Job", "SharedBudget"]

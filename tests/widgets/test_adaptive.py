@@ -5,7 +5,7 @@ pump listens for them, decoded pictures); every message the pump sends crosses a
 bottleneck (``capacity`` bit/s, a one-way delay each way, first in first out) in Jupyter's
 envelope (``ENVELOPE`` bytes more per message), and each ack message the kernel reads puts its
 two status messages (``STATUS`` bytes) on the same link; the simulated browser paints a frame
-when it arrives and batches its acks as viewer.js does (at once on ``flush``, else 250 ms
+when it arrives and batches its acks as viewer.js does (at once on ``flush``, else ``ACK_DELAY_S``
 after the first). The test moves the clock; the pump's own rules decide.
 The re-encoded frames are real libvpx output and are decoded with PyAV in order.
 """
@@ -21,6 +21,7 @@ from mezon_nb.core.pattern import TestPattern
 from mezon_nb.media.encoded import EncodedFrame
 from mezon_nb.media.frames import Frame
 from mezon_nb.widgets import cells
+from mezon_nb.widgets.flow import ACK_DELAY_S
 from mezon_nb.widgets.pump import DISPLAYED, FramePump
 
 FPS = 30
@@ -134,7 +135,7 @@ class LinkAndBrowser:
                 continue
             self._batch.append([content["id"], painted * 1000.0])
             if self._batch_due is None:
-                self._batch_due = painted + 0.25
+                self._batch_due = painted + ACK_DELAY_S
             if content.get("flush"):
                 self._batch_due = painted
         if self._batch and self._batch_due is not None and self._batch_due <= now:

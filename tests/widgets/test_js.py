@@ -1,13 +1,17 @@
-"""Each widget ES module parses as an ES module (``node --check`` on an ``.mjs`` copy).
+"""Each widget ES module parses as an ES module (``node --check`` on an ``.mjs`` copy), and
+the constants the kernel's rules count on say what the kernel assumes.
 
 Not covered: running the modules (that needs a browser and a widget manager).
 """
 
 import pathlib
+import re
 import shutil
 import subprocess
 
 import pytest
+
+from mezon_nb.widgets.flow import ACK_DELAY_S
 
 STATIC = pathlib.Path(__file__).parents[2] / "mezon_nb" / "widgets" / "static"
 
@@ -26,3 +30,9 @@ def test_every_widget_module_exports_render():
     for path in STATIC.glob("*.js"):
         text = path.read_text()
         assert "export default" in text and "render(" in text, path.name
+
+
+def test_the_viewer_holds_its_acks_as_long_as_the_flow_rules_assume():
+    text = (STATIC / "viewer.js").read_text()
+    found = re.search(r"^const ACK_DELAY_MS = (\d+);$", text, re.MULTILINE)
+    assert found is not None and int(found.group(1)) == ACK_DELAY_S * 1000

@@ -10,7 +10,7 @@ from functools import partial
 
 import pytest
 
-from mezon_nb.widgets.flow import OVERDUE_S, FlowControl, SharedBudget
+from mezon_nb.widgets.flow import ACK_DELAY_S, OVERDUE_S, FlowControl, SharedBudget
 
 approx = partial(pytest.approx, abs=1e-9)
 
@@ -313,14 +313,16 @@ def test_the_window_grows_while_frames_are_painted_fast_and_shrinks_on_a_skip():
     flow = visible_flow(lossless_delay=None)
     assert flow.window == 2
     now = paint_fast(flow, 8)
-    assert flow.window == 12
+    assert flow.window == 22
     jobs = []
-    for i in range(12):                           # the browser holds its acks (a batch)
+    for i in range(22):                           # the browser holds its acks (a batch)
         flow.offer(i)
         jobs.append(flow.take(now + i / 30))
-    assert all(jobs) and [j.flush for j in jobs].index(True) == 9   # 2 before the window is full
+    assert all(jobs) and [j.flush for j in jobs].index(True) == 19  # 2 before the window is full
+    # at 30 fps the frames of one held batch (ACK_DELAY_S) come before any is marked flush
+    assert 19 / 30 > ACK_DELAY_S
     flow.offer("more")
-    assert flow.take(now + 0.5) is None           # the window is full
+    assert flow.take(now + 0.8) is None           # the window is full
     flow.skipped(jobs[0].frame_id)                # the browser fell behind
     assert flow.window == 2
 
@@ -336,8 +338,36 @@ def test_a_slow_frame_keeps_the_window_small():
     assert flow.window == 2                       # not yet 8 fast in a row
     flow.offer("held")
     job = flow.take(now)
-    flow.acked(job.frame_id, now + 0.28, held=0.25)   # held back to batch: still fast
-    assert flow.window == 12
+    flow.acked(job.frame_id, now + 0.53, held=0.5)    # held back to batch: still fast
+    assert flow.window == 22
+
+
+def test_a_fast_frontend_may_hold_three_byte_windows_and_a_slow_one_one():
+    """Pass-through at 30 fps, 9 kB frames, a 128 KiB byte window: painted fast, half a second
+    of acks held back (the batch) is 135 kB in flight, more than one window; once a frame is
+    slow the window is one again and flush comes at half of it."""
+    flow = visible_flow(lossless_delay=None)
+    flow.byte_window = 128 * 1024
+    now = paint_fast(flow, 8)
+    jobs = []
+    for i in range(int(ACK_DELAY_S * 30)):       # one batch, acks held
+        flow.offer(i, size=9_000)
+        jobs.append(flow.take(now + i / 30))
+    assert all(jobs) and not any(j.flush for j in jobs)
+    assert flow.bytes_in_flight > flow.byte_window
+    for job in jobs:
+        flow.acked(job.frame_id, now + ACK_DELAY_S + 0.01, held=ACK_DELAY_S)
+    now += ACK_DELAY_S + 0.01
+    flow.offer("slow", size=9_000)
+    job = flow.take(now)
+    flow.acked(job.frame_id, now + 0.2)           # 0.2 s: the link queues
+    sent = []
+    flow.offer(0, size=9_000)
+    while (job := flow.take(now + 0.2)) is not None:
+        sent.append(job)
+        flow.offer(len(sent), size=9_000)
+    assert flow.byte_window <= flow.bytes_in_flight < flow.byte_window + 9_000
+    assert [j.flush for j in sent].index(True) == 7   # 8 × 9 kB: half the window
 
 
 def test_a_fast_frontend_does_not_use_the_shared_budget():

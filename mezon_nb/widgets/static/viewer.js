@@ -46,7 +46,7 @@ const STATUS = {
 };
 
 /** The longest an ack waits for others to share its message. */
-const ACK_DELAY_MS = 250;
+const ACK_DELAY_MS = 500;
 /** Frames that may wait between arrival and paint before the oldest is dropped. */
 const QUEUE = 3;
 /** The shortest time between two keyframe requests of one view. */
