@@ -18,7 +18,10 @@ sits in a frame's path). The rule, written out here only (jupyter_rfb's, with ad
   more than arrive between two timed ack messages at 30 fps (15): then acks come about twice
   a second, and ``flush`` is asked 2 frames before that window is full, a safety valve for
   faster sources. On a slower link the window is ``max_in_flight``, which bounds the queue,
-  and ``flush`` marks the frame that fills it;
+  and ``flush`` marks the frame that fills it. One ``flush`` frame at a time: until its ack
+  comes (or it expires) the frames after it wait for that ack's batch, since every frame
+  sent in the meantime would otherwise ask for a message of its own (on a link that queues,
+  a round trip's worth of frames, each one message);
 * while a cell keeps the kernel busy, acks cannot arrive (ipykernel queues them behind the
   cell), so frames are paced instead at :meth:`FlowControl.busy_rate`, the rate the frontend
   painted before the cell (10 % less when the frontend rather than the source set that rate;
@@ -250,6 +253,7 @@ class FlowControl:
         self._quick: deque = deque(maxlen=_FAST_SAMPLES)  # recent frames painted fast?
         self._offered = 0
         self._full = False                       # the last take found the window full
+        self._flush_id = 0                       # the newest frame sent marked flush
         self._pace: float | None = None          # frames/s while a cell runs, else None
         self._paced_at = 0.0                     # when the next paced frame is due (GCRA)
 
@@ -478,10 +482,12 @@ class FlowControl:
         # a paced frame never asks for a quick ack: none is read before the cell ends, and
         # one ack message per frame would queue behind the cell (each makes the kernel publish
         # two status messages, hundreds at once on a slow link when the cell ends)
-        job.flush = not job.paced and (
+        job.flush = not job.paced and self._flush_id not in self._in_flight and (
             len(self._in_flight) >= window - (2 if fast else 0) or (
                 budget is not None and budget.exhausted) or (
                 byte_window is not None and 2 * self.bytes_in_flight >= byte_window))
+        if job.flush:
+            self._flush_id = job.frame_id
         return job
 
     def next_wakeup(self, now: float) -> float | None:

@@ -370,6 +370,29 @@ def test_a_fast_frontend_may_hold_three_byte_windows_and_a_slow_one_one():
     assert [j.flush for j in sent].index(True) == 7   # 8 × 9 kB: half the window
 
 
+def test_one_flush_frame_at_a_time_on_a_link_that_queues():
+    """Over 2 Mbit/s at 720p the bytes in flight stay above half the byte window for a round
+    trip: each frame sent then would ask for an ack message of its own. Only the first does;
+    once its ack is in (or it expired) the next frame asks again."""
+    flow = visible_flow(lossless_delay=None)
+    flow.byte_window = 100_000
+    sent = []
+    for i in range(8):                            # 8 × 10 kB, nothing acked: a round trip
+        flow.offer(i, size=10_000)
+        sent.append(flow.take(i / 30))
+    assert all(sent) and [j.flush for j in sent] == [False] * 4 + [True] + [False] * 3
+    flow.acked(sent[4].frame_id, 0.2)            # its batch: 1 to 5
+    for job in sent[:4]:
+        flow.acked(job.frame_id, 0.2)
+    flow.offer("next", size=30_000)              # 30 + 30 kB in flight: past half again
+    job = flow.take(0.2)
+    assert job.flush
+    flow.offer("late", size=10_000)
+    assert not flow.take(0.21).flush
+    flow.offer("after expiry", size=10_000)      # the flush frame's ack never came
+    assert flow.take(0.2 + flow.ack_timeout + 0.01).flush
+
+
 def test_a_fast_frontend_does_not_use_the_shared_budget():
     budget = SharedBudget(1)
     a, b = visible_flow(budget=budget, lossless_delay=None), visible_flow(budget=budget)
