@@ -19,9 +19,9 @@ sits in a frame's path). The rule, written out here only (jupyter_rfb's, with ad
   a second, and ``flush`` is asked 2 frames before that window is full, a safety valve for
   faster sources. On a slower link the window is ``max_in_flight``, which bounds the queue,
   and ``flush`` marks the frame that fills it. One ``flush`` frame at a time: until its ack
-  comes (or it expires) the frames after it wait for that ack's batch, since every frame
-  sent in the meantime would otherwise ask for a message of its own (on a link that queues,
-  a round trip's worth of frames, each one message);
+  comes (or it expires) no other frame is marked, and the acks of the frames sent meanwhile
+  ride in a later batch; otherwise each of them would ask for a message of its own (on a link
+  that queues, a round trip's worth of frames, one message each);
 * while a cell keeps the kernel busy, acks cannot arrive (ipykernel queues them behind the
   cell), so frames are paced instead at :meth:`FlowControl.busy_rate`, the rate the frontend
   painted before the cell (10 % less when the frontend rather than the source set that rate;
