@@ -93,7 +93,8 @@ class Job:
     ``paced``: sent while a cell kept the kernel busy (outside the ack window and the budget);
     ``offered``: how many frames had been offered when it was taken (its place in the source);
     ``flush``: the frontend should acknowledge it as soon as it is painted or overtaken (sending
-    it filled the window or the shared budget, so nothing more goes until an ack comes);
+    it filled the window or the shared budget, or half the byte window; at most one such frame
+    is unacknowledged at a time);
     ``budgeted``: it holds a slot of the shared budget until acknowledged or expired.
 
     >>> Job(frame_id=3, payload=None, mime="image/png", sent_at=1.5).frame_id
