@@ -51,7 +51,7 @@ def test_frames_flow_newest_first_within_the_window(setup, clock):
     assert stats["superseded"] > 0 and stats["expired"] == 0
     ids = [content["id"] for content, _ in frontend.frames()]
     assert ids == sorted(set(ids)) and len(ids) >= 5
-    flow = viewer._mz_pump.flow                       # max_in_flight, + 10 while painting fast
+    flow = viewer._mz_pump.flow                       # max_in_flight (+ fast_extra painting fast)
     assert frontend.max_seen_in_flight <= flow.max_in_flight + flow.fast_extra
     filled = [c for c, _ in frontend.frames() if c["flush"]]
     assert filled and len(filled) < len(ids)          # only frames that filled the window
